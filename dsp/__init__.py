@@ -1,0 +1,9 @@
+"""dsp: the Numba filter-and-envelope core and analysis maths.
+
+Pure arrays in, arrays out (channels x samples, float64, microvolts); no I/O, no Qt,
+no dependency on :mod:`emg` or :mod:`feedback`.
+"""
+
+from dsp._numba_cache import ensure_numba_cache_dir
+
+ensure_numba_cache_dir()

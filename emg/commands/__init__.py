@@ -1,0 +1,1 @@
+"""One module per ``emg`` subcommand; each defines ``register(subparsers)``."""
