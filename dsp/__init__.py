@@ -7,3 +7,7 @@ no dependency on :mod:`emg` or :mod:`feedback`.
 from dsp._numba_cache import ensure_numba_cache_dir
 
 ensure_numba_cache_dir()
+
+from dsp.errors import SignalError  # noqa: E402
+
+__all__ = ["SignalError"]

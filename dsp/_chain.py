@@ -1,0 +1,151 @@
+"""State holder around the Numba kernels: one object per streaming chain (private).
+
+A chain is: hold non-finite samples -> SOS cascade (optional) -> envelope (optional) -> optional
+% of reference. Coefficients live in one flat array ``co``, all state in one flat array ``st`` and the
+integer header in ``ist`` (see :mod:`dsp._kernels`), so a streaming call passes few arguments.
+Public classes in :mod:`dsp.filters`, :mod:`dsp.envelope` and :mod:`dsp.pipeline` wrap it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dsp import _kernels as K
+from dsp.errors import SignalError
+
+_EMPTY2 = np.empty((0, 0))
+
+
+def as_signal(x_uv, n_channels: int | None = None, *, name: str = "signal") -> np.ndarray:
+    """``x_uv`` as a C-contiguous float64 (C, n) array; 1-D input is one channel.
+
+    Raises :class:`SignalError` for other shapes, a wrong channel count, or non-numeric data.
+    """
+    try:
+        arr = np.asarray(x_uv, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SignalError(f"{name} is not numeric; pass a float array of microvolts shaped channels x samples") from None
+    if arr.ndim == 1:
+        arr = arr[np.newaxis, :]
+    if arr.ndim != 2:
+        raise SignalError(f"{name} has {arr.ndim} dimensions; pass a 2-D array shaped channels x samples")
+    if n_channels is not None and arr.shape[0] != n_channels:
+        hint = " (it looks transposed: pass channels x samples)" if arr.ndim == 2 and arr.shape[1] == n_channels else ""
+        raise SignalError(
+            f"{name} has {arr.shape[0]} channels but this pipeline was built for {n_channels}{hint}; "
+            f"pass a ({n_channels}, n) chunk or build a pipeline for {arr.shape[0]} channels"
+        )
+    if not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr)
+    return arr
+
+
+class Chain:
+    """Streaming state for ``n_channels`` through ``sos`` (may have 0 sections) and an envelope stage.
+
+    ``env_code`` is one of the ``ENV_*`` codes of :mod:`dsp._kernels`; ``esos`` the envelope
+    low-pass; ``rms_window`` samples for moving RMS; ``par`` adaptive parameters.
+    """
+
+    def __init__(
+        self,
+        n_channels: int,
+        sos: np.ndarray,
+        zi_unit: np.ndarray | None,
+        *,
+        init_steady: bool = True,
+        env_code: int = K.ENV_NONE,
+        esos: np.ndarray | None = None,
+        rms_window: int = 1,
+        par: np.ndarray | None = None,
+    ) -> None:
+        if int(n_channels) < 1:
+            raise SignalError(f"channel count {n_channels} is not positive; pass at least 1 channel")
+        self.n_channels = int(n_channels)
+        sos = np.ascontiguousarray(sos, dtype=np.float64).reshape(-1, 6)
+        n_sec = sos.shape[0]
+        zi_unit = np.zeros((n_sec, 2)) if zi_unit is None else np.asarray(zi_unit, dtype=np.float64).reshape(n_sec, 2)
+        esos = np.ascontiguousarray(esos if esos is not None else np.empty((0, 6)), dtype=np.float64).reshape(-1, 6)
+        par = np.zeros(K.NPAR) if par is None else np.asarray(par, dtype=np.float64).reshape(K.NPAR)
+        rms_window = max(1, int(rms_window))
+        cp = K.padded(self.n_channels)
+        self.padded_channels = cp
+        self.env_code = int(env_code)
+        # coefficients
+        parts = [sos.ravel(), zi_unit.ravel(), esos.ravel(), par]
+        offs = np.cumsum([0] + [p.size for p in parts])
+        self.co = np.ascontiguousarray(np.concatenate(parts))
+        ist = np.zeros(K.N_IST, dtype=np.int64)
+        ist[K.I_N_CH] = self.n_channels
+        ist[K.I_CP] = cp
+        ist[K.I_ENV] = self.env_code
+        ist[K.I_INIT] = 1 if init_steady else 0
+        ist[K.I_S] = n_sec
+        ist[K.I_SE] = esos.shape[0]
+        ist[K.I_W] = rms_window
+        ist[K.I_O_SOS], ist[K.I_O_ZI], ist[K.I_O_ESOS], ist[K.I_O_PAR] = offs[:4]
+        # state
+        sizes = [2 * n_sec * cp, 2 * esos.shape[0] * cp, K.NAUX * cp, rms_window * cp, cp, cp,
+                 (cp // K.BLOCK) * K.WORK_PER_BLOCK]
+        soffs = np.cumsum([0] + sizes)
+        (ist[K.I_O_ZF], ist[K.I_O_ZE], ist[K.I_O_AUX], ist[K.I_O_RING], ist[K.I_O_FLOOR], ist[K.I_O_SCALE],
+         ist[K.I_O_WORK]) = soffs[:7]
+        self.st = np.zeros(int(soffs[-1]))
+        self.wk = np.zeros((cp // K.BLOCK, K.TILE, K.BLOCK))
+        self.ist = ist
+        self.sos, self.zi_unit, self.esos, self.par = sos, zi_unit, esos, par
+        self.zf = self.st[soffs[0]:soffs[1]].reshape(n_sec, 2, cp)
+        self.ze = self.st[soffs[1]:soffs[2]].reshape(esos.shape[0], 2, cp)
+        self.ring = self.st[soffs[3]:soffs[4]].reshape(rms_window, cp)
+        self.aux = self.st[soffs[2]:soffs[3]].reshape(K.NAUX, cp)
+        self.floor = self.st[soffs[4]:soffs[5]]
+        self.scale = self.st[soffs[5]:soffs[6]]
+
+    def reset(self) -> None:
+        """Forget all history (the next sample re-initialises the filters); keeps any % calibration."""
+        o_floor = self.ist[K.I_O_FLOOR]
+        keep = self.st[o_floor: self.ist[K.I_O_WORK]].copy()
+        self.st[:] = 0.0
+        self.st[o_floor: self.ist[K.I_O_WORK]] = keep
+        self.ist[K.I_POS] = 0
+        self.ist[K.I_CNT] = 0
+
+    def set_percent(self, floor_uv: np.ndarray | None, scale: np.ndarray | None) -> None:
+        """Make the envelope output ``(env - floor) * scale`` (per channel); ``None`` switches it off."""
+        if floor_uv is None:
+            self.ist[K.I_PCT] = 0
+            return
+        self.floor[:] = 0.0
+        self.scale[:] = 0.0
+        self.floor[: self.n_channels] = floor_uv
+        self.scale[: self.n_channels] = scale
+        self.ist[K.I_PCT] = 1
+
+    @property
+    def nonfinite_count(self) -> np.ndarray:
+        """Non-finite input samples replaced so far, per channel (C,) int."""
+        return self.aux[K.AUX_NONFINITE, : self.n_channels].astype(np.int64)
+
+    def run(self, x: np.ndarray, *, want_filtered: bool, want_envelope: bool, parallel: bool = False):
+        """Push ``x`` (C, n) C-contiguous float64 through; return (filtered or None, envelope or None)."""
+        out_f = np.empty_like(x) if want_filtered else _EMPTY2
+        out_e = np.empty_like(x) if want_envelope and self.env_code >= 0 else _EMPTY2
+        use_par = parallel and self.padded_channels > K.BLOCK and x.shape[1] >= 4096
+        rc = (K.run_parallel if use_par else K.run_serial)(x, out_f, out_e, self.co, self.st, self.ist, self.wk)
+        if rc != 0:
+            raise SignalError(f"chunk has {x.shape[0]} channels but this chain was built for {self.n_channels}; "
+                              f"pass ({self.n_channels}, n) chunks")
+        return (out_f if want_filtered else None), (out_e if want_envelope and self.env_code >= 0 else None)
+
+    def envelope_fast(self, x) -> np.ndarray:
+        """Streaming fast path: envelope (or % of reference) of ``x``; falls back to checks on odd input."""
+        try:
+            out = np.empty_like(x)
+            rc = K.run_serial(x, _EMPTY2, out, self.co, self.st, self.ist, self.wk)
+        except (TypeError, ValueError, AttributeError):
+            x = as_signal(x, self.n_channels, name="chunk")
+            out = np.empty_like(x)
+            rc = K.run_serial(x, _EMPTY2, out, self.co, self.st, self.ist, self.wk)
+        if rc != 0:
+            as_signal(x, self.n_channels, name="chunk")  # raises the one-line channel-count error
+        return out

@@ -1,0 +1,261 @@
+"""Activation detection: offline onsets/offsets (sub-sample interpolated) and an online per-chunk detector.
+
+Offline (Hodges-Bui style, with Bonato-style double threshold and TKEO conditioning): band-pass
+(zero-phase) -> Teager-Kaiser operator -> zero-phase low-pass -> square root (an uV-like envelope).
+The rest baseline (mean ``mu`` and SD ``sd`` of that envelope over rest) anchors the false-alarm rate:
+an activation is a stretch above ``mu + k_low*sd`` that contains at least ``min_on_s`` continuously above
+``mu + k_high*sd``; stretches closer than ``min_off_s`` merge. Onset and offset are the interpolated
+crossings of the low threshold.
+
+Online: :class:`OnlineDetector` takes envelope chunks (from :class:`dsp.pipeline.EmgPipeline`) and
+decides per channel, with hysteresis and minimum on/off times (bounded delay ``min_on_s``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from dsp._chain import as_signal
+from dsp.design import lowpass_sos
+from dsp.errors import SignalError
+
+#: defaults, chosen on generated contractions (see tests/test_dsp_detection.py)
+K_HIGH = 7.0
+K_LOW = 3.0
+MIN_ON_S = 0.05
+MIN_OFF_S = 0.15
+CUTOFF_HZ = 15.0
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One detected activation: onset/offset in s from the first sample; ``peak_uv``/``mean_uv`` of the
+    zero-phase linear envelope (rectified, 6 Hz) between onset and offset."""
+
+    onset_s: float
+    offset_s: float
+    peak_uv: float
+    mean_uv: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.offset_s - self.onset_s
+
+
+def tkeo_envelope(filtered_uv: np.ndarray, fs_hz: float, cutoff_hz: float = CUTOFF_HZ) -> np.ndarray:
+    """Zero-phase TKEO-conditioned envelope (C, n), uV-like: sqrt(lowpass(|x[n]^2 - x[n-1] x[n+1]|))."""
+    from dsp.filters import sosfiltfilt
+
+    x = filtered_uv
+    psi = np.empty_like(x)
+    psi[:, 1:-1] = np.abs(x[:, 1:-1] ** 2 - x[:, :-2] * x[:, 2:])
+    psi[:, 0] = psi[:, 1] if x.shape[1] > 2 else 0.0
+    psi[:, -1] = psi[:, -2] if x.shape[1] > 2 else 0.0
+    return np.sqrt(np.maximum(sosfiltfilt(psi, lowpass_sos(cutoff_hz, fs_hz, order=2)), 0.0))
+
+
+def _robust_rest_windows(env: np.ndarray, fs_hz: float, window_s: float = 0.5, fraction: float = 0.2):
+    """Baseline (mu, sd) per channel from the quietest ``fraction`` of ``window_s`` windows."""
+    n = env.shape[1]
+    w = max(1, int(window_s * fs_hz))
+    n_win = n // w
+    mus = np.empty(env.shape[0])
+    sds = np.empty(env.shape[0])
+    for c in range(env.shape[0]):
+        if n_win < 3:
+            seg = env[c]
+        else:
+            blocks = env[c, : n_win * w].reshape(n_win, w)
+            means = blocks.mean(axis=1)
+            keep = np.argsort(means)[: max(2, int(np.ceil(fraction * n_win)))]
+            seg = blocks[keep].ravel()
+        mus[c] = seg.mean()
+        sds[c] = seg.std()
+    return mus, sds
+
+
+def _crossing(env: np.ndarray, i: int, level: float) -> float:
+    """Sub-sample index where env crosses ``level`` between samples i-1 and i (linear interpolation)."""
+    if i <= 0 or i >= env.shape[0]:
+        return float(i)
+    a = env[i - 1]
+    b = env[i]
+    if b == a:
+        return float(i)
+    return (i - 1) + (level - a) / (b - a)
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) indices of runs of True."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def detect_activations(
+    x_uv,
+    fs_hz: float,
+    *,
+    rest=None,
+    mains_hz: float | None = 50,
+    band_hz=None,
+    near_heart: bool = False,
+    prefiltered: bool = False,
+    k_high: float = K_HIGH,
+    k_low: float = K_LOW,
+    min_on_s: float = MIN_ON_S,
+    min_off_s: float = MIN_OFF_S,
+    cutoff_hz: float = CUTOFF_HZ,
+) -> list[list[Activation]]:
+    """Offline onsets and offsets per channel of ``x_uv`` (C, n) raw uV (or band-passed if ``prefiltered``).
+
+    ``rest`` (C, m) is a rest recording (same units/filtering as ``x_uv``) to anchor the thresholds;
+    without it the quietest 20 % of 0.5 s windows of ``x_uv`` serve as baseline.
+    Returns a list per channel of :class:`Activation`, times in s from the first sample.
+    """
+    from dsp.envelope import emg_amplitude
+    from dsp.pipeline import emg_clean
+
+    x = as_signal(x_uv)
+    fs_hz = float(fs_hz)
+    if k_high < k_low:
+        raise SignalError(f"k_high ({k_high}) is below k_low ({k_low}); the upper threshold must be the higher one")
+    if min_on_s < 0 or min_off_s < 0:
+        raise SignalError("min_on_s and min_off_s must not be negative; pass durations in seconds")
+    if x.shape[1] < int(0.2 * fs_hz):
+        raise SignalError(f"signal is {x.shape[1] / fs_hz:.3f} s long; detection needs at least 0.2 s")
+
+    def clean(sig):
+        if prefiltered:
+            return sig if np.all(np.isfinite(sig)) else np.nan_to_num(sig, nan=0.0, posinf=0.0, neginf=0.0)
+        return emg_clean(sig, fs_hz, mains_hz=mains_hz, band_hz=band_hz, near_heart=near_heart, zero_phase=True)
+
+    y = clean(x)
+    env = tkeo_envelope(y, fs_hz, cutoff_hz)
+    if rest is not None:
+        r = as_signal(rest, x.shape[0], name="rest recording")
+        if r.shape[1] < int(0.5 * fs_hz):
+            raise SignalError(f"rest recording is {r.shape[1] / fs_hz:.2f} s long; give at least 1 s of rest")
+        renv = tkeo_envelope(clean(r), fs_hz, cutoff_hz)
+        skip = min(int(0.1 * fs_hz), renv.shape[1] // 4)  # edge effects of the zero-phase filters
+        core = renv[:, skip: renv.shape[1] - skip]
+        mus, sds = core.mean(axis=1), core.std(axis=1)
+    else:
+        mus, sds = _robust_rest_windows(env, fs_hz)
+    amp = emg_amplitude(y, fs_hz, method="linear", zero_phase=True)
+    min_on = max(1, int(round(min_on_s * fs_hz)))
+    min_off = int(round(min_off_s * fs_hz))
+    out: list[list[Activation]] = []
+    for c in range(x.shape[0]):
+        e = env[c]
+        hi = mus[c] + k_high * sds[c]
+        lo = mus[c] + k_low * sds[c]
+        s_lo, e_lo = _runs(e > lo)
+        if s_lo.size == 0:
+            out.append([])
+            continue
+        # merge stretches separated by less than min_off
+        merged: list[list[int]] = [[int(s_lo[0]), int(e_lo[0])]]
+        for s, t in zip(s_lo[1:], e_lo[1:]):
+            if s - merged[-1][1] < min_off:
+                merged[-1][1] = int(t)
+            else:
+                merged.append([int(s), int(t)])
+        above_hi = e > hi
+        acts: list[Activation] = []
+        for s, t in merged:
+            hs, he = _runs(above_hi[s:t])
+            if hs.size == 0 or (he - hs).max() < min_on:
+                continue
+            on = _crossing(e, s, lo)
+            off = _crossing(e, t, lo) if t < e.shape[0] else float(t)
+            seg = amp[c, s:t]
+            acts.append(Activation(onset_s=on / fs_hz, offset_s=off / fs_hz,
+                                   peak_uv=float(seg.max()), mean_uv=float(seg.mean())))
+        out.append(acts)
+    return out
+
+
+@njit(cache=True)
+def _online_kernel(env, on_level, off_level, min_on, min_off, active, run, states):
+    n_ch, n = env.shape
+    for c in range(n_ch):
+        a = active[c]
+        r = run[c]
+        for t in range(n):
+            v = env[c, t]
+            if a:
+                if v < off_level[c] or not np.isfinite(v):
+                    r += 1
+                    if r >= min_off:
+                        a = False
+                        r = 0
+                else:
+                    r = 0
+            else:
+                if v > on_level[c]:
+                    r += 1
+                    if r >= min_on:
+                        a = True
+                        r = 0
+                else:
+                    r = 0
+            states[c, t] = a
+        active[c] = a
+        run[c] = r
+
+
+class OnlineDetector:
+    """Causal on/off decision per channel from envelope chunks (C, n) in uV.
+
+    On when the envelope stays above ``on_uv`` for ``min_on_s`` (the decision delay bound), off when it
+    stays below ``off_uv`` for ``min_off_s``. Build from thresholds, or with :meth:`from_rest` /
+    :meth:`from_calibration` to anchor them to the rest floor (mean + k SD of the rest envelope).
+    """
+
+    def __init__(self, fs_hz: float, on_uv, off_uv=None, *, min_on_s: float = 0.03, min_off_s: float = 0.1) -> None:
+        self.fs_hz = float(fs_hz)
+        on = np.atleast_1d(np.asarray(on_uv, dtype=np.float64)).copy()
+        off = on.copy() if off_uv is None else np.atleast_1d(np.asarray(off_uv, dtype=np.float64)).copy()
+        if off.shape != on.shape:
+            raise SignalError("on and off thresholds differ in channel count; give one value per channel")
+        if not (np.all(np.isfinite(on)) and np.all(np.isfinite(off))):
+            raise SignalError("detection thresholds contain NaN/inf; recalibrate the rest baseline")
+        if np.any(off > on):
+            raise SignalError("off threshold above the on threshold; the off (release) level must be the lower one")
+        self.on_uv = on
+        self.off_uv = off
+        self.n_channels = on.shape[0]
+        self.min_on = max(1, int(round(min_on_s * self.fs_hz)))
+        self.min_off = max(1, int(round(min_off_s * self.fs_hz)))
+        self.reset()
+
+    @classmethod
+    def from_rest(cls, rest_env, fs_hz: float, *, k_on: float = 4.0, k_off: float = 2.0, **kw) -> "OnlineDetector":
+        """Thresholds at mean + k SD of a rest envelope (C, n) (the same envelope the pipeline produces)."""
+        r = np.atleast_2d(np.asarray(rest_env, dtype=np.float64))
+        if not np.all(np.isfinite(r)):
+            raise SignalError("rest envelope has NaN/inf samples; record rest again")
+        mu, sd = r.mean(axis=1), r.std(axis=1)
+        return cls(fs_hz, mu + k_on * sd, mu + k_off * sd, **kw)
+
+    @classmethod
+    def from_calibration(cls, calibration, *, k_on: float = 4.0, k_off: float = 2.0, **kw) -> "OnlineDetector":
+        """Thresholds at rest floor + k rest SDs of a :class:`dsp.calibration.Calibration`."""
+        return cls(calibration.fs_hz, calibration.rest_threshold_uv(k_on), calibration.rest_threshold_uv(k_off), **kw)
+
+    def reset(self) -> None:
+        self.active = np.zeros(self.n_channels, dtype=np.bool_)
+        self._run = np.zeros(self.n_channels, dtype=np.int64)
+        self.last_states = np.zeros((self.n_channels, 0), dtype=np.bool_)
+
+    def update(self, env_uv) -> np.ndarray:
+        """Feed the next envelope chunk (C, n); return the decision (C,) bool after its last sample.
+        Per-sample decisions of this chunk are in ``last_states`` (C, n)."""
+        env = as_signal(env_uv, self.n_channels, name="envelope chunk")
+        states = np.empty(env.shape, dtype=np.bool_)
+        _online_kernel(env, self.on_uv, self.off_uv, self.min_on, self.min_off, self.active, self._run, states)
+        self.last_states = states
+        return self.active.copy()

@@ -1,0 +1,265 @@
+"""The offline analysis' view of :mod:`dsp`, with minimal private stand-ins while parts of dsp are missing.
+
+Analysis code calls only these functions. Each one uses the dsp implementation named in
+docs/ARCHITECTURE.md when it can be imported and falls back to a small scipy version otherwise
+(logged once), so ``emg analyze`` keeps working while the signal core is being written.
+``implementation()`` says which was used, and the report prints it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import signal as sps
+
+log = logging.getLogger(__name__)
+
+_used: dict[str, str] = {}
+
+
+def _dsp(module: str, name: str) -> Any | None:
+    try:
+        mod = importlib.import_module(f"dsp.{module}")
+    except ImportError:
+        mod = None
+    fn = getattr(mod, name, None) if mod is not None else None
+    key = f"dsp.{module}.{name}"
+    if fn is None:
+        if _used.get(key) != "fallback":
+            log.info("%s not available yet; using the analysis module's stand-in", key)
+        _used[key] = "fallback"
+    else:
+        _used[key] = "dsp"
+    return fn
+
+
+def implementation() -> dict[str, str]:
+    """Which functions came from dsp and which from the stand-ins, for the report's settings."""
+    return dict(_used)
+
+
+# --------------------------------------------------------------------------- filters and envelope
+
+
+@dataclass
+class ProcessResult:
+    filtered_uv: np.ndarray  # (C, n)
+    envelope_uv: np.ndarray  # (C, n)
+    description: str
+    band_hz: tuple[float, float]
+    notch_hz: list[float]
+
+
+def default_band_hz(fs_hz: float, near_heart: bool = False) -> tuple[float, float]:
+    lo = 30.0 if near_heart else 20.0
+    hi = min(450.0, 0.4 * fs_hz)
+    return lo, hi
+
+
+def mains_notches_hz(fs_hz: float, mains_hz: float | None, band_hz: tuple[float, float]) -> list[float]:
+    """Mains and every harmonic or harmonic alias that falls inside the band."""
+    if not mains_hz:
+        return []
+    nyq = fs_hz / 2.0
+    out: list[float] = []
+    k = 1
+    while k * mains_hz < fs_hz:
+        f = (k * mains_hz) % fs_hz
+        f = fs_hz - f if f > nyq else f
+        if band_hz[0] - 2 <= f <= band_hz[1] + 2 and f < nyq - 1 and all(abs(f - g) > 1.0 for g in out):
+            out.append(round(float(f), 6))
+        k += 1
+    return sorted(out)
+
+
+def emg_process(x_uv: np.ndarray, fs_hz: float, *, mains_hz: float | None, near_heart: bool,
+                zero_phase: bool, envelope: str = "adaptive") -> ProcessResult:
+    """Band-pass + notches, then the amplitude envelope, zero-phase or causal."""
+    proc = _dsp("pipeline", "emg_process")
+    design_fn = _dsp("design", "design_filters")
+    if proc is not None and design_fn is not None:
+        design = design_fn(fs_hz, mains_hz=mains_hz, near_heart=near_heart)
+        filtered, env = proc(x_uv, fs_hz, mains_hz=mains_hz, near_heart=near_heart, envelope=envelope,
+                             zero_phase=zero_phase)
+        return ProcessResult(np.asarray(filtered, dtype=np.float64), np.asarray(env, dtype=np.float64),
+                             design.describe(), tuple(design.band_hz), list(design.notch_hz))
+    band = default_band_hz(fs_hz, near_heart)
+    notches = mains_notches_hz(fs_hz, mains_hz, band)
+    sos = [sps.butter(4, band, btype="bandpass", fs=fs_hz, output="sos")]
+    for f0 in notches:
+        b, a = sps.iirnotch(f0, 30.0, fs=fs_hz)
+        sos.append(sps.tf2sos(b, a))
+    sos_all = np.vstack(sos)
+    env_sos = sps.butter(2, 6.0, fs=fs_hz, output="sos")
+    if zero_phase:
+        filtered = sps.sosfiltfilt(sos_all, x_uv, axis=-1)
+        env = sps.sosfiltfilt(env_sos, np.abs(filtered), axis=-1)
+    else:
+        filtered = sps.sosfilt(sos_all, x_uv - x_uv[:, :1], axis=-1)
+        env = sps.sosfilt(env_sos, np.abs(filtered), axis=-1)
+    env = np.maximum(env, 0.0) * np.sqrt(np.pi / 2.0)  # mean |x| of Gaussian EMG -> its RMS
+    desc = f"band-pass {band[0]:g}-{band[1]:g} Hz (Butterworth 4)" + (
+        ", notches " + ", ".join(f"{f:g}" for f in notches) + " Hz" if notches else "") + " [analysis stand-in]"
+    return ProcessResult(filtered, env, desc, band, notches)
+
+
+def notch_frequencies(fs_hz: float, mains_hz: float | None, near_heart: bool) -> list[float]:
+    """The mains lines (and aliases) the filter design notches at this rate."""
+    design_fn = _dsp("design", "design_filters")
+    if design_fn is not None:
+        return [float(f) for f in design_fn(fs_hz, mains_hz=mains_hz, near_heart=near_heart).notch_hz]
+    return mains_notches_hz(fs_hz, mains_hz, default_band_hz(fs_hz, near_heart))
+
+
+# --------------------------------------------------------------------------- detection
+
+
+@dataclass
+class Activation:
+    onset_s: float
+    offset_s: float
+    peak_uv: float
+    mean_uv: float
+
+
+def detect_activations(x_uv: np.ndarray, fs_hz: float, *, mains_hz: float | None, near_heart: bool,
+                       zero_phase: bool, rest: np.ndarray | None = None) -> list[list[Activation]]:
+    """Per channel, the activations in ``x_uv`` (raw, (C, n)). Uses dsp.detection when present."""
+    det = _dsp("detection", "detect_activations")
+    if det is not None:
+        kwargs: dict[str, Any] = {}
+        import inspect
+
+        params = inspect.signature(det).parameters
+        for key, val in (("mains_hz", mains_hz), ("near_heart", near_heart), ("zero_phase", zero_phase)):
+            if key in params:
+                kwargs[key] = val
+        if rest is not None and "rest" in params:
+            kwargs["rest"] = rest
+        out = det(x_uv, fs_hz, **kwargs)
+        return [[Activation(float(a.onset_s), float(a.offset_s), float(a.peak_uv), float(a.mean_uv)) for a in ch]
+                for ch in out]
+    return _fallback_detect(x_uv, fs_hz, mains_hz=mains_hz, near_heart=near_heart, zero_phase=zero_phase)
+
+
+def _fallback_detect(x_uv: np.ndarray, fs_hz: float, *, mains_hz: float | None, near_heart: bool,
+                     zero_phase: bool) -> list[list[Activation]]:
+    """Hodges-Bui style: threshold = rest mean + 5 SD of a 50 ms RMS, min 100 ms on, 100 ms gaps merged."""
+    band = default_band_hz(fs_hz, near_heart)
+    sos = sps.butter(4, band, btype="bandpass", fs=fs_hz, output="sos")
+    notches = mains_notches_hz(fs_hz, mains_hz, band)
+    y = sps.sosfiltfilt(sos, x_uv, axis=-1)
+    for f0 in notches:
+        b, a = sps.iirnotch(f0, 30.0, fs=fs_hz)
+        y = sps.filtfilt(b, a, y, axis=-1)
+    win = max(3, int(round(0.05 * fs_hz)))
+    kernel = np.ones(win) / win
+    out: list[list[Activation]] = []
+    edge = int(round(0.25 * fs_hz))
+    for ch in y:
+        env = np.sqrt(np.convolve(ch * ch, kernel, mode="same"))
+        inner = env[edge:-edge] if env.size > 4 * edge else env
+        if not np.any(inner > 0):
+            out.append([])
+            continue
+        blocks = inner[: inner.size // win * win].reshape(-1, win).mean(axis=1)
+        quiet = np.sort(blocks)[: max(1, blocks.size // 5)]
+        mu, sd = float(np.mean(quiet)), float(np.std(quiet))
+        thr = max(mu + 5.0 * sd, 3.0 * mu)
+        on = env > thr
+        on[:edge] = False
+        on[-edge:] = False
+        idx = np.flatnonzero(np.diff(np.r_[0, on.astype(np.int8), 0]))
+        segs = list(zip(idx[0::2], idx[1::2]))
+        merged: list[list[int]] = []
+        for s, e in segs:
+            if merged and s - merged[-1][1] < int(0.1 * fs_hz):
+                merged[-1][1] = e
+            else:
+                merged.append([s, e])
+        acts = []
+        for s, e in merged:
+            if e - s < int(0.1 * fs_hz):
+                continue
+            seg = env[s:e]
+            acts.append(Activation(s / fs_hz, e / fs_hz, float(seg.max()), float(seg.mean())))
+        out.append(acts)
+    return out
+
+
+# --------------------------------------------------------------------------- quality and features
+
+
+def assess_quality(x_uv: np.ndarray, fs_hz: float, *, mains_hz: float | None, rail_uv: float | None) -> list[dict]:
+    """Per-channel quality dict from dsp.quality.assess_quality (empty dicts when it is missing)."""
+    fn = _dsp("quality", "assess_quality")
+    if fn is None:
+        return [{} for _ in range(x_uv.shape[0])]
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    kwargs: dict[str, Any] = {}
+    if "mains_hz" in params:
+        kwargs["mains_hz"] = mains_hz
+    if rail_uv is not None and "rail_uv" in params:
+        kwargs["rail_uv"] = rail_uv
+    res = fn(x_uv, fs_hz, **kwargs)
+    if isinstance(res, dict):
+        res = [res[k] for k in sorted(res)] if all(isinstance(k, int) for k in res) else [res]
+    return [dict(r) for r in res]
+
+
+def spectral_frequencies(x_uv: np.ndarray, fs_hz: float, window_s: float, step_s: float
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times_s, mean_hz, median_hz) for one channel (1-D) over sliding windows."""
+    fn = _dsp("features", "spectral_frequencies")
+    x = np.atleast_2d(x_uv)
+    if fn is not None:
+        if x.shape[-1] < int(round(window_s * fs_hz)):
+            return np.empty(0), np.empty(0), np.empty(0)
+        res = fn(x, fs_hz, window_s=window_s, step_s=step_s)
+        if hasattr(res, "median_hz"):
+            return (np.asarray(res.times_s), np.atleast_2d(res.mean_hz)[0], np.atleast_2d(res.median_hz)[0])
+        if isinstance(res, dict):
+            t = np.asarray(res.get("times_s", res.get("t_s")))
+            mnf = np.asarray(res.get("mean_hz", res.get("mnf_hz")))
+            mdf = np.asarray(res.get("median_hz", res.get("mdf_hz")))
+        else:
+            t, mnf, mdf = (np.asarray(v) for v in res)
+        return t, np.atleast_2d(mnf)[0], np.atleast_2d(mdf)[0]
+    n_win = int(round(window_s * fs_hz))
+    n_step = max(1, int(round(step_s * fs_hz)))
+    row = x[0]
+    starts = np.arange(0, row.size - n_win + 1, n_step)
+    if starts.size == 0:
+        return np.empty(0), np.empty(0), np.empty(0)
+    frames = np.lib.stride_tricks.sliding_window_view(row, n_win)[starts] * np.hanning(n_win)
+    psd = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    freqs = np.fft.rfftfreq(n_win, 1.0 / fs_hz)
+    tot = psd.sum(axis=1)
+    tot[tot == 0] = np.nan
+    mnf = (psd * freqs).sum(axis=1) / tot
+    cum = np.cumsum(psd, axis=1)
+    mdf = freqs[np.argmax(cum >= 0.5 * cum[:, -1:], axis=1)]
+    return (starts + n_win / 2) / fs_hz, mnf, mdf
+
+
+def cocontraction_index(a_env: np.ndarray, b_env: np.ndarray) -> float:
+    fn = _dsp("features", "cocontraction_index")
+    if fn is not None:
+        return float(fn(a_env, b_env))
+    lo = np.minimum(a_env, b_env).sum()
+    hi = np.maximum(a_env, b_env).sum()
+    return float(200.0 * lo / (a_env.sum() + b_env.sum())) if hi > 0 else 0.0
+
+
+def symmetry_index(left: np.ndarray | float, right: np.ndarray | float) -> float:
+    fn = _dsp("features", "symmetry_index")
+    if fn is not None:
+        return float(fn(left, right))
+    lv, rv = float(np.mean(left)), float(np.mean(right))
+    return float(100.0 * (lv - rv) / (0.5 * (lv + rv))) if lv + rv > 0 else 0.0

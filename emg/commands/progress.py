@@ -1,0 +1,54 @@
+"""``emg progress DIR``: trends across sessions per patient and muscle, as a table and a plot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from emg.commands.analyze import add_analysis_options
+
+    p = subparsers.add_parser(
+        "progress", help="trends across sessions per patient and muscle (table and plot)",
+        description="Analyse every recording under DIR and show, per patient and muscle and in date order, "
+                    "peak %% of reference, drill success rate, time to relax and fatigue index, with the "
+                    "trend of each. The patient comes from the recording (sidecar or calibration), else from "
+                    "the first sub-folder of DIR. Writes a self-contained HTML page (table + plot) and a PNG.")
+    p.add_argument("folder", metavar="DIR", help="folder of recordings (searched recursively)")
+    p.add_argument("--json", action="store_true", help="print the progress as JSON instead of a table")
+    p.add_argument("-o", "--out", metavar="FILE.html",
+                   help="HTML page with table and plot (default: DIR/progress.html); a .png is written beside it")
+    add_analysis_options(p)
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address to analyse on a cluster")
+    p.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: CPUs)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from emg.commands.analyze import settings_from_args
+    from emg.errors import ConfigError, RecordingError
+    from emg.progress import collect_progress, figure_png, format_table, progress_figure, render_progress_html
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise RecordingError(f"folder not found: {folder} (give the folder that holds the session recordings)")
+    out = Path(args.out) if args.out else folder / "progress.html"
+    if not out.parent.exists():
+        raise ConfigError(f"output folder {out.parent} does not exist; create it or choose another -o path")
+    prog = collect_progress(folder, settings_from_args(args), scheduler=args.scheduler, workers=args.workers,
+                            progress=sys.stderr.isatty())
+    if not prog["groups"]:
+        raise RecordingError(f"none of the recordings in {folder} could be analysed: "
+                             + "; ".join(f"{Path(str(e['path'])).name}: {e['error']}" for e in prog["errors"][:3]))
+    out.write_text(render_progress_html(prog), encoding="utf-8")
+    png = out.with_suffix(".png")
+    png.write_bytes(figure_png(progress_figure(prog)))
+    if args.json:
+        print(json.dumps(prog, indent=2, allow_nan=False))
+    else:
+        print(format_table(prog))
+        print(f"table and plot written to {out} and {png}")
+    return 0

@@ -1,0 +1,73 @@
+"""Symmetry: left and right in the band together, within ``tolerance_pct`` of each other, for ``hold_s``.
+
+Per rep it also reports the mean absolute left-right difference (``asymmetry_mean_pct``) and the
+symmetry index ``100 * (R - L) / (0.5 * (R + L))`` over the work period's clean samples.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from feedback.reach_hold import ReachHoldDrill
+
+
+class SymmetryDrill(ReachHoldDrill):
+    """Both sides in ``band_pct`` and ``|left - right| <= tolerance_pct`` for ``hold_s``."""
+
+    kind = "symmetry"
+
+    def _resolve_channels(self) -> list[int]:
+        left = self.config.resolve_channel("target", "left_channel", self.channel_names, self.n_channels)
+        right = self.config.resolve_channel("target", "right_channel", self.channel_names, self.n_channels)
+        if left == right:
+            raise self.config.error("target", "right_channel", f"is the same channel as left_channel ({left + 1})",
+                                    "give the other side's channel")
+        self.tolerance_pct = float(self.config.params["target"]["tolerance_pct"])
+        self._lr: list[tuple[float, float]] = []
+        return [left, right]
+
+    def _in_goal(self, v: list[float]) -> bool:
+        lo, hi = self.band_pct
+        return lo <= v[0] <= hi and lo <= v[1] <= hi and abs(v[0] - v[1]) <= self.tolerance_pct
+
+    def _onset(self, v: list[float]) -> bool:
+        return min(v) >= self.rest_threshold_pct
+
+    def _primary(self, v: list[float]) -> float:
+        return 0.5 * (v[0] + v[1])
+
+    def _goal(self) -> dict[str, Any]:
+        return {"band_pct": [self.band_pct[0], self.band_pct[1]], "tolerance_pct": self.tolerance_pct}
+
+    def _begin_rep(self, t: float) -> None:
+        self._lr = []
+        super()._begin_rep(t)
+
+    def _extra_sample(self, v: list[float]) -> None:
+        self._lr.append((v[0], v[1]))
+
+    def _extra_metrics(self) -> dict[str, Any]:
+        if not self._lr:
+            return {"asymmetry_mean_pct": None, "symmetry_index_pct": None}
+        diff = sum(abs(l - r) for l, r in self._lr) / len(self._lr)
+        ml = sum(l for l, _ in self._lr) / len(self._lr)
+        mr = sum(r for _, r in self._lr) / len(self._lr)
+        si = 100.0 * (mr - ml) / (0.5 * (mr + ml)) if (mr + ml) > 0 else None
+        return {"asymmetry_mean_pct": round(diff, 6), "symmetry_index_pct": None if si is None else round(si, 6)}
+
+    def _work_message(self, v: list[float]) -> str:
+        if abs(v[0] - v[1]) > self.tolerance_pct and min(v) >= self.rest_threshold_pct:
+            weaker = self.gate.name(self.channels[0] if v[0] < v[1] else self.channels[1])
+            return f"Even out: more on {weaker}"
+        return ""
+
+    def _work_cue(self, t: float, holding: bool) -> None:
+        c = self.target_pct
+        self._set_cue(t, "hold" if holding else "contract", "HOLD" if holding else "CONTRACT",
+                      target_pct=c, band_pct=self.band_pct,
+                      targets=((self.channels[0], c), (self.channels[1], c)))
+
+    def _goal_state(self) -> None:
+        left, right = self.channels
+        self.state.bands_pct = {left: self.band_pct, right: self.band_pct}
+        self.state.thresholds_pct = {left: [self.rest_threshold_pct], right: [self.rest_threshold_pct]}

@@ -1,0 +1,102 @@
+"""Recordings survive SIGKILL and Ctrl-C; the synthetic round trip keeps BrainFlow's values."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from brainflow.data_filter import DataFilter
+
+from emg.acquisition import Acquisition
+from emg.recorder import RecordingWriter, format_rows
+from emg.recording import load_recording
+
+
+def _start_record(out, *extra):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "emg", "record", "--board", "synthetic", "--out", str(out), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    line = proc.stdout.readline()
+    assert line.startswith("recording synthetic"), line + proc.stderr.read()
+    return proc, time.monotonic()
+
+
+def test_synthetic_round_trip_keeps_brainflow_values(tmp_path):
+    out = tmp_path / "rt.csv"
+    got = []
+    with Acquisition("synthetic", record_to=out, max_samples=500, muscles=["rectus femoris"]) as acq:
+        for chunk in acq.chunks():
+            got.append(chunk.rows)
+    delivered = np.concatenate(got, axis=1)
+    rec = load_recording(out)
+    assert rec.n_samples == 500 == delivered.shape[1]
+    np.testing.assert_allclose(rec.rows, delivered, rtol=0, atol=5e-7)  # %.6f, as DataFilter.write_file
+    np.testing.assert_allclose(rec.data_uv, delivered[1:17], rtol=0, atol=5e-7)
+    bf = DataFilter.read_file(str(out))
+    np.testing.assert_array_equal(bf, rec.rows)
+    assert rec.fs_hz == 250.0 and rec.channel_names[0] == "ch1" and rec.muscles[0] == "rectus femoris"
+    side = json.loads(out.with_suffix(".json").read_text())
+    for key in ("format_version", "board_id", "board_name", "sampling_rate", "exg_rows", "accel_rows",
+                "timestamp_row", "marker_row", "package_num_row", "channel_names", "muscles", "units",
+                "gains", "start_time", "events", "software_version"):
+        assert key in side, key
+    assert side["complete"] is True and side["n_samples"] == 500 and side["stop_reason"] == "duration reached"
+
+
+def test_writer_matches_brainflow_write_file_bytes(tmp_path):
+    rows = np.array([[1.0, 2.5, -3.1234567], [1e6, 1.23456789e9, 0.0]])
+    DataFilter.write_file(rows, str(tmp_path / "bf.csv"), "w")
+    assert format_rows(rows) == (tmp_path / "bf.csv").read_bytes()
+
+
+def test_writer_refuses_to_overwrite(tmp_path):
+    with RecordingWriter(tmp_path / "a.csv", {"num_rows": 2}) as w:
+        w.write(np.zeros((2, 3)))
+    from emg.errors import RecordingError
+
+    with pytest.raises(RecordingError, match="already exists"):
+        RecordingWriter(tmp_path / "a.csv", {"num_rows": 2})
+    assert (tmp_path / "a.csv").read_text().count("\n") == 3
+
+
+def test_sigkill_leaves_a_readable_file_up_to_its_last_second(tmp_path):
+    out = tmp_path / "killed.csv"
+    proc, t_start = _start_record(out)
+    try:
+        time.sleep(2.5)
+        proc.send_signal(signal.SIGKILL)
+        t_kill = time.monotonic()
+        proc.wait(5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["complete"] is False
+    rec = load_recording(out)
+    expected = (t_kill - t_start) * 250
+    assert rec.meta["interrupted"] is True
+    assert expected - 250 <= rec.n_samples <= expected + 60, (rec.n_samples, expected)
+    assert np.all(np.isfinite(rec.data_uv))
+    print(f"SIGKILL after {t_kill - t_start:.2f} s: {rec.n_samples} samples survived of about {expected:.0f}")
+
+
+def test_ctrl_c_ends_cleanly_with_a_complete_sidecar(tmp_path):
+    out = tmp_path / "int.csv"
+    proc, t_start = _start_record(out)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "stopped by Ctrl-C" in stdout
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["complete"] is True and side["stop_reason"].startswith("interrupted")
+    rec = load_recording(out)
+    assert rec.n_samples == side["n_samples"]
+    assert 250 <= rec.n_samples <= 2 * 250

@@ -1,0 +1,183 @@
+"""The session loop on real BrainFlow boards: recording, events, summary, PNG, bad input, a lost board."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+
+from dsp.calibration import Calibration  # noqa: E402
+from emg.acquisition import Acquisition  # noqa: E402
+from emg.boards import get_preset  # noqa: E402
+from emg.cli import main  # noqa: E402
+from emg.errors import ConfigError  # noqa: E402
+from emg.recording import load_recording  # noqa: E402
+from emg.session import Session, check_calibration, headless_needed, load_calibration, part_path  # noqa: E402
+from feedback.drills import make_drill, parse_drill  # noqa: E402
+
+QUICK_DRILL = """
+kind = "reach_hold"
+name = "Session test"
+[target]
+channel = 1
+band_pct = [30, 60]
+hold_s = 1.0
+[protocol]
+reps = 2
+rest_s = 1.0
+start_delay_s = 0.5
+work_s = 2.0
+"""
+
+
+def _calibration(board: str, names: list[str] | None = None, fs_hz: float = 250.0) -> Calibration:
+    names = names or get_preset(board).channel_names()
+    n = len(names)
+    return Calibration(rest_floor_uv=np.full(n, 2.0), rest_sd_uv=np.full(n, 0.5), reference_uv=np.full(n, 80.0),
+                       channel_names=names, fs_hz=fs_hz, meta={"board": board})
+
+
+def _write_cal(path: Path, cal: Calibration) -> Path:
+    path.write_text(cal.to_json(), encoding="utf-8")
+    return path
+
+
+def test_train_cli_on_synthetic_board_records_events_summary_png(tmp_path, capsys):
+    cal = _write_cal(tmp_path / "cal.json", _calibration("synthetic"))
+    drill = tmp_path / "drill.toml"
+    drill.write_text(QUICK_DRILL)
+    out = tmp_path / "s1.csv"
+    code = main(["train", "--board", "synthetic", "--drill", str(drill), "--calibration", str(cal), "--headless",
+                 "--duration", "2.5", "--out", str(out), "--latency-report"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "sample to screen" in printed and "p95" in printed
+    summary = json.loads((tmp_path / "s1.summary.json").read_text())
+    rec = load_recording(out)
+    # the recording is whole and matches what the session processed
+    assert rec.n_samples == summary["samples"] and summary["samples"] >= int(2.5 * 250)
+    assert summary["n_channels"] == 16 and summary["channels_used"] == list(range(1, 17))
+    labels = [e.label for e in rec.events]
+    assert labels[0] == "drill_start" and "cue" in labels and labels[-1] == "drill_end"
+    assert "stop" in labels  # the duration ended the drill early: recorded as a stop
+    assert summary["stop_reason"] == "duration 2.5 s reached"
+    # every event sits on a sample of the recording, at the drill's clock
+    for ev in rec.events:
+        assert 0 <= ev.sample < rec.n_samples
+    cue = next(e for e in rec.events if e.label == "cue")
+    assert cue.data["phase"] in ("rest", "contract", "relax", "hold")
+    lat = summary["latency_ms"]
+    assert lat["n"] == summary["samples"]
+    assert 0 < lat["p50"] <= lat["p95"] <= lat["max"] < 5000
+    assert summary["processing_ms"]["n"] > 0 and summary["frames"] > 0
+    assert rec.meta["drill"]["name"] == "Session test"
+    assert rec.meta["calibration"]["reference_uv"][0] == 80.0
+    assert "band-pass" in rec.meta["filters"]["design"]
+    from PySide6 import QtGui
+
+    img = QtGui.QImage(str(tmp_path / "s1.png"))
+    assert img.width() == 1280 and img.height() == 720
+
+
+def test_calibration_from_another_layout_or_board_is_refused(tmp_path):
+    names = get_preset("synthetic").channel_names()
+    check_calibration(_calibration("synthetic"), channel_names=names, fs_hz=250.0, board_name="synthetic",
+                      envelope="adaptive")
+    with pytest.raises(ConfigError, match="calibration has 8 channels but board synthetic gives 16"):
+        check_calibration(_calibration("cyton"), channel_names=names, fs_hz=250.0, board_name="synthetic",
+                          envelope="adaptive")
+    with pytest.raises(ConfigError, match="made on board cyton-daisy"):
+        check_calibration(_calibration("cyton-daisy", names), channel_names=names, fs_hz=250.0,
+                          board_name="synthetic", envelope="adaptive")
+    with pytest.raises(ConfigError, match="made at 125 Hz"):
+        check_calibration(_calibration("synthetic", fs_hz=125.0), channel_names=names, fs_hz=250.0,
+                          board_name="synthetic", envelope="adaptive")
+    other = _calibration("synthetic", [f"m{i}" for i in range(16)])
+    with pytest.raises(ConfigError, match="calibrate again with this montage"):
+        check_calibration(other, channel_names=names, fs_hz=250.0, board_name="synthetic", envelope="adaptive")
+    with pytest.raises(ConfigError, match="calibration file .* not found"):
+        load_calibration(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="bad.json.*not valid JSON"):
+        load_calibration(tmp_path / "bad.json")
+
+
+def test_train_cli_refuses_a_foreign_calibration_before_recording_anything(tmp_path, capsys):
+    cal = _write_cal(tmp_path / "cal8.json", _calibration("cyton"))
+    out = tmp_path / "x.csv"
+    code = main(["train", "--board", "synthetic", "--drill", "reach_hold_demo", "--calibration", str(cal),
+                 "--headless", "--duration", "1", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err == ["error: calibration has 8 channels but board synthetic gives 16; "
+                   "calibrate again with this board and montage"]
+    # the board was released and the (empty) recording closed, not left half-written
+    rec = load_recording(out)
+    assert rec.meta["complete"] is True
+
+
+def test_bad_train_options_are_one_line_errors(tmp_path, capsys):
+    assert main(["train", "--board", "synthetic", "--drill", "no_such_drill", "--headless"]) == 2
+    assert "drill 'no_such_drill' not found" in capsys.readouterr().err
+    assert main(["train", "--board", "synthetic", "--drill", "reach_hold_demo", "--duration", "-3"]) == 2
+    assert "--duration -3.0 is not a positive number" in capsys.readouterr().err
+    assert main(["train", "--board", "synthetic", "--drill", "reach_hold_demo", "--channels-used", "1,x"]) == 2
+    assert "'x' is not a channel number" in capsys.readouterr().err
+
+
+def test_board_lost_mid_session_keeps_recording_and_ends_cleanly(tmp_path):
+    from emg.virtual_cyton import VirtualCyton
+
+    cfg = parse_drill(QUICK_DRILL)
+    with VirtualCyton() as vc:
+        def acquire(part, path):
+            return Acquisition("cyton", serial_port=vc.port, record_to=path)
+
+        session = Session(acquire, lambda fs, n, names: make_drill(cfg, fs_hz=fs, n_channels=n, channel_names=names),
+                          _calibration("cyton"), record_to=tmp_path / "lost.csv", headless=True)
+        done = threading.Event()
+
+        def pull_the_dongle() -> None:  # once 1 s of data went through the session
+            while not done.is_set() and session.samples_total < 250:
+                done.wait(0.02)
+            vc.kill()
+
+        killer = threading.Thread(target=pull_the_dongle, daemon=True)
+        killer.start()
+        try:
+            result = session.run()
+        finally:
+            done.set()
+            killer.join(5)
+    s = result.summary
+    assert result.board_lost and s["board_lost"] is True
+    assert "stopped sending data" in s["board_error"]
+    assert s["stop_reason"].startswith("board lost")
+    rec = load_recording(tmp_path / "lost.csv")
+    assert rec.meta["complete"] is True
+    assert rec.n_samples == s["samples"] and 250 <= rec.n_samples <= 2.0 * 250
+    labels = [e.label for e in rec.events]
+    # the drill was paused at the loss and ended cleanly; those events reached the sidecar too
+    assert labels[0] == "drill_start"
+    assert labels[-5:] == ["pause", "board_lost", "stop", "cue", "drill_end"], labels[-6:]
+    assert session.view.status_label.text().startswith("BOARD LOST")
+    assert result.frame_png is not None and result.frame_png.exists()
+
+
+def test_part_paths_and_headless_detection(monkeypatch):
+    assert part_path(Path("a/b.csv"), 1) == Path("a/b.csv")
+    assert part_path(Path("a/b.csv"), 3) == Path("a/b.part3.csv")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert headless_needed() is True
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    assert headless_needed() is False
+    assert headless_needed(asked=True) is True
+    monkeypatch.delenv("DISPLAY")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert headless_needed() is True
