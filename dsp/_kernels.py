@@ -95,7 +95,7 @@ def padded(n_channels: int) -> int:
     return max(BLOCK, ((n_channels + BLOCK - 1) // BLOCK) * BLOCK)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _cascade(buf, ta, tb, co, o_sos, n_sec, st, o_z, cp, c0):
     """Run samples ``ta..tb`` of the tile ``buf`` (TILE, 8) through ``n_sec`` sections
     (coefficients at ``co[o_sos:]``, state at ``st[o_z:]`` laid out (sections, 2, cp)) for channels c0..c0+7.
@@ -187,7 +187,7 @@ def _cascade(buf, ta, tb, co, o_sos, n_sec, st, o_z, cp, c0):
         st[zq + 7] = q7
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _adaptive(buf, nt, st, s1, s2, s3, a_slow, a_fast, d0, inv_dd, eps, hold):
     """Adaptive smoothing of the tile ``buf`` (TILE, 8) in place; stage states at ``st[s1:]``, ``st[s2:]``.
 
@@ -320,7 +320,7 @@ def _adaptive(buf, nt, st, s1, s2, s3, a_slow, a_fast, d0, inv_dd, eps, hold):
     st[s3 + 7] = k7
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
     """Process channels ``c0 .. c0+7`` of ``x`` (C, n) through the chain; update their state in place.
 
@@ -360,8 +360,18 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
             c = c0 + j
             st[ws + j] = -1.0
             if c < n_ch:
-                last = st[a_last + j]
                 started = st[a_started + j] > 0.0
+                if started:
+                    # fast path: copy, counting non-finite samples without branching
+                    n_bad = 0
+                    for t in range(nt):
+                        v = x[c, t0 + t]
+                        buf[t, j] = v
+                        n_bad += not math.isfinite(v)
+                    if n_bad == 0:
+                        st[a_last + j] = buf[nt - 1, j]
+                        continue
+                last = st[a_last + j]
                 bad = 0.0
                 for t in range(nt):
                     v = x[c, t0 + t]
@@ -515,8 +525,7 @@ def run_serial(x, out_f, out_e, co, st, ist, wk):
     return 0
 
 
-@njit(_RUN_SIG, cache=True, parallel=True)
-def run_parallel(x, out_f, out_e, co, st, ist, wk):
+def _run_parallel(x, out_f, out_e, co, st, ist, wk):
     """As :func:`run_serial` with channel blocks spread over Numba's threads (batch)."""
     if x.shape[0] != ist[I_N_CH]:
         return -1
@@ -527,6 +536,22 @@ def run_parallel(x, out_f, out_e, co, st, ist, wk):
         run_block(x, b * BLOCK, out_f, out_e, co, st, ist, p0, k0, wo + b * WORK_PER_BLOCK, wk[b])
     _finish(x, out_e, st, ist)
     return 0
+
+
+_PARALLEL = []
+
+
+def run_parallel(x, out_f, out_e, co, st, ist, wk):
+    """Threaded batch kernel, compiled (or loaded from the cache) on first use so that importing the
+    signal core and streaming the first chunk do not pay for the threading layer."""
+    if not _PARALLEL:
+        before = numba.config.SLP_VECTORIZE
+        numba.config.SLP_VECTORIZE = 1
+        try:
+            _PARALLEL.append(njit(_RUN_SIG, cache=True, parallel=True)(_run_parallel))
+        finally:
+            numba.config.SLP_VECTORIZE = before
+    return _PARALLEL[0](x, out_f, out_e, co, st, ist, wk)
 
 
 numba.config.SLP_VECTORIZE = _SLP_BEFORE

@@ -46,8 +46,17 @@ class EnvelopeParams:
     slow_hz: float = 0.8
     fast_hz: float = 150.0
     d0: float = 0.7
-    d1: float = 1.5
-    hold_s: float = 0.05
+    d1: float = 1.2
+    hold_s: float = 0.1
+
+
+def default_params(fs_hz: float) -> EnvelopeParams:
+    """Envelope defaults for a sampling rate. Below 500 Hz (OpenBCI 250/200 Hz: an EMG band only
+    about 80 Hz wide, so a noisier pre-envelope) the adaptive envelope needs a larger change before it
+    speeds up and holds the fast corner for less time, to stay as smooth as the 6 Hz linear envelope."""
+    if fs_hz < 500.0:
+        return EnvelopeParams(d1=1.5, hold_s=0.05)
+    return EnvelopeParams()
 
 
 def check_method(method: str) -> str:
@@ -63,7 +72,7 @@ def _alpha(corner_hz: float, fs_hz: float) -> float:
 def envelope_stage(method: str, fs_hz: float, params: EnvelopeParams | None = None) -> dict:
     """Keyword arguments for :class:`dsp._chain.Chain` describing one envelope stage."""
     method = check_method(method)
-    p = params or EnvelopeParams()
+    p = params or default_params(fs_hz)
     nyq = fs_hz / 2.0
     stage: dict = {"env_code": _CODES[method]}
     if method in ("linear", "tkeo"):
@@ -125,7 +134,7 @@ def emg_amplitude(x_uv, fs_hz: float, method: str = "adaptive", zero_phase: bool
     fs_hz = float(fs_hz)
     if not zero_phase:
         return _causal(x, fs_hz, method, params)
-    p = params or EnvelopeParams()
+    p = params or default_params(fs_hz)
     # hold non-finite samples the same way the causal chain does
     if not np.all(np.isfinite(x)):
         x = Chain(x.shape[0], np.empty((0, 6)), None, init_steady=False).run(x, want_filtered=True,

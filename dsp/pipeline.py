@@ -13,7 +13,7 @@ import numpy as np
 from dsp import _kernels as K
 from dsp._chain import Chain, as_signal
 from dsp.design import FilterDesign, design_filters
-from dsp.envelope import EnvelopeParams, check_method, emg_amplitude, envelope_stage
+from dsp.envelope import EnvelopeParams, check_method, default_params, emg_amplitude, envelope_stage
 from dsp.errors import SignalError
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class EmgPipeline:
         self.envelope = check_method(envelope)
         self.design: FilterDesign = design_filters(self.fs_hz, band_hz=band_hz, mains_hz=mains_hz,
                                                    near_heart=near_heart, order=order)
-        self.envelope_params = envelope_params or EnvelopeParams()
+        self.envelope_params = envelope_params or default_params(self.fs_hz)
         self._chain = Chain(self.n_channels, self.design.sos, self.design.zi_unit, init_steady=True,
                             **envelope_stage(self.envelope, self.fs_hz, self.envelope_params))
         self._calibrated = False

@@ -52,6 +52,7 @@ class ProcessResult:
     description: str
     band_hz: tuple[float, float]
     notch_hz: list[float]
+    from_dsp: bool = False  # filtered_uv is dsp's emg_clean (the detector may reuse it as prefiltered)
 
 
 def default_band_hz(fs_hz: float, near_heart: bool = False) -> tuple[float, float]:
@@ -86,7 +87,7 @@ def emg_process(x_uv: np.ndarray, fs_hz: float, *, mains_hz: float | None, near_
         filtered, env = proc(x_uv, fs_hz, mains_hz=mains_hz, near_heart=near_heart, envelope=envelope,
                              zero_phase=zero_phase)
         return ProcessResult(np.asarray(filtered, dtype=np.float64), np.asarray(env, dtype=np.float64),
-                             design.describe(), tuple(design.band_hz), list(design.notch_hz))
+                             design.describe(), tuple(design.band_hz), list(design.notch_hz), from_dsp=True)
     band = default_band_hz(fs_hz, near_heart)
     notches = mains_notches_hz(fs_hz, mains_hz, band)
     sos = [sps.butter(4, band, btype="bandpass", fs=fs_hz, output="sos")]
@@ -127,8 +128,11 @@ class Activation:
 
 
 def detect_activations(x_uv: np.ndarray, fs_hz: float, *, mains_hz: float | None, near_heart: bool,
-                       zero_phase: bool, rest: np.ndarray | None = None) -> list[list[Activation]]:
-    """Per channel, the activations in ``x_uv`` (raw, (C, n)). Uses dsp.detection when present."""
+                       zero_phase: bool, rest: np.ndarray | None = None, prefiltered: bool = False
+                       ) -> list[list[Activation]]:
+    """Per channel, the activations in ``x_uv`` ((C, n) raw, or band-passed and notched if ``prefiltered``).
+
+    Uses dsp.detection when present."""
     det = _dsp("detection", "detect_activations")
     if det is not None:
         kwargs: dict[str, Any] = {}
@@ -138,6 +142,8 @@ def detect_activations(x_uv: np.ndarray, fs_hz: float, *, mains_hz: float | None
         for key, val in (("mains_hz", mains_hz), ("near_heart", near_heart), ("zero_phase", zero_phase)):
             if key in params:
                 kwargs[key] = val
+        if prefiltered and "prefiltered" in params:
+            kwargs["prefiltered"] = True
         if rest is not None and "rest" in params:
             kwargs["rest"] = rest
         out = det(x_uv, fs_hz, **kwargs)
@@ -194,23 +200,25 @@ def _fallback_detect(x_uv: np.ndarray, fs_hz: float, *, mains_hz: float | None, 
 # --------------------------------------------------------------------------- quality and features
 
 
-def assess_quality(x_uv: np.ndarray, fs_hz: float, *, mains_hz: float | None, rail_uv: float | None) -> list[dict]:
-    """Per-channel quality dict from dsp.quality.assess_quality (empty dicts when it is missing)."""
-    fn = _dsp("quality", "assess_quality")
-    if fn is None:
-        return [{} for _ in range(x_uv.shape[0])]
-    import inspect
+#: dsp.quality flag bits (docs/ARCHITECTURE.md), used when dsp.quality is missing
+_FLAG_BITS = {"railed": 1, "flat": 2, "nan": 4, "spike": 8, "lead_off": 16, "dropped": 32}
 
-    params = inspect.signature(fn).parameters
-    kwargs: dict[str, Any] = {}
-    if "mains_hz" in params:
-        kwargs["mains_hz"] = mains_hz
-    if rail_uv is not None and "rail_uv" in params:
-        kwargs["rail_uv"] = rail_uv
-    res = fn(x_uv, fs_hz, **kwargs)
-    if isinstance(res, dict):
-        res = [res[k] for k in sorted(res)] if all(isinstance(k, int) for k in res) else [res]
-    return [dict(r) for r in res]
+
+def quality_flags(x_uv: np.ndarray, fs_hz: float, *, rail_uv: float | None) -> dict[str, np.ndarray] | None:
+    """Per-sample artefact flags from dsp.quality.QualityMonitor, summarised per channel.
+
+    Returns ``{"spike_count", "lead_off_fraction", "flagged_fraction"}`` arrays (C,), or None when
+    dsp.quality is missing."""
+    mon_cls = _dsp("quality", "QualityMonitor")
+    if mon_cls is None:
+        return None
+    mon = mon_cls(fs_hz, x_uv.shape[0], rail_uv) if rail_uv else mon_cls(fs_hz, x_uv.shape[0])
+    flags = mon.update(x_uv)
+    spike = (flags & _FLAG_BITS["spike"]) > 0
+    starts = spike[:, 1:] & ~spike[:, :-1]
+    return {"spike_count": starts.sum(axis=1) + spike[:, 0],
+            "lead_off_fraction": ((flags & _FLAG_BITS["lead_off"]) > 0).mean(axis=1),
+            "flagged_fraction": (flags > 0).mean(axis=1)}
 
 
 def spectral_frequencies(x_uv: np.ndarray, fs_hz: float, window_s: float, step_s: float
@@ -246,6 +254,20 @@ def spectral_frequencies(x_uv: np.ndarray, fs_hz: float, window_s: float, step_s
     cum = np.cumsum(psd, axis=1)
     mdf = freqs[np.argmax(cum >= 0.5 * cum[:, -1:], axis=1)]
     return (starts + n_win / 2) / fs_hz, mnf, mdf
+
+
+def median_frequency_tracks(x_uv: np.ndarray, fs_hz: float, window_s: float, step_s: float
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """(window centres s (m,), median frequency Hz (C, m)) for all channels at once."""
+    fn = _dsp("features", "spectral_frequencies")
+    if x_uv.shape[-1] < int(round(window_s * fs_hz)):
+        return np.empty(0), np.empty((x_uv.shape[0], 0))
+    if fn is not None:
+        res = fn(x_uv, fs_hz, window_s=window_s, step_s=step_s)
+        if hasattr(res, "median_hz"):
+            return np.asarray(res.times_s), np.atleast_2d(res.median_hz)
+    rows = [spectral_frequencies(x_uv[c], fs_hz, window_s, step_s) for c in range(x_uv.shape[0])]
+    return rows[0][0], np.vstack([r[2] for r in rows])
 
 
 def cocontraction_index(a_env: np.ndarray, b_env: np.ndarray) -> float:

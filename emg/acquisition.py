@@ -581,6 +581,12 @@ class Acquisition:
         """Record an event at the latest sample received."""
         return self._event(label, max(self.samples_received - 1, 0), data)
 
+    def add_event_at(self, label: str, sample: int, data: dict | None = None) -> dict:
+        """Record an event at a given sample index (e.g. a drill event placed by its own clock)."""
+        if sample < 0:
+            raise ConfigError(f"event sample {sample} is negative; give an index since the start of acquisition")
+        return self._event(label, int(sample), data)
+
     def _event(self, label: str, sample: int, data: dict | None) -> dict:
         time_s = sample / self.fs_hz if self.fs_hz else 0.0
         event = {"label": str(label), "time_s": time_s, "sample": int(sample), "data": dict(data or {})}

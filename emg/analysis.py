@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -46,6 +47,11 @@ RAILED_FRACTION = 0.01
 CONFIDENT_RATIO = 3.0
 #: ECG: autocorrelation peak of the QRS-band envelope between 40 and 180 bpm above this -> contaminated.
 ECG_AUTOCORR_MIN = 0.35
+#: ECG check of long recordings: this many blocks of ECG_BLOCK_S seconds spread over the file.
+ECG_BLOCKS = 5
+ECG_BLOCK_S = 60.0
+#: Mains/spectrum of long recordings: at most this many 4 s segments, spread over the file.
+SPECTRUM_MAX_SEGMENTS = 256
 
 
 @dataclass
@@ -80,6 +86,7 @@ class Analysis:
     filtered_uv: np.ndarray | None = None
     envelope_uv: np.ndarray | None = None
     pct: np.ndarray | None = None  # activation in % of reference where a calibration is known
+    timings_s: dict[str, float] = field(default_factory=dict)  # wall time per step (not in the JSON)
 
     def to_dict(self) -> dict[str, Any]:
         return self.summary
@@ -201,6 +208,7 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
         raise RecordingError(f"the recording is {n / fs:.2f} s long; at least 1 s is needed to analyse it "
                              "(it is truncated or was stopped at once)")
     bar = _progress_bar(6, "steps", progress)
+    timings: dict[str, float] = {"_t": time.perf_counter()}
 
     # ---- per-channel signal checks on the raw data (before any filtering)
     nan_mask = ~np.isfinite(raw)
@@ -210,18 +218,20 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     basic = [_basic_checks(clean[c], nan_counts[c], n, rail_uv, raw_has_all_nan=nan_counts[c] == n)
              for c in range(len(idx))]
     usable = [b["status"] in ("ok", "railed-partly") for b in basic]
+    _lap(timings, "checks")
     bar.update(1)
 
     # ---- mains and ECG decide the filter set-up
-    mains_hz, mains_source = _choose_mains(rec, clean, fs, usable, s.mains_hz)
     spectra = _spectra(clean, fs)
-    ecg = [_ecg_check(clean[c], fs) if usable[c] else None for c in range(len(idx))]
+    mains_hz, mains_source = _choose_mains(rec, spectra, usable, s.mains_hz, fs)
+    ecg = _ecg_checks(clean, fs, usable)
     if s.near_heart is None:
         near_heart = any(e and e["contaminated"] for e in ecg)
         near_heart_reason = "ECG contamination detected" if near_heart else "no ECG found"
     else:
         near_heart = bool(s.near_heart)
         near_heart_reason = "option"
+    _lap(timings, "mains_ecg")
     bar.update(1)
 
     # ---- filter + envelope, and detection (dsp)
@@ -233,16 +243,24 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     if s.zero_phase:
         proc = dspa.emg_process(padded, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=True,
                                 envelope=s.envelope)
+        det_in = proc.filtered_uv  # the detector reuses the zero-phase filtering (no second pass)
         proc.filtered_uv = np.ascontiguousarray(proc.filtered_uv[:, pad:pad + n])
         proc.envelope_uv = np.ascontiguousarray(proc.envelope_uv[:, pad:pad + n])
     else:
         # causal: the raw samples exactly as the live pipeline received them (it holds NaNs itself)
         proc = dspa.emg_process(raw, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=False,
                                 envelope=s.envelope)
+        det_in = None
+    _lap(timings, "filter_envelope")
     bar.update(1)
-    det_in = padded[usable] if any(usable) else padded[:0]
-    det = dspa.detect_activations(det_in, fs, mains_hz=mains_hz, near_heart=near_heart,
-                                  zero_phase=s.zero_phase) if det_in.shape[0] else []
+    # detection is always on the zero-phase (offline) filtering, whatever the display mode
+    rows_ok = [c for c in range(len(idx)) if usable[c]]
+    if det_in is not None and getattr(proc, "from_dsp", False):
+        det = dspa.detect_activations(det_in[rows_ok], fs, mains_hz=mains_hz, near_heart=near_heart,
+                                      zero_phase=True, prefiltered=True) if rows_ok else []
+    else:
+        det = dspa.detect_activations(padded[rows_ok], fs, mains_hz=mains_hz, near_heart=near_heart,
+                                      zero_phase=True) if rows_ok else []
     det = [_unpad_activations(ch, pad / fs, n / fs) for ch in det]
     acts: list[list[dspa.Activation]] = [[] for _ in idx]
     j = 0
@@ -250,6 +268,7 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
         if usable[c]:
             acts[c] = det[j]
             j += 1
+    _lap(timings, "detection")
     bar.update(1)
 
     # ---- calibration (% of reference) when known
@@ -262,16 +281,17 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
             pct[c] = 100.0 * (proc.envelope_uv[c] - floor) / (ref - floor)
 
     # ---- per-channel summaries
-    quality_dsp = dspa.assess_quality(clean, fs, mains_hz=mains_hz, rail_uv=rail_uv)
+    qflags = dspa.quality_flags(raw, fs, rail_uv=rail_uv)
     notch = proc.notch_hz
     channels_out = []
     for c in range(len(idx)):
         q = dict(basic[c]["quality"])
         q.update(_mains_share(spectra, c, mains_hz, fs))
         q["ecg"] = ecg[c] or {"contaminated": False, "heart_rate_bpm": None, "score": None}
-        extra = quality_dsp[c] if c < len(quality_dsp) else {}
-        if extra:
-            q["dsp"] = _jsonable(extra)
+        if qflags is not None:
+            q["spike_count"] = int(qflags["spike_count"][c])
+            q["lead_off_fraction"] = _r(float(qflags["lead_off_fraction"][c]), 6)
+            q["flagged_fraction"] = _r(float(qflags["flagged_fraction"][c]), 6)
         status = basic[c]["status"]
         reason = basic[c]["reason"]
         ch_acts = acts[c]
@@ -294,7 +314,8 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
             activations.append(item)
         if status == "ok" and not activations:
             reason = "no contraction above the rest noise floor"
-        fat = _fatigue(proc.filtered_uv[c], fs, ch_acts) if usable[c] else _no_fatigue("channel not usable")
+        fat = (_fatigue(_spectral_track(proc.filtered_uv[c], fs, ch_acts), fs, ch_acts) if usable[c]
+               else _no_fatigue("channel not usable"))
         channels_out.append({
             "index": int(idx[c]),
             "name": names[c],
@@ -311,12 +332,14 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
             "quality": _jsonable(q),
             "fatigue": fat,
         })
+    _lap(timings, "channels_quality_fatigue")
     bar.update(1)
 
     # ---- across channels
     cocon = _cocontraction(proc.envelope_uv, acts, names, usable, fs)
     sym = _symmetry(proc.envelope_uv, names, muscles, usable, acts, fs)
     reps, drill = _drill_reps(rec, idx, acts, pct, fs, names)
+    _lap(timings, "cross_channel_reps")
     bar.update(1)
     bar.close()
 
@@ -359,11 +382,19 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     if not any(usable):
         summary["error"] = "no usable channel: " + "; ".join(f"{ch['name']}: {ch['reason']}" for ch in channels_out)
     res = Analysis(summary=summary, recording=rec, channel_index=list(idx))
+    timings.pop("_t")
+    res.timings_s = timings
     if s.keep_signals:
         res.filtered_uv = proc.filtered_uv
         res.envelope_uv = proc.envelope_uv
         res.pct = pct
     return res
+
+
+def _lap(timings: dict[str, float], name: str) -> None:
+    now = time.perf_counter()
+    timings[name] = round(now - timings["_t"], 4)
+    timings["_t"] = now
 
 
 def cal_source(s: AnalysisSettings, rec: Recording) -> str:
@@ -510,13 +541,24 @@ def _long_runs(mask: np.ndarray, min_len: int) -> bool:
 
 
 def _spectra(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
-    nper = int(min(x.shape[1], round(4 * fs)))  # 0.25 Hz resolution
-    f, p = sps.welch(x, fs=fs, nperseg=nper, detrend="linear", axis=-1)
+    """Welch power spectra (f (m,), p (C, m)) at 0.25 Hz resolution, mean removed per segment."""
+    nper = int(min(x.shape[1], round(4 * fs)))
+    n_seg = x.shape[1] // nper
+    if n_seg > 64:  # long recordings: non-overlapping Hann segments in one batched FFT (Welch, 0 % overlap)
+        seg = x[:, : n_seg * nper].reshape(x.shape[0], n_seg, nper)
+        if n_seg > SPECTRUM_MAX_SEGMENTS:
+            seg = seg[:, np.linspace(0, n_seg - 1, SPECTRUM_MAX_SEGMENTS).astype(np.int64)]
+        seg = seg - seg.mean(axis=2, keepdims=True)
+        win = np.hanning(nper)
+        p = (np.abs(np.fft.rfft(seg * win, axis=2)) ** 2).mean(axis=1) / (fs * np.sum(win ** 2))
+        p[:, 1:-1] *= 2.0
+        return np.fft.rfftfreq(nper, 1.0 / fs), p
+    f, p = sps.welch(x, fs=fs, nperseg=nper, detrend="constant", axis=-1)
     return f, p
 
 
-def _choose_mains(rec: Recording, x: np.ndarray, fs: float, usable: list[bool], option: float | None
-                  ) -> tuple[float | None, str]:
+def _choose_mains(rec: Recording, spectra: tuple[np.ndarray, np.ndarray], usable: list[bool],
+                  option: float | None, fs: float) -> tuple[float | None, str]:
     if option is not None:
         return (float(option) if option else None), ("option" if option else "option (no notches)")
     filt = rec.meta.get("filters")
@@ -524,9 +566,9 @@ def _choose_mains(rec: Recording, x: np.ndarray, fs: float, usable: list[bool], 
         return float(filt["mains_hz"]), "recording"
     if rec.meta.get("mains_hz"):
         return float(rec.meta["mains_hz"]), "recording"
-    rows = [c for c in range(x.shape[0]) if usable[c]] or list(range(x.shape[0]))
-    f, p = _spectra(x[rows], fs)
-    p = p.sum(axis=0)
+    f, p_all = spectra
+    rows = [c for c in range(p_all.shape[0]) if usable[c]] or list(range(p_all.shape[0]))
+    p = p_all[rows].sum(axis=0)
     score = {}
     for mains in (50.0, 60.0):
         tot = 0.0
@@ -544,28 +586,56 @@ def _choose_mains(rec: Recording, x: np.ndarray, fs: float, usable: list[bool], 
     if score[best] > 3.0 * max(score[other], 1.0) or score[best] > 20.0:
         return best, "detected"
     # no line in the data: no notch (a zero-phase notch rings before strong onsets and moves them early)
-    return None, "none found in the data (no notch)"
+    return None, "none found in the data"
 
 
 def _mains_share(spectra: tuple[np.ndarray, np.ndarray], c: int, mains_hz: float | None, fs: float) -> dict:
+    """Share of the raw power (above 1 Hz) within +-1 Hz of the mains lines; without a known mains
+    frequency, the larger of the 50 Hz and 60 Hz shares."""
     f, p = spectra
     pc = p[c]
     keep = f >= 1.0
     total = float(pc[keep].sum())
-    if not mains_hz or total <= 0:
-        return {"mains_share": None}
-    lines = dspa.mains_notches_hz(fs, mains_hz, (1.0, fs / 2 - 1))
-    m = np.zeros_like(f, dtype=bool)
-    for fl in lines:
-        m |= (f >= fl - 1.0) & (f <= fl + 1.0)
-    return {"mains_share": _r(float(pc[m & keep].sum()) / total, 4), "mains_lines_hz": lines}
+    if total <= 0:
+        return {"mains_share": None, "mains_lines_hz": []}
+    best: dict[str, Any] = {"mains_share": -1.0}
+    for mains in ([mains_hz] if mains_hz else [50.0, 60.0]):
+        lines = dspa.mains_notches_hz(fs, mains, (1.0, fs / 2 - 1))
+        m = np.zeros_like(f, dtype=bool)
+        for fl in lines:
+            m |= (f >= fl - 1.0) & (f <= fl + 1.0)
+        share = float(pc[m & keep].sum()) / total
+        if share > best["mains_share"]:
+            best = {"mains_share": share, "mains_lines_hz": lines}
+    best["mains_share"] = _r(best["mains_share"], 4)
+    return best
 
 
-def _ecg_check(x: np.ndarray, fs: float) -> dict[str, Any]:
-    """Regular QRS-like spikes: autocorrelation of the 5-35 Hz band envelope at 40-180 bpm."""
+def _ecg_checks(x: np.ndarray, fs: float, usable: list[bool]) -> list[dict[str, Any] | None]:
+    """ECG check of every usable channel of ``x`` (C, n); None for the others."""
+    rows = [c for c in range(x.shape[0]) if usable[c]]
+    out: list[dict[str, Any] | None] = [None] * x.shape[0]
+    if not rows:
+        return out
     hi = min(35.0, 0.45 * fs)
     sos = sps.butter(2, (5.0, hi), btype="bandpass", fs=fs, output="sos")
-    y = sps.sosfiltfilt(sos, x)
+    block = int(ECG_BLOCK_S * fs)
+    n_blocks = x.shape[1] // block
+    if n_blocks > ECG_BLOCKS:  # long recording: the heart beats all along, 5 spread-out minutes tell
+        starts = np.linspace(0, x.shape[1] - block, ECG_BLOCKS).astype(np.int64)
+        y = np.concatenate([sps.sosfiltfilt(sos, x[rows, s0:s0 + block], axis=-1) for s0 in starts], axis=1)
+    else:
+        y = sps.sosfiltfilt(sos, x[rows], axis=-1)
+    for k, c in enumerate(rows):
+        out[c] = _ecg_check(y[k], fs)
+    return out
+
+
+def _ecg_check(y: np.ndarray, fs: float) -> dict[str, Any]:
+    """Regular QRS-like spikes in ``y`` (one channel, already 5-35 Hz band-passed): autocorrelation of
+    its envelope at 40-180 bpm, confirmed at twice the lag."""
+    from scipy.ndimage import median_filter
+
     step = max(1, int(fs // 50))
     e = np.abs(y)
     n50 = e.size // step
@@ -575,7 +645,7 @@ def _ecg_check(x: np.ndarray, fs: float) -> dict[str, Any]:
         return {"contaminated": False, "heart_rate_bpm": None, "score": None}
     # the QRS envelope is spiky: clip the tallest (movement) peaks so they do not dominate
     e = np.minimum(e, np.percentile(e, 99))
-    e = e - sps.medfilt(e, int(fs_e) | 1)
+    e = e - median_filter(e, size=int(fs_e) | 1, mode="nearest")
     e = e - e.mean()
     nfft = 1 << int(np.ceil(np.log2(2 * e.size)))
     spec = np.fft.rfft(e, nfft)
@@ -641,13 +711,42 @@ def _no_fatigue(reason: str) -> dict[str, Any]:
             "median_frequency_trend_hz_per_min": None, "reason": reason}
 
 
-def _fatigue(x: np.ndarray, fs: float, acts: list[dspa.Activation]) -> dict[str, Any]:
-    """Median-frequency slope over every sustained contraction (>= SUSTAINED_MIN_S)."""
+def _spectral_track(x: np.ndarray, fs: float, acts: list[dspa.Activation]) -> tuple[np.ndarray, np.ndarray]:
+    """(window centres s, median frequency Hz) of one channel, only where it is active.
+
+    The active spans are joined end to end and passed to dsp in one call; windows that straddle a
+    join are dropped and the others mapped back to recording time."""
+    w = int(round(SPECTRAL_WINDOW_S * fs))
+    step = int(round(SPECTRAL_STEP_S * fs))
+    spans = [(int(a.onset_s * fs), int(a.offset_s * fs)) for a in acts]
+    spans = [(s0, s1) for s0, s1 in spans if s1 - s0 >= w]
+    if not spans:
+        return np.empty(0), np.empty(0)
+    joined = np.concatenate([x[s0:s1] for s0, s1 in spans])[None, :]
+    t_c, mdf = dspa.median_frequency_tracks(joined, fs, SPECTRAL_WINDOW_S, SPECTRAL_STEP_S)
+    mdf = mdf[0]
+    starts = np.round(t_c * fs - w / 2).astype(np.int64)  # window starts in the joined signal
+    seg_len = np.array([s1 - s0 for s0, s1 in spans])
+    seg_off = np.concatenate([[0], np.cumsum(seg_len)])
+    k = np.searchsorted(seg_off, starts, side="right") - 1
+    inside = (k >= 0) & (k < len(spans)) & (starts + w <= seg_off[np.clip(k + 1, 0, len(spans))])
+    orig0 = np.array([s0 for s0, _ in spans])
+    centres = (orig0[k[inside]] + (starts[inside] - seg_off[k[inside]]) + w / 2) / fs
+    return centres, mdf[inside]
+
+
+def _fatigue(track: tuple[np.ndarray, np.ndarray], fs: float, acts: list[dspa.Activation]) -> dict[str, Any]:
+    """Median-frequency slope over every sustained contraction (>= SUSTAINED_MIN_S).
+
+    Uses the windows of ``track`` (centres, MDF) that lie wholly inside each contraction."""
     rows = []
     all_mdf = []
+    t_all, mdf_all = track
+    half = SPECTRAL_WINDOW_S / 2.0
     for a in acts:
-        s0, s1 = int(a.onset_s * fs), int(a.offset_s * fs)
-        t_mid, _, mdf = dspa.spectral_frequencies(x[s0:s1], fs, SPECTRAL_WINDOW_S, SPECTRAL_STEP_S)
+        lo = np.searchsorted(t_all, a.onset_s + half)
+        hi = np.searchsorted(t_all, a.offset_s - half, side="right")
+        t_mid, mdf = t_all[lo:hi], mdf_all[lo:hi]
         good = np.isfinite(mdf)
         if good.sum() >= 1:
             all_mdf.append((0.5 * (a.onset_s + a.offset_s), float(np.median(mdf[good]))))

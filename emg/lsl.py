@@ -67,6 +67,9 @@ RAW_TYPE = "EMG"
 ACTIVATION_TYPE = "EMGActivation"
 MARKER_TYPE = "Markers"
 
+#: Seconds a closing publisher waits so connected inlets receive the last samples.
+CLOSE_GRACE_S = 0.25
+
 #: Extra seconds a freshly opened stream may stay silent before its first sample.
 FIRST_DATA_GRACE_S = 2.0
 
@@ -164,7 +167,10 @@ def _describe_acquisition(info: Any, device: str, extra: dict[str, Any] | None) 
     from emg import __version__
 
     acq = info.desc().append_child("acquisition")
-    acq.append_child_value("manufacturer", "OpenBCI/BrainFlow" if device else "")
+    key = device.lower()
+    maker = "OpenBCI" if key.startswith(("cyton", "ganglion")) else "BrainFlow" if key in ("synthetic", "playback") \
+        else ""
+    acq.append_child_value("manufacturer", maker)
     acq.append_child_value("model", device)
     acq.append_child_value("software", f"emg-biofeedback {__version__}")
     for key, value in (extra or {}).items():
@@ -225,9 +231,13 @@ class LslPublisher:
         mark.desc().append_child_value("format", "label, or label + ' ' + compact JSON of the event data")
         _describe_acquisition(mark, device, meta)
 
-        self._raw = pylsl.StreamOutlet(raw, chunk_size=0, max_buffered=60)
-        self._act = pylsl.StreamOutlet(act, chunk_size=0, max_buffered=60) if activation else None
-        self._mark = pylsl.StreamOutlet(mark, chunk_size=0, max_buffered=600)
+        try:
+            self._raw = pylsl.StreamOutlet(raw, chunk_size=0, max_buffered=60)
+            self._act = pylsl.StreamOutlet(act, chunk_size=0, max_buffered=60) if activation else None
+            self._mark = pylsl.StreamOutlet(mark, chunk_size=0, max_buffered=600)
+        except (RuntimeError, OSError) as err:
+            raise ConfigError(f"cannot open the LSL outlets {self.name}-*: {err}; check that liblsl may open "
+                              "local ports (see docs/INTEROP.md) or run without --lsl") from None
         self._local_clock = pylsl.local_clock
         self.stream_names = [f"{self.name}-raw"] + ([f"{self.name}-activation"] if activation else []) \
             + [f"{self.name}-markers"]
@@ -275,8 +285,10 @@ class LslPublisher:
         if n == 0:
             return
         last = float(timestamps[-1]) if timestamps is not None and len(timestamps) else None
-        clean = np.nan_to_num(arr.T, nan=0.0, posinf=0.0, neginf=0.0)
-        self._act.push_chunk(np.ascontiguousarray(clean, dtype=np.float32), self._lsl_time(last))
+        out = np.array(arr.T, dtype=np.float32, order="C", copy=True)  # a copy: the caller's array is untouched
+        if not np.isfinite(out).all():
+            np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        self._act.push_chunk(out, self._lsl_time(last))
         self.activation_pushed += n
 
     def push_marker(self, label: str, data: dict[str, Any] | None = None,
@@ -298,6 +310,11 @@ class LslPublisher:
         """Close the outlets (idempotent); consumers see the streams end."""
         if self._closed:
             return
+        try:  # give connected inlets the last chunk: destroying an outlet drops what is still in flight
+            if any(o is not None and o.have_consumers() for o in (self._raw, self._act, self._mark)):
+                time.sleep(CLOSE_GRACE_S)
+        except Exception:  # noqa: BLE001 - closing must never fail
+            pass
         self._closed = True
         self._raw = self._act = self._mark = None  # dropping the last reference destroys the outlet
         log.info("LSL outlets %s closed after %d samples, %d markers", self.name, self.samples_pushed,

@@ -300,9 +300,14 @@ def _signal_figure(raw: np.ndarray, env: np.ndarray, fs: float, ch: dict[str, An
     ax1.set_ylabel(f"raw ({units})")
     ax2.plot(*_minmax(t, env), color=ENV_COLOUR, lw=0.8)
     ax2.set_ylabel(f"envelope ({units})")
-    for a in ch["activations"]:
+    if ch["activations"]:
+        # one shaded collection per axis (thousands of axvspan patches would make long files slow)
+        edges = np.array([[a["onset_s"], a["offset_s"]] for a in ch["activations"]], dtype=float)
+        xs = np.repeat(edges.ravel(), 2)
+        on = np.tile([0.0, 1.0, 1.0, 0.0], len(edges)).astype(bool)
         for ax in (ax1, ax2):
-            ax.axvspan(a["onset_s"], a["offset_s"], color=ACT_COLOUR, alpha=0.3, lw=0)
+            ax.fill_between(xs, 0, 1, where=on, step="post", color=ACT_COLOUR, alpha=0.3, lw=0,
+                            transform=ax.get_xaxis_transform())
     if ch.get("noise_floor_envelope") is not None:
         ax2.axhline(ch["noise_floor_envelope"], color="#009E73", lw=0.8, ls="--", label="rest level")
         ax2.legend(loc="upper right", fontsize=7)

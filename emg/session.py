@@ -32,6 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from emg.errors import BoardError, ConfigError, EmgError, RecordingError
+from emg.session_events import EventWriter
 from emg.session_latency import LatencyMeter
 from feedback.events import jsonable
 
@@ -43,13 +44,33 @@ DROPPED_FLAG = 32
 LINGER_S = 1.5
 
 
+def display_problem() -> str | None:
+    """Why no window can be opened here (None when one can): checked before Qt, which aborts the
+    whole process when its platform plugin cannot load."""
+    import sys
+
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.startswith("offscreen"):
+        return "QT_QPA_PLATFORM=offscreen"
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no display: DISPLAY and WAYLAND_DISPLAY are unset"
+    if sys.platform.startswith("linux") and os.environ.get("DISPLAY") and platform in ("", "xcb") \
+            and not os.environ.get("WAYLAND_DISPLAY"):
+        import ctypes.util
+
+        if ctypes.util.find_library("xcb-cursor") is None:
+            return "Qt's X11 plugin needs libxcb-cursor0 (install it: apt-get install libxcb-cursor0)"
+    return None
+
+
 def headless_needed(asked: bool = False) -> bool:
-    """True when the session must render offscreen: asked for, no DISPLAY/WAYLAND_DISPLAY, or offscreen forced."""
+    """True when the session must render offscreen: asked for, no usable display, or offscreen forced."""
     if asked:
         return True
-    if os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
-        return True
-    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    problem = display_problem()
+    if problem:
+        log.info("rendering offscreen: %s", problem)
+    return problem is not None
 
 
 # --------------------------------------------------------------------------- calibration files
@@ -109,7 +130,7 @@ class SessionResult:
     recordings: list[Path] = field(default_factory=list)
     summary_path: Path | None = None
     frame_png: Path | None = None
-    board_lost: bool = False
+    board_lost: bool = False  # the board was lost and not reconnected: the session ended on it
     error: str = ""
 
 
@@ -216,7 +237,8 @@ class Session:
         self.stop_reason = ""
         self.dropped_packets = 0
         self.marks = 0
-        self._late_events: dict[Path, list[dict]] = {}
+        self.events = EventWriter()
+        self._late_events = self.events.late  # part path -> events that came after its recording closed
         self._events_recorded = 0
         self._t_wall0 = 0.0
 
@@ -244,6 +266,9 @@ class Session:
         from dsp.pipeline import EmgPipeline
 
         EmgPipeline(250.0, 8, mains_hz=self.mains_hz, envelope=self.envelope).process(np.zeros((8, 32)))
+        monitor = _quality_monitor(250.0, 8, None)
+        if monitor is not None:
+            monitor.update(np.zeros((8, 32)))
         if self.show_view:
             from feedback.view import FeedbackView, ensure_app
 
@@ -300,8 +325,11 @@ class Session:
             self.view.mark_requested.connect(self._on_mark)
             self.view.stop_requested.connect(self._on_stop)
             self.view.resume_requested.connect(self._on_resume)
+            self.view.estimate_entered.connect(self._on_estimate)
             self.view.show()
             self.view.set_frame(first_state)
+            if self.stage == "calibration":
+                self.view.set_scale_label("envelope (% of highest so far)")
         if self.tone_wanted:
             from feedback.tone import Tone
 
@@ -347,19 +375,9 @@ class Session:
     # ------------------------------------------------------------------ events
     def _record(self, label: str, sample: int, data: dict[str, Any]) -> None:
         """Put an event into the current part's recording at ``sample`` (index within the part)."""
-        acq = self.acq
         part_samples = self.samples_total - int(round(self._part_t0_s * self.fs_hz))
         sample = max(min(int(sample), part_samples - 1), 0)  # an event at the end sits on the last sample
-        recorder = getattr(acq, "recorder", None)
-        if recorder is not None and not recorder.closed:
-            add_at = getattr(acq, "add_event_at", None)
-            if callable(add_at):
-                add_at(label, sample, data)
-            else:  # Acquisition's own event path (same lock and list as mark/add_event)
-                acq._event(label, sample, data)
-        else:
-            self._late_events.setdefault(self.recordings[-1], []).append(
-                {"label": label, "time_s": sample / self.fs_hz, "sample": sample, "data": data})
+        self.events.put(self.acq, self.recordings[-1], label, sample, sample / self.fs_hz, data)
         self._events_recorded += 1
 
     def _record_drill_events(self, events: list[Any]) -> None:
@@ -398,6 +416,16 @@ class Session:
             if self.view is not None:
                 self.view.set_status(f"mark {self.marks} set", "info")
 
+    def _on_estimate(self, estimate_pct: float) -> None:
+        submit = getattr(self.drill, "submit_estimate", None) if self.stage == "drill" else None
+        if submit is None:
+            if self.view is not None:
+                self.view.set_status("this drill asks for no estimate", "info")
+            return
+        self._record_drill_events(submit(self.t_s, estimate_pct))
+        if self.view is not None:
+            self.view.set_frame(self.drill.state)
+
     def _on_stop(self) -> None:
         self._stop_requested = True
 
@@ -432,7 +460,7 @@ class Session:
     # ------------------------------------------------------------------ data
     def process(self, chunk: Any) -> None:
         """Raw chunk -> activation -> quality flags -> drill (events recorded) -> view."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         x = chunk.data_uv if len(self.channels) == chunk.data_uv.shape[0] else chunk.data_uv[self.channels]
         env = self.pipeline.process(x)
         flags = self.quality.update(x) if self.quality is not None else None
@@ -446,12 +474,18 @@ class Session:
         if self.stage == "calibration":
             flow = self.cal_flow
             self._record_drill_events(flow.update(t_s, env, flags))
-            # no reference yet: bars show the envelope against the highest level seen so far
-            self._display_max = np.maximum(self._display_max, np.nanmax(env, axis=1))
-            act = 100.0 * env / self._display_max[:, None]
+            # no reference yet: bars show the envelope against the highest level seen so far (after the
+            # filters' first half second, whose start-up transient would set the scale)
+            if self.t_s - self._part_t0_s > 0.5 or self.part > 1:
+                self._display_max = np.maximum(self._display_max, np.nanmax(env, axis=1))
+                act = 100.0 * env / self._display_max[:, None]
+            else:
+                act = np.zeros_like(env)
             state = flow.state
             if flow.finished and not self.calibration_refused and self.calibration is None:
                 self._calibration_finished()
+                if self.view is not None and self.calibration is not None:
+                    self.view.set_scale_label("activation (% of reference)")
         else:
             act = self.calibration.activation_pct(env)
             accel = chunk.accel if getattr(self.drill, "uses_accel", False) else None
@@ -464,21 +498,21 @@ class Session:
         if self.tone is not None and self.tone.running:
             ch = int(getattr(state, "channel", 0) or 0)
             self.tone.set_level(float(act[ch, -1]) if 0 <= ch < act.shape[0] else 0.0)
-        self.latency.processed(time.perf_counter() - t0)
+        self.latency.processed(time.perf_counter() - t0, time.thread_time() - c0)
 
     def _frame(self) -> None:
         if self.view is None:
             return
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         painted_at = self.view.paint_now()
-        self.latency.frame_painted(painted_at, time.perf_counter() - t0)
+        self.latency.frame_painted(painted_at, time.perf_counter() - t0, time.thread_time() - c0)
 
     def _lose_board(self, err: BoardError) -> None:
         self.board_lost = True
         self.lost_error = str(err)
         log.warning("board lost: %s", err)
-        # stop first: the acquisition closes the recording whole, so the events below are appended to its
-        # sidecar afterwards (recording them while the pump thread is closing it could lose them)
+        # the acquisition has closed the recording whole; the events below are appended to its sidecar
+        self.events.flush()
         self.acq.stop(f"board lost: {err}")
         if self.stage == "drill":
             events = self.drill.pause(self.t_s) if not self.drill.finished and not self.drill.paused else []
@@ -501,6 +535,7 @@ class Session:
         except BaseException:
             if self.acq is not None:
                 self.acq.stop("session set-up failed")
+            self.events.close()
             raise
         try:
             self._loop()
@@ -509,6 +544,7 @@ class Session:
         except BaseException as err:
             self.stop_reason = f"error: {err}"
             self._close_recording()
+            self.events.close()
             raise
         return self._finish()
 
@@ -572,6 +608,7 @@ class Session:
 
     # ------------------------------------------------------------------ end
     def _close_recording(self) -> None:
+        self.events.flush()
         if self.acq is not None:
             self.acq.stop(self.stop_reason or "stopped")
         self._write_late_events()
@@ -580,6 +617,7 @@ class Session:
         """Events that happened after a part's recorder closed (board lost): appended to its sidecar."""
         from emg.recorder import csv_and_sidecar, write_json_atomic
 
+        self.events.flush()
         for csv_path, events in self._late_events.items():
             if not events:
                 continue
@@ -621,7 +659,8 @@ class Session:
             "duration_s": round(self.t_s, 4),
             "samples": self.samples_total,
             "dropped_packets": self.dropped_packets,
-            "board_lost": self.board_lost or bool(self.lost_error),
+            "board_lost": self.board_lost or bool(self.lost_error),  # at any time during the session
+            "board_lost_at_end": self.board_lost,
             "board_error": self.lost_error or None,
             "stop_reason": self.stop_reason,
             "recordings": [str(p) for p in self.recordings],
@@ -683,8 +722,9 @@ class Session:
                                  "the recording is kept") from None
         if self.view is not None and not self.headless:
             self.view.close()
+        self.events.close()
         return SessionResult(summary=summary, recordings=list(self.recordings), summary_path=summary_path,
-                             frame_png=Path(png_path) if png_path else None, board_lost=summary["board_lost"],
+                             frame_png=Path(png_path) if png_path else None, board_lost=self.board_lost,
                              error=self.lost_error)
 
 

@@ -70,10 +70,11 @@ class LatencyMeter:
         if timestamps is not None and len(timestamps):
             self._pending.append(np.asarray(timestamps, dtype=np.float64))
 
-    def frame_painted(self, painted_at_s: float, draw_s: float) -> None:
-        """A frame finished painting at ``painted_at_s`` (unix s) after ``draw_s`` of drawing."""
+    def frame_painted(self, painted_at_s: float, draw_s: float, cpu_s: float | None = None) -> None:
+        """A frame finished painting at ``painted_at_s`` (unix s) after ``draw_s`` (wall) and ``cpu_s``
+        (this thread's CPU time; defaults to ``draw_s``) of drawing."""
         self._drawing_s.append(draw_s)
-        self._busy_s += draw_s
+        self._busy_s += draw_s if cpu_s is None else cpu_s
         self._frame_times.append(painted_at_s)
         if not self._pending:
             return
@@ -84,10 +85,11 @@ class LatencyMeter:
         self.implausible_samples += int(np.count_nonzero(~ok))
         self._latency_s.extend(lat[ok])
 
-    def processed(self, seconds: float) -> None:
-        """One chunk took ``seconds`` from raw samples to drill update and view push."""
+    def processed(self, seconds: float, cpu_s: float | None = None) -> None:
+        """One chunk took ``seconds`` (wall) and ``cpu_s`` (thread CPU; defaults to ``seconds``) from raw
+        samples to drill update and view push."""
         self._processing_s.append(seconds)
-        self._busy_s += seconds
+        self._busy_s += seconds if cpu_s is None else cpu_s
 
     @property
     def latency_s(self) -> np.ndarray:
@@ -105,6 +107,8 @@ class LatencyMeter:
             "frame_ms": _stats_ms(self._drawing_s.values),
             "frames": int(frames.size),
             "fps": round(fps, 2) if fps else None,
+            # CPU time the session thread spent processing and drawing, over wall time (other programs on the
+            # machine do not inflate it); the whole process adds the acquisition and board threads
             "busy_pct_of_one_core": round(100.0 * self._busy_s / wall, 2),
             "process_cpu_pct_of_one_core": round(100.0 * cpu / wall, 2),
             "wall_s": round(wall, 3),
@@ -125,7 +129,7 @@ def format_latency_report(report: dict[str, Any]) -> str:
         line("  processing / chunk", report.get("processing_ms", {})),
         line("  drawing / frame", report.get("frame_ms", {})),
         f"  frames {report.get('frames', 0)} at {report.get('fps') or 0:.1f} fps; processing + drawing "
-        f"{report.get('busy_pct_of_one_core', 0):.1f} % of one core; whole process (incl. acquisition threads) "
+        f"{report.get('busy_pct_of_one_core', 0):.1f} % of one core (CPU time); whole process (incl. acquisition threads) "
         f"{report.get('process_cpu_pct_of_one_core', 0):.1f} %",
     ]
     return "\n".join(out)

@@ -7,7 +7,10 @@ angles (``sway_area_deg2`` = pi * 5.991 * sqrt(det(cov))), with the RMS tilt (``
 and the path length (``sway_path_deg``). Samples where all three axes read exactly 0 are the
 Cyton's "no accelerometer reading in this packet" and are skipped, as are non-finite ones.
 EMG steadiness: the coefficient of variation (%) of each ankle channel's level over the trial's
-clean samples (``emg_cv_pct`` per channel, ``emg_cv_mean_pct`` their mean).
+clean samples (``emg_cv_pct`` per channel, ``emg_cv_mean_pct`` their mean; None for a channel whose
+mean level is below 5 %, where a CV is noise over noise).
+``level_pct`` (optional) is the activation the stance is expected to need: drawn as a guide line
+and published as the cue's target (what the simulated patient produces); 0 asks for no level.
 A trial succeeds when the sway area is at most ``max_sway_area_deg2`` and the mean CV at most
 ``max_emg_cv_pct`` (a limit of 0 is not judged); without accelerometer data only EMG is judged
 and the patient is told sway is not measured.
@@ -23,6 +26,8 @@ import numpy as np
 from feedback.timed_trials import TimedTrialDrill
 
 CHI2_95_2DOF = 5.991464547107979  # chi-square quantile, 2 degrees of freedom, p = 0.95
+#: below this mean level (% of reference) a channel's coefficient of variation is not computed
+MIN_CV_LEVEL_PCT = 5.0
 NO_ACCEL_MESSAGE = "No accelerometer data from this board: sway is not measured"
 
 
@@ -129,6 +134,7 @@ class BalanceDrill(TimedTrialDrill):
             raise self.config.error("stance", "channels", "lists a channel twice", "list each ankle muscle once")
         self.hold_s = float(st["hold_s"])
         self.side = st["side"]
+        self.level_pct = float(st["level_pct"])
         sc = self.config.params["scoring"]
         self.max_sway_area_deg2 = float(sc["max_sway_area_deg2"])
         self.max_emg_cv_pct = float(sc["max_emg_cv_pct"])
@@ -146,8 +152,11 @@ class BalanceDrill(TimedTrialDrill):
 
     def _trial_begin(self, t: float) -> dict[str, Any]:
         self._reset(len(self.channels))
-        self._set_cue(t, "hold", f"STAND ON {self.side.upper()} LEG", target_pct=0.0,
-                      targets=tuple((c, 0.0) for c in self.channels))
+        lv = self.level_pct
+        self._set_cue(t, "hold", f"STAND ON {self.side.upper()} LEG", target_pct=lv,
+                      targets=tuple((c, lv) for c in self.channels))
+        if lv > 0:
+            self.state.thresholds_pct = {c: [lv] for c in self.channels}
         return {"hold_s": self.hold_s, "side": self.side}
 
     def _trial_sample(self, t: float, tau: float, v: list[float], gated: bool) -> None:
@@ -168,7 +177,8 @@ class BalanceDrill(TimedTrialDrill):
                 continue
             arr = np.asarray(lst)
             m = float(arr.mean())
-            out.append(round(100.0 * float(arr.std()) / m, 6) if m > 0 else None)
+            # a CV of a level near rest is noise over noise: only judge a muscle that works
+            out.append(round(100.0 * float(arr.std()) / m, 6) if m >= MIN_CV_LEVEL_PCT else None)
         return out
 
     def _accel_matrix(self) -> np.ndarray:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import math
 from typing import Any
 
 import numpy as np
@@ -160,7 +159,7 @@ class CalibrationFlow:
             self._ref_bad.append([])
 
     def update(self, t_s: float, envelope_uv: np.ndarray, flags: np.ndarray | None = None,
-               accel_g: np.ndarray | None = None) -> list[DrillEvent]:
+               accel_g: np.ndarray | None = None, *, accel: np.ndarray | None = None) -> list[DrillEvent]:
         """Feed one chunk of envelope (C, n) in uV; ``t_s`` is the time of its first sample."""
         env = np.asarray(envelope_uv, dtype=np.float64)
         if env.ndim != 2 or env.shape[0] != self.n_channels:
@@ -289,8 +288,12 @@ class CalibrationFlow:
             self.calibration = Calibration.from_envelopes(
                 rest, ref, fs_hz=self.fs_hz, envelope=self.envelope, channel_names=self.channel_names,
                 kind=self.cal_kind, reference_level_pct=self.reference_level_pct, meta=meta)
+            log.info("calibration accepted: reference %s uV, rest floor %s uV, best contraction %s",
+                     self.calibration.reference_uv.round(2).tolist(), self.calibration.rest_floor_uv.round(2).tolist(),
+                     best)
         except CalibrationRefused as err:
             self.refusal = str(err)
+            log.info("calibration refused: %s", err)
         self.finished = True
         st = self.state
         st.finished, st.countdown_s = True, None

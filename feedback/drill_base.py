@@ -78,6 +78,9 @@ class Drill:
     def _refresh_state(self, t: float) -> None:
         """Update ``self.state`` fields that depend on the time (countdowns)."""
 
+    def _before_stop(self, t: float) -> None:
+        """Record what is still open (a rep waiting for relaxation) before an early stop."""
+
     def summary(self) -> dict[str, Any]:
         """The drill's results as JSON types (reps attempted and succeeded, per-rep metrics, ...)."""
         raise NotImplementedError
@@ -116,16 +119,22 @@ class Drill:
         self._end_t = t
         self.state.finished = True
         self.state.countdown_s = None
+        attempted, succeeded = getattr(self, "attempted", None), getattr(self, "succeeded", None)
+        if isinstance(attempted, int) and isinstance(succeeded, int):
+            self.state.message = f"Done: {succeeded} of {attempted} reps succeeded"
         self._emit(ev.DRILL_END, t, summary=self.summary())
 
     # ---- public API ---------------------------------------------------------------------
     def update(self, t_s: float, activation_pct: np.ndarray, flags: np.ndarray | None = None,
-               accel_g: np.ndarray | None = None) -> list[DrillEvent]:
+               accel_g: np.ndarray | None = None, *, accel: np.ndarray | None = None) -> list[DrillEvent]:
         """Feed one chunk; return the events it caused (JSON-serialisable, session-clock times).
 
         ``activation_pct`` (C, n) in % of reference; ``flags`` (C, n) uint8 dsp.quality bits or
-        None; ``accel_g`` (3, n) in g or None. ``t_s`` is the time of the first sample (s).
+        None; ``accel_g`` (3, n) in g or None (``accel=`` is the same, as docs/ARCHITECTURE.md names
+        it). ``t_s`` is the time of the first sample (s).
         """
+        if accel_g is None:
+            accel_g = accel
         act = np.asarray(activation_pct, dtype=np.float64)
         if act.ndim != 2 or act.shape[0] != self.n_channels:
             raise SignalError(f"drill got activation of shape {act.shape}, expected ({self.n_channels}, n) "
@@ -221,6 +230,7 @@ class Drill:
             self.started, self._start_t = True, t
         self.stopped_early = True
         self._emit(ev.STOP, t)
+        self._before_stop(t)
         self._finish(t)
         return list(self._events)
 

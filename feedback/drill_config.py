@@ -128,7 +128,8 @@ SCHEMAS: dict[str, dict[str, list[FieldSpec]]] = {
     "balance": {"": _TOP,
                 "stance": [_f("hold_s", "float", positive=True, hi=600, example="hold_s = 20"),
                            _f("channels", "channels", example="channels = [1, 2]"),
-                           _f("side", "choice", "left", choices=("left", "right"), example='side = "left"')],
+                           _f("side", "choice", "left", choices=("left", "right"), example='side = "left"'),
+                           _f("level_pct", "float", 0.0, lo=0, hi=1000, example="level_pct = 20")],
                 "protocol": _PROTOCOL + [_f("success_flash_s", "float", 0.8, lo=0, hi=10)],
                 "scoring": [_f("max_sway_area_deg2", "float", 0.0, lo=0, hi=10000,
                                example="max_sway_area_deg2 = 20"),
@@ -246,7 +247,7 @@ class DrillConfig:
                              f"(channels: {', '.join(channel_names or []) or 'unnamed'})",
                              "use a channel number (1 = first input) or one of those names")
         if not 1 <= int(value) <= n_channels:
-            raise self.error(table, key, f"is channel {value}, but this board has {n_channels} channels",
+            raise self.error(table, key, f"is channel {value}, but this session has {n_channels} channels",
                              f"use a channel from 1 to {n_channels}")
         return int(value) - 1
 
@@ -489,6 +490,13 @@ def validate_drill(raw: dict[str, Any], *, path: Path | None = None, text: str =
             params[""] = validate_table("", specs, {k: v for k, v in raw.items()
                                                     if not (isinstance(v, (dict, list)) and k in tables)}, None)
         else:
+            if tname not in raw and any(spec.default is REQUIRED for spec in specs):
+                needed = [spec for spec in specs if spec.default is REQUIRED]
+                n_lines = len(text.splitlines())
+                where = f"after line {n_lines}" if n_lines else "to the file"
+                raise DrillConfigError(
+                    f"drill file {path or '<text>'}: table [{tname}] is missing (kind {kind!r} needs it); add "
+                    f"{where}: [{tname}] with " + ", ".join(s.example or s.key for s in needed))
             data = raw.get(tname, {})
             params[tname] = validate_table(tname, specs, data, None)
 

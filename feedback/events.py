@@ -24,7 +24,7 @@ Labels (stable; offline analysis keys on them):
 ``estimate_request``   awareness trial: the patient is asked for an estimate
 ``estimate``           ``{trial, estimate_pct, actual_pct, error_pct}``
 ``reveal``             the true level is shown: ``{trial, actual_pct, estimate_pct}``
-``pause`` / ``resume`` the therapist paused / resumed
+``pause`` / ``resume`` the therapist paused / resumed (calibration: ``resume {phase_restarted}``)
 ``stop``               the drill was stopped before its end
 ``drill_end``          ``{summary}``
 ``calibration_*``      calibration flow: ``calibration_phase``, ``calibration_done``, ``calibration_refused``

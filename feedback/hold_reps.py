@@ -30,6 +30,9 @@ from feedback.drill_config import DrillConfig
 from feedback.shaping import Shaper
 
 EPS = 1e-9
+#: told when relaxing takes longer than RELAX_HINT_AFTER_S, or the muscle tenses during the rest
+RELAX_HINT = "Let the muscle go completely: the rest counts only while it is quiet"
+RELAX_HINT_AFTER_S = 2.0
 
 
 def _round(x: float | None) -> float | None:
@@ -174,6 +177,7 @@ class HoldRepDrill(Drill):
                       "run": [], "best_run": [], "dropout": 0, "holding": False, "gated": 0, "values": []}
         self.state.rep = self.rep
         self.state.set_index = self.set_index
+        self.state.message = ""
         self._emit(ev.REP_START, t, set=self.set_index, rep=self.rep, **self._goal())
         self._work_cue(t, holding=False)
 
@@ -286,12 +290,22 @@ class HoldRepDrill(Drill):
             if self.set_index >= self.sets:
                 self._finish(t)
                 return
+            done = [r for r in self.results if r["set"] == self.set_index]
+            self.state.message = (f"Set {self.set_index} done: {sum(r['result'] == 'success' for r in done)} of "
+                                  f"{len(done)} reps. Rest before set {self.set_index + 1}")
             self.set_index += 1
             self.rep = 0
             self._emit(ev.SET_START, t, set=self.set_index)
             self._set_rest_duration(t, self.set_rest_s)
         else:
             self._set_rest_duration(t, self.rest_s)
+
+    def _before_stop(self, t: float) -> None:
+        if self._pending is not None:  # stopped while waiting for relaxation: keep the rep's metrics
+            self._pending["time_to_relax_s"] = None
+            metrics, self._pending = self._pending, None
+            self.results.append(metrics)
+            self._emit(ev.REP_END, t, **metrics)
 
     def _set_rest_duration(self, t: float, duration_s: float) -> None:
         """Keep the relaxed samples already counted since the rep ended; set how many are needed."""
@@ -312,7 +326,11 @@ class HoldRepDrill(Drill):
             else:
                 left = self._rest_dur - (t - self._rest_t)
             st.countdown_s = max(0.0, left) if st.phase == "rest" else None
-            if st.phase == "relax" and not st.message:
+            slow = self._pending is not None and t - self._pending_end_t >= RELAX_HINT_AFTER_S
+            tensed = self._pending is None and self._rest_count > 0
+            if st.phase == "relax" and (slow or tensed):
+                st.message = RELAX_HINT
+            elif st.message == RELAX_HINT:
                 st.message = ""
 
     def summary(self) -> dict[str, Any]:
@@ -327,6 +345,7 @@ class HoldRepDrill(Drill):
             "sets_planned": self.sets,
             "goal": self._goal(),
             "threshold_changes": list(self.shaper.history),
-            "reps": list(self.results),
+            # a rep whose result is known but which still waits for relaxation is listed too
+            "reps": list(self.results) + ([dict(self._pending)] if self._pending is not None else []),
         })
         return out

@@ -11,7 +11,8 @@ returns the wall-clock time the frame was painted (used for the sample-to-screen
 
 Colours are the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies),
 and every colour meaning is also written out (IN BAND, RELAX, GOOD). Keys: space pauses, M marks,
-Esc stops, R resumes after a lost board.
+Esc stops, R resumes after a lost board (or calibrates again after a refusal), digits then Enter
+give an estimate in % (awareness trials).
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ class FeedbackView(QtWidgets.QWidget):
     mark_requested = QtCore.Signal()
     stop_requested = QtCore.Signal()
     resume_requested = QtCore.Signal()
+    estimate_entered = QtCore.Signal(float)  # awareness trials: digits then Enter, in %
 
     def __init__(self, channel_names: Sequence[str], fs_hz: float, *, history_s: float = 8.0,
                  max_pct: float = 120.0, parent: QtWidgets.QWidget | None = None) -> None:
@@ -134,6 +136,7 @@ class FeedbackView(QtWidgets.QWidget):
         self._hist_filled = 0
         self._levels = np.zeros(self.n_channels)
         self._dirty = True
+        self._entry = ""  # digits typed for an estimate
 
         self.setWindowTitle("EMG biofeedback")
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
@@ -180,7 +183,7 @@ class FeedbackView(QtWidgets.QWidget):
             axis_font.setPointSize(14)
             for name in ("left", "bottom"):
                 pw.getPlotItem().getAxis(name).setTickFont(axis_font)
-            pw.setLabel("left", "activation", units="%")
+            pw.setLabel("left", "activation (% of reference)")
         plots.addWidget(self.bar_plot, 2)
         plots.addWidget(self.env_plot, 3)
         root.addLayout(plots, 1)
@@ -282,6 +285,13 @@ class FeedbackView(QtWidgets.QWidget):
         self._last_success_seen = frame.success
         self._frame = frame
         self._dirty = True
+
+    def set_scale_label(self, text: str) -> None:
+        """What the vertical axes measure, e.g. ``"activation (% of reference)"``."""
+        if text != getattr(self, "_scale_label", None):
+            self._scale_label = text
+            for pw in (self.bar_plot, self.env_plot):
+                pw.setLabel("left", text)
 
     def set_status(self, text: str = "", kind: str = "info") -> None:
         """Status line: ``kind`` is ``"info"``, ``"warning"`` (paused, artefact) or ``"error"`` (board lost)."""
@@ -466,6 +476,17 @@ class FeedbackView(QtWidgets.QWidget):
             self.stop_requested.emit()
         elif key == QtCore.Qt.Key.Key_R:
             self.resume_requested.emit()
+        elif QtCore.Qt.Key.Key_0 <= key <= QtCore.Qt.Key.Key_9 and len(self._entry) < 3:
+            self._entry += chr(ord("0") + (key - QtCore.Qt.Key.Key_0))
+            self.set_status(f"estimate: {self._entry} %  (Enter to give it)", "info")
+        elif key == QtCore.Qt.Key.Key_Backspace and self._entry:
+            self._entry = self._entry[:-1]
+            self.set_status(f"estimate: {self._entry} %  (Enter to give it)" if self._entry else "", "info")
+        elif key in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter) and self._entry:
+            value = float(self._entry)
+            self._entry = ""
+            self.set_status(f"estimate given: {value:.0f} %", "info")
+            self.estimate_entered.emit(value)
         else:
             super().keyPressEvent(event)
 
@@ -526,8 +547,21 @@ def ensure_app(headless: bool) -> QtWidgets.QApplication:
     if app is None:
         if headless:
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        QtCore.qInstallMessageHandler(_qt_message)
         app = QtWidgets.QApplication(["emg"])
     return app
+
+
+#: Qt messages that say nothing to a user (the offscreen platform cannot resize windows to hints)
+_QUIET_QT = ("does not support propagateSizeHints",)
+
+
+def _qt_message(mode: QtCore.QtMsgType, context: QtCore.QMessageLogContext, message: str) -> None:
+    if any(q in message for q in _QUIET_QT):
+        return
+    level = {QtCore.QtMsgType.QtDebugMsg: logging.DEBUG, QtCore.QtMsgType.QtInfoMsg: logging.INFO,
+             QtCore.QtMsgType.QtWarningMsg: logging.WARNING}.get(mode, logging.ERROR)
+    logging.getLogger("qt").log(level, "%s", message)
 
 
 def process_events() -> None:

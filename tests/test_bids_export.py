@@ -81,6 +81,9 @@ def test_new_dataset_has_required_files_and_fields(rec, tmp_path: Path) -> None:
     assert [float(e["onset"]) for e in events] == [s / 250 for _, s, _ in EVENTS]
     assert json.loads(events[3]["data"]) == EVENTS[3][2]  # full event data, not cut like EDF+
     assert events[4]["data"] == "n/a" and events[4]["duration"] == "n/a"
+    levels = json.loads((emg / f"{stem}_events.json").read_text())["trial_type"]["Levels"]
+    assert sorted(levels) == sorted(lab for lab, _, _ in EVENTS)
+    assert levels["rep_start"].startswith("a rep began")
     assert tsv(root / "participants.tsv") == [{"participant_id": "sub-P01"}]
     scans = tsv(root / "sub-P01" / "ses-1" / "sub-P01_ses-1_scans.tsv")
     assert scans[0]["filename"] == f"emg/{stem}_emg.bdf" and scans[0]["acq_time"].endswith("Z")
@@ -175,11 +178,14 @@ def test_cli_bids_export_and_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert err.startswith("error: --to bids needs --subject") and err.count("\n") == 1
     assert not root.exists()
     assert main(["export", str(tmp_path / "s.csv"), "--to", "bids", "--out", str(root), "--subject", "P07",
-                 "--session", "pre", "--task", "mvc", "--mains", "60"]) == 0
+                 "--session", "pre", "--task", "mvc", "--mains", "60", "--authors", "A. Therapist, B. Researcher",
+                 "--license", "CC0-1.0"]) == 0
     out = capsys.readouterr().out
     assert "added sub-P07/ses-pre/emg/sub-P07_ses-pre_task-mvc_emg.bdf to new BIDS dataset" in out
     side = json.loads((root / "sub-P07/ses-pre/emg/sub-P07_ses-pre_task-mvc_emg.json").read_text())
     assert side["PowerLineFrequency"] == 60.0
+    desc = json.loads((root / "dataset_description.json").read_text())
+    assert desc["Authors"] == ["A. Therapist", "B. Researcher"] and desc["License"] == "CC0-1.0"
     assert main(["export", str(tmp_path / "s.csv"), "--to", "bids", "--out", str(root), "--subject", "P07",
                  "--session", "pre", "--task", "mvc"]) == 2
     assert "already exists" in capsys.readouterr().err
@@ -222,3 +228,35 @@ def test_accelerometer_channels_are_misc_in_bids(rec, tmp_path: Path) -> None:
     side = json.loads(res.data_file.with_name("sub-P01_task-balance_emg.json").read_text())
     assert side["EMGChannelCount"] == 8
     assert validate_bids_emg(tmp_path / "study") == []
+
+
+def test_lab_metadata_file_fills_recommended_fields(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    make_recording(tmp_path / "s.csv")
+    meta = tmp_path / "lab.json"
+    meta.write_text(json.dumps({"InstitutionName": "Rehab Clinic", "ElectrodeManufacturer": "Ambu",
+                                "InterelectrodeDistance": 20, "EMGGround": "patella"}))
+    root = tmp_path / "ds"
+    assert main(["export", str(tmp_path / "s.csv"), "--to", "bids", "--out", str(root), "--subject", "P01",
+                 "--task", "mvc", "--bids-meta", str(meta), "--task-description", "maximal contractions"]) == 0
+    side = json.loads((root / "sub-P01/emg/sub-P01_task-mvc_emg.json").read_text())
+    assert side["InstitutionName"] == "Rehab Clinic" and side["InterelectrodeDistance"] == 20
+    assert side["EMGGround"] == "patella" and side["TaskDescription"] == "maximal contractions"
+    meta.write_text(json.dumps({"SamplingFrequency": 1000}))
+    assert main(["export", str(tmp_path / "s.csv"), "--to", "bids", "--out", str(root), "--subject", "P02",
+                 "--task", "mvc", "--bids-meta", str(meta)]) == 2
+    assert "may not set SamplingFrequency" in capsys.readouterr().err
+    assert not (root / "sub-P02").exists()
+    meta.write_text("{not json")
+    assert main(["export", str(tmp_path / "s.csv"), "--to", "bids", "--out", str(root), "--subject", "P02",
+                 "--task", "mvc", "--bids-meta", str(meta)]) == 2
+    assert "is not valid JSON" in capsys.readouterr().err
+
+
+def test_bids_events_read_back_with_their_data(rec, tmp_path: Path) -> None:
+    from emg.export.bids import read_bids_events
+
+    res = export_bids(rec, tmp_path / "study", subject="P01", task="reachhold")
+    events = read_bids_events(res.data_file)
+    assert [(e.label, e.sample, e.data) for e in events] == [(lab, s, d) for lab, s, d in EVENTS]
+    assert events[1].time_s == pytest.approx(2990 / 250)
+    assert read_bids_events(tmp_path / "elsewhere.bdf") is None

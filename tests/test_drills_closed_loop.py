@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from drill_script import build
+from test_drills_script import build
 from emg.simulation.patient import PatientModel
 from feedback.drills import make_drill
 

@@ -65,6 +65,13 @@ def test_errors_name_field_and_line(edit, message):
     assert "\n" not in str(info.value)
 
 
+def test_missing_table_says_what_to_add():
+    text = GOOD.split("[target]")[0] + "[protocol]\nreps = 4\n"
+    with pytest.raises(DrillConfigError, match=r"table \[target\] is missing \(kind 'reach_hold' needs it\); add "
+                       r"after line 5: \[target\] with channel = 1, band_pct = \[40, 60\], hold_s = 3"):
+        parse_drill(text)
+
+
 def test_array_of_tables_error_names_the_block():
     text = find_drill("awareness_fading").read_text().replace("feedback_every = 2", "feedback_every = -1")
     with pytest.raises(DrillConfigError, match=r"line \d+: \[\[blocks\]\] #2 feedback_every must be >= 0"):

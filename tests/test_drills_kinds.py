@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from drill_script import build, labels, levels, run
+from test_drills_script import build, labels, levels, run
 from feedback.balance import CHI2_95_2DOF, sway_metrics
 from feedback.errors import DrillConfigError, FeedbackError
 from feedback.tracking import target_at
@@ -266,6 +266,9 @@ def test_balance_without_accelerometer_says_so_and_judges_emg_only():
     run(drill, np.full((2, int(3 * FS)), 20.0), t0_s=3.0)
     r = drill.summary()["reps"][0]
     assert r["sway_area_deg2"] is None and r["result"] == "success"
+    named = build(BALANCE, fs_hz=FS, n_channels=2)  # accel= (the architecture's name) works as well
+    named.update(0.0, np.full((2, int(3 * FS)), 20.0), None, accel=_sway(FS, 3.0, 1.0, 1.0))
+    assert named._live.n == 200
 
 
 AWARE = """
@@ -340,3 +343,14 @@ def test_live_sway_shown_during_the_stance_matches_the_final_score():
     run(drill, np.full((2, 20), 20.0), accel=_sway(FS, 0.2, 3.0, 2.0), t0_s=4.9)
     final = drill.summary()["reps"][0]["sway_area_deg2"]
     assert live == pytest.approx(final, rel=0.05)
+
+
+def test_balance_cue_asks_for_the_stance_level_and_cv_skips_resting_channels():
+    drill = build(BALANCE.replace('side = "right"', 'side = "right"\nlevel_pct = 20'), fs_hz=FS, n_channels=2)
+    act = np.vstack([np.full(int(5.1 * FS), 20.0), 1.0 + np.sin(np.arange(int(5.1 * FS)))])  # ch2 at rest
+    run(drill, act)
+    r = drill.summary()["reps"][0]
+    assert r["emg_cv_pct"][0] == 0.0 and r["emg_cv_pct"][1] is None and r["emg_cv_mean_pct"] == 0.0
+    cue = drill.summary()  # the stance cue asked both ankle channels for 20 %
+    assert drill.state.thresholds_pct == {0: [20.0], 1: [20.0]}
+    assert cue["goal"]["side"] == "right"

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drill_script import build, run
+from test_drills_script import build, run
 
 FS = 50.0
 SHORT = {

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dsp.errors import SignalError
-from drill_script import build, labels, levels, run
+from test_drills_script import build, labels, levels, run
 
 FS = 100.0
 TOML = """
@@ -107,6 +107,18 @@ def test_next_rep_waits_for_relaxation_and_rest_counts_only_relaxed_samples():
     assert drill.summary()["reps"][0]["time_to_relax_s"] == pytest.approx(1.5)
 
 
+def test_patient_is_told_to_relax_when_it_takes_long_or_tenses_in_the_rest():
+    drill = build(TOML, fs_hz=FS)
+    run(drill, levels(FS, (0.5, 0), (1.0, 50), (1.9, 30)))  # success at 1.5, still tense 1.9 s later
+    assert drill.state.cue == "RELAX" and drill.state.message == ""
+    run(drill, levels(FS, (0.2, 30)), t0_s=3.4)
+    assert drill.state.message.startswith("Let the muscle go completely")
+    run(drill, levels(FS, (0.3, 0)), t0_s=3.6)
+    assert drill.state.cue == "REST" and drill.state.message == ""
+    run(drill, levels(FS, (0.1, 20)), t0_s=3.9)  # tenses during the rest
+    assert drill.state.cue == "RELAX" and drill.state.message.startswith("Let the muscle go completely")
+
+
 def test_relax_timeout_ends_rep_without_time_to_relax():
     text = TOML.replace("rest_threshold_pct = 10", "rest_threshold_pct = 10\nrelax_timeout_s = 2")
     drill = build(text, fs_hz=FS)
@@ -124,6 +136,11 @@ def test_sets_and_set_rest():
         ("set_start", 0.0), ("rep_start", 0.5), ("success", 1.5), ("set_end", 1.5), ("set_start", 1.5),
         ("rep_start", 3.5), ("success", 5.5), ("set_end", 5.5), ("drill_end", 5.5)]
     assert drill.state.set_index == 2 and drill.summary()["reps_succeeded"] == 2
+    assert drill.state.message == "Done: 2 of 2 reps succeeded"
+    mid = build(text, fs_hz=FS)
+    run(mid, levels(FS, (0.5, 0), (1.0, 50), (1.0, 0)))
+    assert mid.state.message == "Set 1 done: 1 of 1 reps. Rest before set 2"
+    assert mid.state.cue == "REST" and mid.state.countdown_s == pytest.approx(1.0)
 
 
 def test_state_for_the_view():
@@ -157,6 +174,16 @@ def test_pause_freezes_timers_and_stop_ends_with_summary():
     assert drill.update(13.0, levels(FS, (0.1, 0))) == []
 
 
+def test_stop_while_waiting_for_relaxation_keeps_the_rep():
+    drill = build(TOML, fs_hz=FS)
+    run(drill, levels(FS, (0.5, 0), (1.0, 50), (1.0, 30)))  # success at 1.5, never relaxes
+    assert [r["result"] for r in drill.summary()["reps"]] == ["success"]  # listed while pending
+    ev = drill.stop(2.5)
+    assert [e.label for e in ev] == ["stop", "rep_end", "cue", "drill_end"]
+    assert ev[1].data["time_to_relax_s"] is None
+    assert len(ev[-1].data["summary"]["reps"]) == 1
+
+
 def test_events_are_json_serialisable():
     drill = build(TOML, fs_hz=FS)
     events = run(drill, levels(FS, *SCRIPT))
@@ -175,7 +202,7 @@ def test_bad_input_shapes_are_one_line_errors():
         drill.update(0.0, np.zeros((2, 5)), np.zeros((2, 4), np.uint8))
     with pytest.raises(SignalError, match="accel of shape"):
         drill.update(0.0, np.zeros((2, 5)), None, np.zeros((2, 5)))
-    with pytest.raises(SignalError, match="this board has 2 channels"):
+    with pytest.raises(SignalError, match="this session has 2 channels"):
         build(TOML.replace("channel = 1", "channel = 5"), n_channels=2)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drill_script import build, labels, levels, run
+from test_drills_script import build, labels, levels, run
 from feedback.shaping import Shaper
 
 FS = 100.0

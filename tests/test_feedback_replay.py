@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
-from drill_script import build, levels, run
+from test_drills_script import build, levels, run
 from feedback.drill_config import config_from_dict
 from feedback.drills import find_drill, load_drill
 from feedback.errors import DrillConfigError

@@ -181,3 +181,97 @@ def test_part_paths_and_headless_detection(monkeypatch):
     monkeypatch.delenv("DISPLAY")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert headless_needed() is True
+
+
+def test_board_lost_then_reconnected_continues_in_a_second_part(tmp_path):
+    """Windowed policy: the session waits; R reconnects (new recording part), Esc ends it cleanly."""
+    from emg.virtual_cyton import VirtualCyton
+
+    cfg = parse_drill(QUICK_DRILL.replace("reps = 2", "reps = 20"))
+    boards = [VirtualCyton().start()]
+
+    def acquire(part, path):
+        return Acquisition("cyton", serial_port=boards[-1].port, record_to=path)
+
+    session = Session(acquire, lambda fs, n, names: make_drill(cfg, fs_hz=fs, n_channels=n, channel_names=names),
+                      _calibration("cyton"), record_to=tmp_path / "r.csv", headless=True, lost_policy="wait")
+    done = threading.Event()
+
+    def therapist() -> None:
+        while not done.is_set() and session.samples_total < 250:
+            done.wait(0.02)
+        boards[-1].kill()  # the dongle is pulled
+        while not done.is_set() and not session.board_lost:
+            done.wait(0.02)
+        boards.append(VirtualCyton().start())  # plugged in again
+        session.view.resume_requested.emit()  # R (queued to the session's thread)
+        while not done.is_set() and (session.part < 2 or session.board_lost or session.samples_total < 500 + 250):
+            done.wait(0.02)
+        session.view.stop_requested.emit()  # Esc
+
+    helper = threading.Thread(target=therapist, daemon=True)
+    helper.start()
+    try:
+        result = session.run()
+    finally:
+        done.set()
+        helper.join(10)
+        for b in boards:
+            b.close()
+    s = result.summary
+    assert s["stop_reason"] == "stopped by the user (Esc)"
+    assert [Path(p).name for p in s["recordings"]] == ["r.csv", "r.part2.csv"]
+    part1, part2 = load_recording(tmp_path / "r.csv"), load_recording(tmp_path / "r.part2.csv")
+    assert part1.n_samples + part2.n_samples == s["samples"]
+    l1 = [e.label for e in part1.events]
+    l2 = [e.label for e in part2.events]
+    assert l1[0] == "drill_start" and l1[-2:] == ["pause", "board_lost"]
+    assert l2[:2] == ["resume", "board_reconnected"] and l2[-1] == "drill_end" and "stop" in l2
+    assert part2.meta["session"]["continues"] == "r.csv"
+    assert s["board_lost"] is True  # it happened, even though the session went on
+
+
+AWARENESS = """
+kind = "awareness"
+name = "Awareness test"
+[target]
+channel = 1
+levels_pct = [30]
+aim_s = 1.0
+measure_s = 0.5
+estimate_timeout_s = 10.0
+reveal_s = 0.5
+tolerance_pct = 10.0
+[[blocks]]
+trials = 1
+feedback_every = 1
+[protocol]
+rest_s = 0.5
+start_delay_s = 0.5
+"""
+
+
+def test_awareness_estimate_keyed_in_reaches_the_drill_and_the_recording(tmp_path):
+    cfg = parse_drill(AWARENESS)
+    session = Session(lambda part, path: Acquisition("synthetic", record_to=path),
+                      lambda fs, n, names: make_drill(cfg, fs_hz=fs, n_channels=n, channel_names=names),
+                      _calibration("synthetic"), record_to=tmp_path / "aw.csv", headless=True, duration_s=8.0)
+    done = threading.Event()
+
+    def patient() -> None:  # waits for the question, then keys "42" Enter
+        while not done.is_set() and getattr(session.drill, "phase", "") != "estimate":
+            done.wait(0.02)
+        session.view.estimate_entered.emit(42.0)
+
+    helper = threading.Thread(target=patient, daemon=True)
+    helper.start()
+    try:
+        result = session.run()
+    finally:
+        done.set()
+        helper.join(5)
+    assert result.summary["stop_reason"] == "drill completed"
+    rec = load_recording(tmp_path / "aw.csv")
+    est = [e for e in rec.events if e.label == "estimate"]
+    assert len(est) == 1 and est[0].data["estimate_pct"] == 42.0
+    assert [e.label for e in rec.events].count("reveal") == 1

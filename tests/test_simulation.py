@@ -383,3 +383,40 @@ def test_scenario_cue_timeline():
     assert [(t, c["phase"]) for t, c in cues] == [(0.0, "rest"), (2.0, "contract"), (3.0, "relax"),
                                                   (5.0, "contract"), (6.0, "relax")]
     assert cues[3][1]["rep"] == 2
+
+
+def test_tremor_modulates_the_emg_at_its_frequency():
+    res = simulate("balance", "unstable_balance", duration_s=30.0, fs_hz=1000.0, seed=3, disable={"motion"})
+    fs = res.fs_hz
+    hold = slice(int(8 * fs), int(26 * fs))  # inside the 20 s hold
+    env = np.abs(signal.hilbert(res.exg_uv[0, hold]))
+    env = signal.sosfiltfilt(signal.butter(4, 30.0, fs=fs, output="sos"), env)
+    f, p = signal.welch(env - env.mean(), fs=fs, nperseg=4096)
+    band = (f > 3) & (f < 20)
+    assert f[band][np.argmax(p[band])] == pytest.approx(8.0, abs=0.5)  # the preset's tremor frequency
+    off = simulate("balance", "unstable_balance", duration_s=30.0, fs_hz=1000.0, seed=3, disable={"motion", "tremor"})
+    env2 = np.abs(signal.hilbert(off.exg_uv[0, hold]))
+    env2 = signal.sosfiltfilt(signal.butter(4, 30.0, fs=fs, output="sos"), env2)
+    f2, p2 = signal.welch(env2 - env2.mean(), fs=fs, nperseg=4096)
+    k8 = np.argmin(np.abs(f - 8.0))
+    assert p[k8] > 5 * p2[k8]
+
+
+def test_session_argument_changes_the_patient():
+    first = simulate("reps", "post_op_quadriceps", duration_s=20.0, fs_hz=250.0, seed=1, session=0)
+    later = simulate("reps", "post_op_quadriceps", duration_s=20.0, fs_hz=250.0, seed=1, session=4)
+    assert first.truth["ceiling"] == pytest.approx(0.60) and later.truth["ceiling"] == pytest.approx(0.76)
+    assert later.truth["response"]["reaction_time_s"] == pytest.approx(0.37)
+    assert later.truth["session"] == 4
+
+
+@pytest.mark.parametrize("fs, board, factor", [(200.0, "ganglion", 16), (125.0, "cyton-daisy", 32)])
+def test_other_openbci_rates_use_their_board_model(fs, board, factor):
+    res = simulate("reps", "healthy", duration_s=20.0, fs_hz=fs, n_channels=4, seed=2)
+    assert res.exg_uv.shape == (4, int(20 * fs))
+    assert res.truth["board_model"] == board and res.truth["decimation"] == "sinc3"
+    assert res.truth["generation_fs_hz"] == pytest.approx(fs * factor)
+    ch = res.truth["channels"][0]
+    assert 0.3 * ch["reference_uv"] < ch["reference_uv_at_board"] < ch["reference_uv"]
+    hold = res.exg_uv[0, int(8 * fs): int(11 * fs)]
+    assert np.std(hold) == pytest.approx(0.5 * ch["reference_uv_at_board"], rel=0.25)

@@ -214,3 +214,16 @@ def test_many_frames_do_not_exhaust_true_refcount(view):
         view.refresh()
     assert sys.getrefcount(True) > 0 and (sys.version_info >= (3, 12) or sys.getrefcount(True) > 1 << 30
                                           or before - sys.getrefcount(True) < 100)
+
+
+def test_estimate_keys(view, qtbot):
+    got = []
+    view.estimate_entered.connect(got.append)
+    for key in (QtCore.Qt.Key.Key_4, QtCore.Qt.Key.Key_7, QtCore.Qt.Key.Key_Backspace, QtCore.Qt.Key.Key_5):
+        qtbot.keyClick(view, key)
+    assert view.status_label.text().startswith("estimate: 45 %")
+    qtbot.keyClick(view, QtCore.Qt.Key.Key_Return)
+    assert got == [45.0]
+    assert view.status_label.text() == "estimate given: 45 %"
+    qtbot.keyClick(view, QtCore.Qt.Key.Key_Return)  # nothing typed: nothing given
+    assert got == [45.0]

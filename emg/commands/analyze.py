@@ -137,9 +137,11 @@ def format_text(res: dict[str, Any]) -> str:
     u = res.get("units", "uV")
     lines = [f"{res.get('path')}  ({res.get('source_format')}, {res['sampling_rate']:g} Hz, "
              f"{res['duration_s']:.1f} s, {len(res['channels'])} channel(s), values in {u})",
-             f"  {st['mode']}: {st['filters']}; mains {st['mains_hz']} Hz ({st['mains_source']}); "
-             f"envelope {st['envelope']}" + ("; near-heart 30 Hz high-pass (" + st['near_heart_reason'] + ")"
-                                            if st['near_heart'] else "")]
+             f"  {st['mode']}: {st['filters']}; "
+             + (f"mains {st['mains_hz']:g} Hz ({st['mains_source']}); " if st["mains_hz"]
+                else f"no mains notch ({st['mains_source']}); ")
+             + f"envelope {st['envelope']}"
+             + ("; near-heart 30 Hz high-pass (" + st["near_heart_reason"] + ")" if st["near_heart"] else "")]
     q = res.get("quality") or {}
     if q.get("dropped_packets"):
         lines.append(f"  dropped packets: {q['dropped_packets']}")
@@ -159,11 +161,13 @@ def format_text(res: dict[str, Any]) -> str:
                          + (f"; ECG {ecg.get('heart_rate_bpm')} bpm" if ecg.get("contaminated") else ""))
         if ch["activations"]:
             pct = "peak_pct" in ch["activations"][0]
-            lines.append(f"    {ch['n_activations']} activation(s):    onset    offset  dur(s)      peak      mean"
-                         + ("   peak%" if pct else ""))
+            lines.append(f"    {ch['n_activations']} activation(s), {ch['n_confident']} confident (>= 3x rest):")
+            lines.append(f"      {'onset s':>9} {'offset s':>9} {'dur s':>7} {'peak':>9} {'mean':>9} {'x rest':>6}"
+                         + (f" {'peak %':>7}" if pct else ""))
             for a in ch["activations"]:
-                lines.append(f"      {a['onset_s']:>24.3f} {a['offset_s']:>9.3f} {a['duration_s']:>7.3f} "
-                             f"{a['peak']:>9.4g} {a['mean']:>9.4g}"
+                ratio = a.get("ratio_to_rest")
+                lines.append(f"      {a['onset_s']:>9.3f} {a['offset_s']:>9.3f} {a['duration_s']:>7.3f} "
+                             f"{a['peak']:>9.4g} {a['mean']:>9.4g} {'-' if ratio is None else f'{ratio:.1f}':>6}"
                              + (f" {a['peak_pct']:>7.1f}" if pct and a.get('peak_pct') is not None else ""))
         fat = ch.get("fatigue") or {}
         if fat.get("median_frequency_slope_hz_per_s") is not None:

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from emg.errors import ConfigError
-    from emg.session import headless_needed
+    from emg.session import display_problem, headless_needed
     from emg.session_demo import DEMO_DRILL, run_demo
     from emg.session_latency import format_latency_report
 
@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     if (out / "demo.csv").exists():
         raise ConfigError(f"{out / 'demo.csv'} already exists; give another --out folder (recordings are never overwritten)")
     headless = headless_needed(args.headless)
-    mode = "offscreen (no display)" if headless and not args.headless else ("offscreen" if headless else "window")
+    problem = None if args.headless else display_problem()
+    mode = f"offscreen ({problem})" if headless and problem else ("offscreen" if headless else "window")
     print(f"emg demo: simulated patient on a virtual Cyton, {mode}; calibration then reach-and-hold", flush=True)
     result = run_demo(out, duration_s=args.duration, headless=headless, drill=args.drill or DEMO_DRILL,
                       patient=args.patient, reps=args.reps, fps_hz=args.fps, tone=args.tone, seed=args.seed)

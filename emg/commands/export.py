@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--accel", action="store_true",
                    help="also export the board's accelerometer (3 signals in g, after the EMG channels)")
     bids = p.add_argument_group("BIDS (--to bids)")
-    bids.add_argument("--subject", default=None, help="participant label, letters and digits (e.g. P01)")
+    bids.add_argument("--subject", default=None,
+                      help="participant label, letters and digits (e.g. P01); also the EDF+ patient code")
     bids.add_argument("--session", default=None, help="session label (e.g. 1 or pre); adds a session to the subject")
     bids.add_argument("--task", default=None, help="task label (e.g. reachhold, mvc, rest)")
     bids.add_argument("--run", default=None, help="run number when the same task is recorded again in a session")
@@ -43,7 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="power-line frequency in Hz (default: the recording's, else n/a)")
     bids.add_argument("--placement", default=None, help="electrode placement description (EMGPlacementSchemeDescription)")
     bids.add_argument("--ground", default=None, help="ground electrode location (EMGGround)")
+    bids.add_argument("--bids-meta", default=None, metavar="FILE.json",
+                      help="more _emg.json fields for every recording, e.g. {\"InstitutionName\": ..., "
+                           "\"ElectrodeManufacturer\": ..., \"InterelectrodeDistance\": 20}")
+    bids.add_argument("--task-description", default=None, help="TaskDescription for _emg.json (default: the drill)")
     bids.add_argument("--dataset-name", default=None, help="Name for a new dataset's dataset_description.json")
+    bids.add_argument("--authors", default=None, help="a new dataset's authors, comma-separated")
+    bids.add_argument("--license", default=None, help="a new dataset's licence (SPDX id, e.g. CC0-1.0 or CC-BY-4.0)")
     p.set_defaults(func=run)
 
 
@@ -80,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         rec.muscles = muscles
 
     if args.to in ("bdf", "edf"):
-        res = write_edf(rec, out, fmt=args.to, force=args.force, include_accel=args.accel)
+        res = write_edf(rec, out, fmt=args.to, force=args.force, include_accel=args.accel, subject=args.subject)
         q = max(res.quantum_uv[: rec.n_channels])
         channels = f"{rec.n_channels} channels" + (" + 3 accelerometer axes" if args.accel else "")
         print(f"wrote {res.path}: {res.file_type.upper()}, {channels} x {res.n_samples} samples "
@@ -93,10 +100,24 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {res.invalid_samples} NaN/inf samples were written as 0 uV (annotated)")
         return 0
 
+    extra = None
+    if args.bids_meta:
+        import json
+
+        try:
+            extra = json.loads(Path(args.bids_meta).read_text(encoding="utf-8"))
+        except OSError as err:
+            raise ConfigError(f"cannot read --bids-meta {args.bids_meta}: {err.strerror}; check the path") from None
+        except ValueError as err:
+            raise ConfigError(f"--bids-meta {args.bids_meta} is not valid JSON ({err}); fix the file") from None
+        if not isinstance(extra, dict):
+            raise ConfigError(f"--bids-meta {args.bids_meta} must hold a JSON object of _emg.json fields")
     res = export_bids(rec, out, subject=args.subject, task=args.task, session=args.session, run=args.run,
                       acquisition=args.acq, force=args.force, power_line_hz=args.mains,
                       placement_description=args.placement, ground=args.ground, dataset_name=args.dataset_name,
-                      include_accel=args.accel)
+                      include_accel=args.accel, license_id=args.license, extra_sidecar=extra,
+                      task_description=args.task_description,
+                      authors=[a.strip() for a in args.authors.split(",") if a.strip()] if args.authors else None)
     what = "new BIDS dataset" if res.created_dataset else "BIDS dataset"
     print(f"added {res.data_file.relative_to(res.root)} to {what} {res.root} "
           f"({res.edf.n_channels} channels, {res.edf.n_samples / res.edf.fs_hz:.1f} s, {res.edf.n_events} events)")

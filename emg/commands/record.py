@@ -38,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--channels", default=None, help="channel names, comma-separated (default ch1..chN)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing recording at --out")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    try:
+        from emg.lsl import add_lsl_options
+    except ImportError:  # LSL support not installed
+        pass
+    else:
+        add_lsl_options(p, default_name="emg")
     p.set_defaults(func=run)
 
 
@@ -49,7 +55,7 @@ def default_out(board: str) -> str:
     return str(Path("recordings") / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}.csv")
 
 
-def _start_marker_thread(acq) -> None:
+def _start_marker_thread(acq, publisher=None) -> None:
     """Enter on the terminal marks an event (the typed text is its label)."""
     import sys
     import threading
@@ -62,6 +68,8 @@ def _start_marker_thread(acq) -> None:
             label = line.strip() or "mark"
             try:
                 ev = acq.mark(label)
+                if publisher is not None:
+                    publisher.push_marker(label, {"sample": ev["sample"]})
                 print(f"  marked '{label}' at sample {ev['sample']} ({ev['time_s']:.2f} s)", flush=True)
             except Exception:  # noqa: BLE001 - the session may be over
                 return
@@ -101,10 +109,19 @@ def run(args: argparse.Namespace) -> int:
               f"({acq.n_channels} ch at {acq.fs_hz:g} Hz"
               + (f", gain {acq.gain}" if acq.gain else "") + f") to {rec.csv_path}"
               + (f" for {args.duration:g} s" if args.duration else " until Ctrl-C"), flush=True)
-        _start_marker_thread(acq)
+        publisher = None
+        if getattr(args, "lsl", None):
+            from emg.lsl import publisher_from_args
+
+            publisher = publisher_from_args(args, fs_hz=acq.fs_hz, channel_names=acq.channel_names,
+                                            muscles=acq.muscles, device=acq.source.board_name, activation=False)
+            print(f"publishing on LSL as {args.lsl}-raw and {args.lsl}-markers", flush=True)
+        _start_marker_thread(acq, publisher)
         next_report = 1.0
         try:
             for _chunk in acq.chunks():
+                if publisher is not None:
+                    publisher.push_raw(_chunk.data_uv, _chunk.timestamps)
                 elapsed = time.monotonic() - t0
                 if not args.quiet and elapsed >= next_report:
                     print(f"  {elapsed:5.0f} s  {acq.samples_received} samples"
@@ -113,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             interrupted = True
             acq.stop("interrupted (Ctrl-C)")
+        finally:
+            if publisher is not None:
+                publisher.close()
     n = acq.samples_received
     print(f"recorded {n} samples ({n / acq.fs_hz:.2f} s) to {rec.csv_path} and {rec.json_path}"
           + (f"; {acq.dropped_packets} packets lost" if acq.dropped_packets else "")

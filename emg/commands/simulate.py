@@ -60,6 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="board decimation filter: auto (sinc^3 at 250/200/125 Hz), sinc3, none")
     p.add_argument("--band", type=float, nargs=2, metavar=("LO", "HI"), default=None,
                    help="override every muscle's EMG band in Hz")
+    p.add_argument("--start", metavar="ISO8601", default=None,
+                   help="the recording's start time, e.g. 2026-03-02T10:00 (UTC unless an offset is given); "
+                        "default now. Date simulated sessions for `emg progress`")
     p.add_argument("--force", action="store_true", help="overwrite an existing recording at --out")
     p.add_argument("--list", action="store_true", help="list the patient presets and scenarios, then exit")
     p.set_defaults(func=run)
@@ -96,6 +99,17 @@ def run(args: argparse.Namespace) -> int:
     if mains == 0.0:
         disable.add("mains")
         mains = None
+    start_unix = None
+    if args.start:
+        from datetime import datetime, timezone
+
+        try:
+            when = datetime.fromisoformat(args.start)
+        except ValueError:
+            raise ConfigError(f"--start {args.start!r} is not an ISO 8601 time; give e.g. 2026-03-02T10:00") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        start_unix = when.timestamp()
     t0 = time.perf_counter()
     if args.duration is not None and args.duration <= 0:
         raise ConfigError(f"--duration {args.duration:g} is impossible; give a positive number of seconds")
@@ -107,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
                    decimation=args.decimation, band_hz=band)
     layout_for(res.fs_hz, res.exg_uv.shape[0], args.board)  # fail before writing if it cannot fit
     t_gen = time.perf_counter() - t0
-    meta = write_simulation(res, args.out, board=args.board, overwrite=args.force)
+    meta = write_simulation(res, args.out, board=args.board, overwrite=args.force, start_unix_s=start_unix)
     t_all = time.perf_counter() - t0
     truth = res.truth
     n_act = len(truth["activations"][truth["scenario"]["channel"]]) if truth["activations"] else 0

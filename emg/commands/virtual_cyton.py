@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--source", choices=("noise", "patient"), default="noise",
                    help="signal: 'noise' = noise floor + 20-100 Hz bursts on ch1-2 (2 s on / 3 s off); "
                         "'patient' = the simulated patient (emg.simulation)")
-    p.add_argument("--patient", default=None, help="patient preset for --source patient")
+    p.add_argument("--patient", default=None,
+                   help="patient preset name or TOML path for --source patient (default: the demo's patient; "
+                        "see `emg simulate --help`)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--burst-uv", type=float, default=120.0, help="burst RMS in uV for --source noise (default 120)")
     p.add_argument("--link", default=None, help="also make a symlink at this path pointing at the port")
@@ -32,13 +34,7 @@ def _patient_source(args: argparse.Namespace):
         from emg.simulation.source import PatientSource
     except ImportError:
         raise ConfigError("the simulated patient (emg.simulation) is not available in this version; use --source noise") from None
-    kwargs = {"seed": args.seed}
-    if args.patient:
-        kwargs["preset"] = args.patient
-    try:
-        return PatientSource(**kwargs)
-    except TypeError:
-        return PatientSource()
+    return PatientSource(args.patient, seed=args.seed)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -42,7 +42,6 @@ from typing import Any
 from emg.errors import ConfigError
 from emg.export.edf import EdfResult, write_edf
 from emg.export.source import (
-    channel_labels,
     clean_rate,
     data_unit,
     device_info,
@@ -52,16 +51,16 @@ from emg.export.source import (
     muscles_of,
     start_datetime,
 )
-from emg.recording import Recording
+from emg.recording import Event, Recording
 
 log = logging.getLogger(__name__)
 
 BIDS_VERSION = "1.11.0"
 _LABEL_RE = re.compile(r"^[A-Za-z0-9]+$")
 
-DEFAULT_PLACEMENT = ("Bipolar surface electrode pair over the belly of each target muscle (named in "
-                     "channels.tsv, target_muscle), placed by the therapist by palpation; ground on a "
-                     "bony landmark")
+#: Said when the user gives no --placement: what the software knows, and that the rest was not recorded.
+DEFAULT_PLACEMENT = ("Bipolar surface electrode pairs over the target muscles named in channels.tsv "
+                     "(target_muscle); the placement procedure was not recorded by the software")
 
 
 @dataclass
@@ -299,6 +298,41 @@ EVENTS_JSON = {
 }
 
 
+#: What the project's event labels mean (feedback/events.py, emg.session, emg record marks).
+EVENT_LEVELS = {
+    "drill_start": "a drill began (data: kind, name, configuration)",
+    "cue": "the instruction shown to the patient changed (data: phase, text, target, band)",
+    "set_start": "a set of reps began", "set_end": "a set ended (data: reps attempted and succeeded)",
+    "rep_start": "a rep began (data: set, rep, target band)",
+    "success": "the rep's goal was met", "failure": "the rep's work time ran out without success",
+    "rep_void": "the rep could not be judged because of artefacts",
+    "rep_end": "a rep ended (data: result and per-rep metrics)",
+    "threshold_change": "shaping moved a threshold (data: old and new %, reason)",
+    "artefact": "an artefact spell began (railed, lead-off, motion spike or dropped packets)",
+    "artefact_end": "the artefact spell ended",
+    "tense": "stretch drill: the stretched muscle tensed", "relaxed": "stretch drill: the muscle let go again",
+    "estimate_request": "awareness trial: the patient was asked for an estimate",
+    "estimate": "awareness trial: the patient's estimate (data: estimate, actual, error in %)",
+    "reveal": "awareness trial: the true level was shown",
+    "pause": "the therapist paused the drill", "resume": "the therapist resumed the drill",
+    "stop": "the drill was stopped before its end", "drill_end": "the drill ended (data: summary)",
+    "calibration_phase": "calibration: a new phase (rest, reference contraction)",
+    "calibration_done": "calibration accepted", "calibration_refused": "calibration refused (data: reason)",
+    "mark": "a mark set by the therapist", "board_lost": "the board stopped sending",
+    "board_reconnected": "the board came back (the recording continues in the next part)",
+    "recording end": "the real end of the data (the last data record is padded after it)",
+}
+
+
+def events_json(labels: list[str]) -> dict[str, Any]:
+    """``events.json`` describing the columns, with Levels for the labels present."""
+    out = json.loads(json.dumps(EVENTS_JSON))
+    levels = {lab: EVENT_LEVELS.get(lab, "event recorded by emg-biofeedback") for lab in sorted(set(labels))}
+    if levels:
+        out["trial_type"]["Levels"] = levels
+    return out
+
+
 def events_rows(rec: Recording) -> list[dict[str, Any]]:
     rows = []
     fs = clean_rate(rec.fs_hz)
@@ -315,13 +349,65 @@ def events_rows(rec: Recording) -> list[dict[str, Any]]:
     return rows
 
 
+def read_bids_events(data_file: str | Path) -> list[Event] | None:
+    """The events of a BIDS-EMG data file from its sibling ``*_events.tsv``, with their full data.
+
+    ``sub-01_task-x_emg.bdf`` -> ``sub-01_task-x_events.tsv``; None when there is no such table.
+    Samples come from the ``sample`` column where present, else from onset x SamplingFrequency
+    (``*_emg.json``). A reader can prefer these to the EDF+ annotations, which keep only the label.
+    """
+    p = Path(data_file)
+    stem = re.sub(r"_emg\.(bdf|edf)$", "", p.name)
+    if stem == p.name:
+        return None
+    table = p.with_name(f"{stem}_events.tsv")
+    if not table.is_file():
+        return None
+    fs = None
+    side = p.with_name(f"{stem}_emg.json")
+    if side.is_file():
+        try:
+            fs = float(json.loads(side.read_text(encoding="utf-8")).get("SamplingFrequency"))
+        except (ValueError, TypeError):
+            fs = None
+    header, rows = _read_tsv(table)
+    events = []
+    for r in rows:
+        try:
+            onset = float(r["onset"])
+        except (KeyError, ValueError):
+            continue
+        sample_text = r.get("sample", "n/a")
+        sample = int(float(sample_text)) if sample_text not in ("", "n/a") else int(round(onset * (fs or 0)))
+        data: dict[str, Any] = {}
+        if r.get("data") not in (None, "", "n/a"):
+            try:
+                loaded = json.loads(r["data"])
+                data = loaded if isinstance(loaded, dict) else {"value": loaded}
+            except ValueError:
+                data = {"text": r["data"]}
+        if r.get("duration") not in (None, "", "n/a"):
+            try:
+                data.setdefault("duration_s", float(r["duration"]))
+            except ValueError:
+                pass
+        label = r.get("trial_type") or r.get("value") or "event"
+        events.append(Event(label=label, sample=sample, time_s=onset, data=data))
+    return events
+
+
 def export_bids(rec: Recording, root: str | Path, *, subject: str, task: str, session: str | None = None,
                 run: str | int | None = None, acquisition: str | None = None, force: bool = False,
                 power_line_hz: float | None = None, placement_description: str | None = None,
                 reference: str = "Bipolar", ground: str | None = None, dataset_name: str | None = None,
                 authors: list[str] | None = None, license_id: str | None = None,
-                task_description: str | None = None, fmt: str = "bdf", include_accel: bool = False) -> BidsResult:
+                task_description: str | None = None, fmt: str = "bdf", include_accel: bool = False,
+                extra_sidecar: dict[str, Any] | None = None) -> BidsResult:
     """Write ``rec`` into the BIDS dataset at ``root`` (created when new); see the module docstring.
+
+    ``extra_sidecar``: more ``_emg.json`` fields (a lab's InstitutionName, ElectrodeManufacturer,
+    InterelectrodeDistance, EMGGround...); they override the exporter's own values, except the
+    fields the data determine (TaskName, SamplingFrequency, EMGChannelCount, RecordingDuration).
 
     ConfigError (nothing written) for: a missing or malformed subject/task/session/run label, a
     folder that is neither empty nor a BIDS dataset, a session layout clash, or a data file that
@@ -340,6 +426,12 @@ def export_bids(rec: Recording, root: str | Path, *, subject: str, task: str, se
     if power_line_hz is not None and not (math.isfinite(power_line_hz) and power_line_hz > 0):
         raise ConfigError(f"bad power-line frequency {power_line_hz}; use 50 or 60 (--mains)")
 
+    extra = dict(extra_sidecar or {})
+    fixed = {"TaskName", "SamplingFrequency", "EMGChannelCount", "RecordingDuration"}
+    clash = sorted(fixed & set(extra))
+    if clash:
+        raise ConfigError(f"the extra sidecar fields may not set {', '.join(clash)} (they come from the data); "
+                          "remove them from the file")
     root = Path(root)
     new_dataset = _check_dataset_root(root)
     subject_dir = root / f"sub-{sub}"
@@ -374,26 +466,30 @@ def export_bids(rec: Recording, root: str | Path, *, subject: str, task: str, se
     side = emg_sidecar(rec, tsk, power_line_hz=power_line_hz,
                        placement_description=placement_description or DEFAULT_PLACEMENT,
                        reference=reference, ground=ground, task_description=task_description)
+    side.update(extra)
     _write_json(own_files[1], side)
     header, rows = channels_rows(rec, labels)
     _write_text_atomic(own_files[2], _tsv_text(header, rows))
-    _write_text_atomic(own_files[3], _tsv_text(["onset", "duration", "trial_type", "sample", "data"],
-                                               events_rows(rec)))
-    _write_json(own_files[4], EVENTS_JSON)
+    ev_rows = events_rows(rec)
+    _write_text_atomic(own_files[3], _tsv_text(["onset", "duration", "trial_type", "sample", "data"], ev_rows))
+    _write_json(own_files[4], events_json([r["trial_type"] for r in ev_rows]))
     result.written.extend(own_files[1:])
 
     # 3. dataset-level files: created once, never rewritten
     desc = root / "dataset_description.json"
     if new_dataset:
-        _write_json(desc, {
+        description: dict[str, Any] = {
             "Name": dataset_name or "sEMG biofeedback recordings",
             "BIDSVersion": BIDS_VERSION,
             "DatasetType": "raw",
-            "License": license_id or "n/a",
-            "Authors": list(authors) if authors else ["n/a"],
-            "GeneratedBy": [{"Name": "emg-biofeedback", "Version": __version__,
-                             "Description": "emg export --to bids"}],
-        })
+        }
+        if license_id:
+            description["License"] = license_id
+        if authors:
+            description["Authors"] = list(authors)
+        description["GeneratedBy"] = [{"Name": "emg-biofeedback", "Version": __version__,
+                                       "Description": "emg export --to bids"}]
+        _write_json(desc, description)
         result.written.append(desc)
         readme = root / "README"
         if not readme.exists():

@@ -32,7 +32,7 @@ from emg.simulation.artefacts import (
     EVENT_KINDS, ArtefactConfig, ArtefactEvent, ecg_beats, motion_waveform,
 )
 from emg.simulation.decimation import SincDecimator
-from emg.simulation.kernels import add_scaled_noise, combine_emg
+from emg.simulation.kernels import add_scaled_noise, combine_emg, one_pole_filter, warm_up
 from emg.simulation.noise import ShapedNoise
 from emg.simulation.params import MIN_FS_HZ, PatientPreset, load_preset
 from emg.simulation.patient import PatientModel
@@ -158,6 +158,7 @@ class Simulator:
                  accel_sway_g: float | None = None) -> None:
         self.preset = load_preset(patient)
         self.board = board_model(fs_hz, decimation, rail_uv)
+        warm_up()  # load the Numba kernels now, not on the first (live) read
         self.fs_hz = self.board.fs_hz
         self.factor = self.board.factor
         self.artefacts = (artefacts or ArtefactConfig()).validate()
@@ -181,6 +182,7 @@ class Simulator:
         self._drive_q = q
         self.patient = PatientModel(self.preset, self.board.fs_gen_hz / q, seed=s_patient, session=session,
                                     fatigue=fatigue, tremor=tremor, cocontraction=cocontraction)
+        self.preset = self.patient.preset  # with the session-to-session change applied
         self.fatigue_on = self.patient.fatigue_on
         nyq_gen = self.board.fs_gen_hz / 2.0
         nyq_out = self.fs_hz / 2.0
@@ -503,12 +505,9 @@ class Simulator:
         # accelerometer
         acc = self.preset.accel
         al = self._sway_alpha
-        from scipy.signal import lfilter
-
         w = self._accel_rng.standard_normal((n, 3)).T * (self.sway_g * np.array([1.0, 1.0, 0.3]))[:, None]
         w *= math.sqrt((1 + al) / (1 - al))
-        sway, zf = lfilter([1 - al], [1.0, -al], w, axis=1, zi=(al * self._sway_state)[:, None])
-        self._sway_state = zf[:, 0] / al if al > 0 else zf[:, 0]
+        sway = one_pole_filter(w, al, self._sway_state)  # updates the state
         accel = np.asarray(acc.gravity_g, dtype=np.float64)[:, None] + sway + accel_jolt
         if acc.noise_g > 0:
             accel += self._accel_noise_rng.standard_normal((n, 3)).T * acc.noise_g

@@ -23,14 +23,14 @@ from emg.errors import ConfigError
 from emg.simulation.artefacts import ArtefactConfig
 from emg.simulation.engine import Simulator
 from emg.simulation.params import MuscleParams, PatientPreset, load_preset
-from emg.simulation.patient import ACTIVE_PHASES
 from emg.simulation.scenario import Scenario, load_scenario
 
 log = logging.getLogger(__name__)
 
 #: onset/offset rule of the ground truth
 ONSET_RULE = ("onset: first sample after a contract cue where the drive exceeds rest + 5 % of that rep's "
-              "peak excursion; offset: first sample after the peak where it falls below that level again")
+              "peak excursion; offset: first sample after the peak where it falls below that level again; "
+              "rise_start: first sample where the drive leaves rest (+0.1 % of the excursion)")
 ONSET_FRACTION = 0.05
 CHUNK_S = 10.0
 
@@ -91,6 +91,8 @@ def _activations(act: np.ndarray, rest: np.ndarray, cue_samples: list[tuple[int,
             if above.size == 0:
                 continue
             on = int(above[0])
+            moved = np.flatnonzero(seg[: on + 1] > base + 1e-4 + 1e-3 * (peak - base))
+            start = int(moved[0]) if moved.size else on
             # the contraction must start after the cue (not be the tail of the previous one)
             below_after = np.flatnonzero(seg[ipk:] < thr)
             off = ipk + int(below_after[0]) if below_after.size else None
@@ -99,6 +101,7 @@ def _activations(act: np.ndarray, rest: np.ndarray, cue_samples: list[tuple[int,
                 "rep": int(cue.get("rep", i + 1)),
                 "cue_s": k0 / fs_hz,
                 "target_pct": float(cue.get("target_pct", 0.0)) if ch == cue.get("channel", 0) else None,
+                "rise_start_s": (k0 + start) / fs_hz,
                 "onset_s": (k0 + on) / fs_hz,
                 "onset_sample": k0 + on,
                 "offset_s": (k0 + off) / fs_hz if off is not None else None,

@@ -40,8 +40,29 @@ def add_scaled_noise(out, noise, scale):  # pragma: no cover - compiled
             out[ch, i] += noise[ch, i] * s
 
 
+@njit(cache=True)
+def one_pole(x, gain, alpha, state, out):  # pragma: no cover - compiled
+    """Per row: out[i] = gain * x[i] + alpha * out[i-1]; ``state`` (C,) holds the last output, updated."""
+    c, n = x.shape
+    for ch in range(c):
+        y = state[ch]
+        for i in range(n):
+            y = gain * x[ch, i] + alpha * y
+            out[ch, i] = y
+        state[ch] = y
+
+
+def one_pole_filter(x: np.ndarray, alpha: float, state: np.ndarray) -> np.ndarray:
+    """One-pole low-pass (unit DC gain) of rows of ``x`` (C, n), continuing from ``state`` (C,)."""
+    out = np.empty(x.shape)
+    one_pole(np.ascontiguousarray(x, dtype=np.float64), 1.0 - alpha, alpha, state, out)
+    return out
+
+
 def warm_up() -> None:
-    """Compile (or load from cache) the kernels."""
+    """Compile (or load from the on-disk cache) the kernels, so the first live read is not slow."""
     src = np.zeros((1, 4), dtype=np.float32)
     a = np.zeros((1, 4))
     combine_emg(src, a, a, 1, np.ones(1), 0.0, np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1), np.zeros((1, 4)))
+    add_scaled_noise(np.zeros((1, 4)), np.zeros((1, 4), dtype=np.float32), np.ones(1))
+    one_pole_filter(np.zeros((1, 4)), 0.5, np.zeros(1))

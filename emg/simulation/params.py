@@ -110,6 +110,7 @@ class ResponseParams:
     relax_time_s: float = 0.12  # time constant of relaxation
     ceiling: float = 1.0  # largest activation the muscle can produce
     rest_activation: float = 0.01  # resting tone
+    feedback_gain_per_s: float = 0.8  # how fast the patient corrects its effort from the displayed level (0: ignores it)
 
     def validate(self, where: str = "") -> ResponseParams:
         w = f"{where}response."
@@ -122,6 +123,7 @@ class ResponseParams:
         _check_range(w, "relax_time_s", self.relax_time_s, 0.0, 60.0, lo_open=True)
         _check_range(w, "ceiling", self.ceiling, 0.0, 3.0, lo_open=True)
         _check_range(w, "rest_activation", self.rest_activation, 0.0, 0.5)
+        _check_range(w, "feedback_gain_per_s", self.feedback_gain_per_s, 0.0, 20.0)
         if self.rest_activation >= self.ceiling:
             raise ConfigError(f"{w}rest_activation = {self.rest_activation} must be below the ceiling ({self.ceiling})")
         return self

@@ -19,6 +19,10 @@ Cue shape (agreed with :mod:`feedback.state`'s ``Cue``): a mapping or an object 
 drills with goals on several channels). ``relax``/``rest`` ask every muscle to let go.
 Unknown phases (e.g. ``"done"``) are treated as rest.
 
+Visual feedback (optional): :meth:`PatientModel.see` with the level the display shows (% of the
+drill's reference) lets the patient correct its effort toward the target, as a patient watching
+the bar does, and learn the display's scale for later reps.
+
 The per-sample dynamics run in a Numba kernel (``cache=True``).
 """
 
@@ -44,6 +48,8 @@ ACTIVE_PHASES = ("contract", "hold")
 RELAX_PHASES = ("relax", "rest")
 #: activation above which a muscle counts as working (fatigue accumulates)
 FATIGUE_THRESHOLD = 0.05
+#: visual-motor delay of a correction made from the display (s)
+VISUAL_DELAY_S = 0.1
 
 
 @njit(cache=True)
@@ -99,6 +105,13 @@ def _drive_kernel(cmd, dt, wn, zeta, relax_decay, ceiling, cap_loss_per_s, fat_r
         state[m, 2] = f
         state[m, 3] = last
         state[m, 4] = mode
+
+
+def warm_up_drive() -> None:
+    """Load the drive kernel (compile or on-disk cache) before the first live read."""
+    one = np.ones(1)
+    _drive_kernel(np.zeros((1, 2)), 0.001, one, one, one * 0.5, one, one * 0.0, one, 0.99, True, one * 0.0,
+                  np.zeros((1, 2)), np.zeros((1, 5)), np.zeros((1, 2)), np.zeros((1, 2)))
 
 
 def zeta_for_overshoot(overshoot_pct: float) -> float:
@@ -162,6 +175,7 @@ class PatientModel:
                  session: int = 0, fatigue: bool | None = None, tremor: bool | None = None,
                  cocontraction: bool = True) -> None:
         base = load_preset(preset)
+        warm_up_drive()
         self.preset = base.for_session(int(session))
         self.session = int(session)
         self.fs_hz = float(fs_hz)
@@ -198,6 +212,11 @@ class PatientModel:
         self._state[:, 0] = self.rest
         self._state[:, 3] = self.rest
         self._aim = self.rest.copy()  # the latest aim scheduled per muscle
+        #: the patient's sense of the display's scale per channel (learnt from visual feedback, see ``see``)
+        self.effort_gain = np.ones(m)
+        self._cue_now: tuple[str, float, int, list] = ("rest", 0.0, 0, [])
+        self._cue_sample = 0
+        self._seen_sample = 0
         self._current_cmd = self.rest.copy()  # the aim in force now
         self._pending: list[tuple[int, int, float]] = []  # (sample, muscle, aim)
         self.sample = 0
@@ -209,8 +228,8 @@ class PatientModel:
         self._wander_buf = np.zeros((m, 0))
         sd = r.steadiness_pct / 100.0
         self._wander_in_sd = sd * math.sqrt((1 + self._wander_alpha) / (1 - self._wander_alpha))
-        # lfilter state of the wander filter (alpha x the last output)
-        self._wander_zi = self._wander_alpha * (self._wander_rng.normal(0.0, sd, m) if sd > 0 else np.zeros(m))
+        # the wander filter's last output (starts in its stationary distribution)
+        self._wander_y = self._wander_rng.normal(0.0, sd, m) if sd > 0 else np.zeros(m)
         # tremor: phase per muscle (shared frequency: one central oscillator)
         trng = np.random.default_rng(s_tremor)
         self._tremor_phase = float(trng.uniform(0, 2 * np.pi))
@@ -236,7 +255,7 @@ class PatientModel:
                 goals[channel] = target_pct
             for ch, pct in goals.items():
                 if 0 <= ch < self.n_muscles and pct > 0:
-                    aim[ch] = max(self.rest[ch], pct / 100.0 * (1.0 - r.undershoot_pct / 100.0))
+                    aim[ch] = max(self.rest[ch], pct / 100.0 * (1.0 - r.undershoot_pct / 100.0) * self.effort_gain[ch])
             if self.cocontraction_on:
                 for i, mu in enumerate(self.preset.muscles):
                     if mu.follows is not None and mu.cocontraction > 0 and i not in goals:
@@ -248,6 +267,9 @@ class PatientModel:
     def set_cue(self, cue: Any) -> None:
         """Receive a drill cue now (see the module doc for its shape); the drive changes after a reaction time."""
         phase, target, channel, targets = cue_fields(cue)
+        self._cue_now = (phase, target, channel, targets)
+        self._cue_sample = self.sample
+        self._seen_sample = self.sample
         aim = self.aims_for(phase, target, channel, targets)
         r = self.preset.response
         jitter = float(self._rng.normal(0.0, r.reaction_jitter_s)) if r.reaction_jitter_s > 0 else 0.0
@@ -265,6 +287,53 @@ class PatientModel:
         self.cues.append(CueRecord(self.sample, self.time_s, phase, target, channel,
                                    float(reaction) if reaction is not None else float("nan")))
 
+    def see(self, level_pct: Any) -> None:
+        """Visual feedback: the level the display shows now, in % of the drill's reference.
+
+        ``level_pct``: one number (the cued channel), a sequence per channel, or ``{channel: pct}``.
+        While contracting or holding (after its reaction and rise time) the patient corrects its
+        effort toward the target at ``feedback_gain_per_s`` and keeps what it learnt for later reps
+        (its sense of the display's scale). Ignored when relaxing or resting.
+        """
+        r = self.preset.response
+        phase, target, channel, targets = self._cue_now
+        dt = (self.sample - self._seen_sample) / self.fs_hz
+        self._seen_sample = self.sample
+        if r.feedback_gain_per_s <= 0 or phase not in ACTIVE_PHASES or dt <= 0:
+            return
+        settle = int(round((float(np.max(self.reaction_s)) + r.rise_time_s) * self.fs_hz))
+        if self.sample - self._cue_sample < settle:
+            return
+        goals = dict(targets) if targets else {}
+        if not targets or channel not in goals:
+            goals[channel] = target
+        if isinstance(level_pct, dict):
+            levels = {int(k): float(v) for k, v in level_pct.items()}
+        elif np.ndim(level_pct) == 0:
+            levels = {channel: float(level_pct)}
+        else:
+            levels = {i: float(v) for i, v in enumerate(np.asarray(level_pct, dtype=float).ravel())}
+        changed = False
+        for ch, pct in goals.items():
+            lv = levels.get(ch)
+            if lv is None or not np.isfinite(lv) or pct <= 0 or not 0 <= ch < self.n_muscles:
+                continue
+            err = (pct - lv) / max(pct, 5.0)
+            if abs(err) < 0.03:  # close enough: people do not chase a few percent
+                continue
+            g = self.effort_gain[ch] * math.exp(r.feedback_gain_per_s * min(dt, 0.5) * float(np.clip(err, -1, 1)))
+            self.effort_gain[ch] = float(np.clip(g, 0.25, 4.0))
+            changed = True
+        if not changed:
+            return
+        aim = self.aims_for(phase, target, channel, targets)
+        at = self.sample + int(round(VISUAL_DELAY_S * self.fs_hz))
+        for i in range(self.n_muscles):
+            if abs(aim[i] - self._aim[i]) > 1e-9:
+                self._pending.append((at, i, float(aim[i])))
+                self._aim[i] = aim[i]
+        self._pending.sort(key=lambda x: (x[0], x[1]))
+
     # ---------------------------------------------------------------------------------- drive
     def _commands(self, n: int) -> np.ndarray:
         cmd = np.repeat(self._current_cmd[:, None], n, axis=1)
@@ -279,16 +348,14 @@ class PatientModel:
 
     def _wander_for(self, n: int) -> np.ndarray:
         """Relative wander (M, n): 1 Hz low-passed noise computed at 100 Hz and held (chunking-invariant)."""
-        from scipy.signal import lfilter
+        from emg.simulation.kernels import one_pole_filter
 
         buf = self._wander_buf
         if buf.shape[1] < n:
             d = self._wander_hold
             m = -(-(n - buf.shape[1]) // d)
             w = self._wander_rng.standard_normal((m, self.n_muscles)).T * self._wander_in_sd
-            al = self._wander_alpha
-            vals, zf = lfilter([1 - al], [1.0, -al], w, axis=1, zi=self._wander_zi[:, None])
-            self._wander_zi = zf[:, 0]
+            vals = one_pole_filter(w, self._wander_alpha, self._wander_y)
             buf = np.concatenate([buf, np.repeat(vals, d, axis=1)], axis=1)
         self._wander_buf = buf[:, n:]
         return buf[:, :n]

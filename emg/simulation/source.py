@@ -13,6 +13,7 @@ cue switches the autopilot off and from then on the patient follows the drill's 
 is a mapping or object with ``phase`` (contract | hold | relax | rest), ``target_pct`` (% of
 reference) and ``channel`` (0-based), optionally ``targets`` ``[(channel, target_pct), ...]``;
 :class:`feedback.state.Cue` fits. The patient reaches min(target, ceiling) after its reaction time.
+Optionally ``see(level_pct)`` shows it the displayed level, and it corrects toward the target.
 
 Thread-safe: the virtual Cyton calls ``read`` from its thread while a drill calls ``set_cue``.
 The ground truth of what was produced is kept (``activation_history``, ``cue_log``) for tests.
@@ -121,6 +122,13 @@ class PatientSource:
             self.last_cue = cue
             self.cue_log.append({"sample": self.sim.k, "time_s": self.sim.time_s,
                                  **{k: v for k, v in self._cue_dict(cue).items()}})
+
+    def see(self, level_pct: Any) -> None:
+        """Show the patient the displayed level (% of the drill's reference): a number for the cued
+        channel, a sequence per channel or ``{channel: pct}``. Optional; call it as the display
+        updates (e.g. every chunk) and the patient corrects its effort toward the target band."""
+        with self._lock:
+            self.patient.see(level_pct)
 
     @staticmethod
     def _cue_dict(cue: Any) -> dict[str, Any]:

@@ -53,16 +53,15 @@ def truth_path(csv_path: Path) -> Path:
     return csv_path.with_name(csv_path.name[: -len(".csv")] + ".truth.npz")
 
 
-def board_rows(res: SimResult, preset: BoardPreset, start_unix_s: float) -> np.ndarray:
-    """All board rows (R, n_kept) of the simulation in ``preset``'s layout."""
-    keep = ~res.dropped
-    idx = np.flatnonzero(keep)
-    n = idx.size
-    rows = np.zeros((preset.num_rows, n))
+def board_rows(res: SimResult, preset: BoardPreset, start_unix_s: float, idx: np.ndarray | None = None) -> np.ndarray:
+    """Board rows (R, len(idx)) in ``preset``'s layout for original samples ``idx`` (default: all kept samples)."""
+    if idx is None:
+        idx = np.flatnonzero(~res.dropped)
+    rows = np.zeros((preset.num_rows, idx.size))
     c = res.exg_uv.shape[0]
-    rows[list(preset.exg_rows[:c])] = res.exg_uv[:, keep]
+    rows[list(preset.exg_rows[:c])] = res.exg_uv[:, idx]
     if len(preset.accel_rows) == 3:
-        rows[list(preset.accel_rows)] = res.accel_g[:, keep]
+        rows[list(preset.accel_rows)] = res.accel_g[:, idx]
     rows[preset.package_num_row] = idx % (preset.package_num_max + 1)
     rows[preset.timestamp_row] = start_unix_s + idx / res.fs_hz
     return rows
@@ -116,9 +115,9 @@ def write_simulation(res: SimResult, path: str | os.PathLike, *, board: str | No
 
     meta["start_time"] = datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="milliseconds")
     with RecordingWriter(csv_path, meta, overwrite=overwrite, fsync=False, flush_interval_s=5.0) as w:
-        rows = board_rows(res, preset, start)
-        for i in range(0, rows.shape[1], WRITE_CHUNK):
-            w.write(rows[:, i:i + WRITE_CHUNK])
+        kept = np.flatnonzero(keep)
+        for i in range(0, kept.size, WRITE_CHUNK):
+            w.write(board_rows(res, preset, start, kept[i:i + WRITE_CHUNK]))
     np.savez(tpath, activation=res.activation.astype(np.float32, copy=False), dropped=res.dropped, fs_hz=res.fs_hz,
              slow_fs_hz=res.slow_fs_hz, slow_step=res.slow_step, median_hz=res.median_hz.astype(np.float32),
              fatigue_s=res.fatigue_s.astype(np.float32), emg_rms_uv=res.emg_rms_uv.astype(np.float32))

@@ -1,4 +1,4 @@
-"""Helpers for the drill tests: scripted activation sequences fed in chunks (no mocks)."""
+"""Helpers for the drill tests (no tests here): scripted activation sequences fed in chunks, no mocks."""
 
 from __future__ import annotations
 

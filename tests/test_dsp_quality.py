@@ -1,0 +1,91 @@
+"""Quality flags per sample and the batch quality report (synthetic faults and real ECG-contaminated EMG)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dsp.errors import SignalError
+from dsp.quality import QualityFlag, QualityMonitor, assess_quality, describe_flags
+
+FS = 250.0
+
+
+def test_flag_values_match_the_contract():
+    assert [int(f) for f in (QualityFlag.RAILED, QualityFlag.FLAT, QualityFlag.NAN, QualityFlag.SPIKE,
+                             QualityFlag.LEAD_OFF, QualityFlag.DROPPED)] == [1, 2, 4, 8, 16, 32]
+    assert describe_flags(0) == "ok"
+    assert describe_flags(QualityFlag.RAILED | QualityFlag.LEAD_OFF) == "railed, lead off"
+
+
+def test_monitor_flags_each_fault_on_its_own_channel():
+    rng = np.random.default_rng(0)
+    n = int(3 * FS)
+    x = rng.normal(size=(5, n)) * 10
+    x[0, 100] = np.nan
+    x[0, 101] = np.inf
+    x[1, :] = 187_500.0  # railed for 3 s
+    x[2, 200:] = 42.0  # goes flat
+    x[3, 300] += 10_000.0  # a jump (motion)
+    mon = QualityMonitor(FS, 5)
+    flags = np.concatenate([mon.update(x[:, i:i + 10]) for i in range(0, n, 10)], axis=1)
+    assert flags.shape == (5, n) and flags.dtype == np.uint8
+    assert flags[0, 100] & QualityFlag.NAN and flags[0, 101] & QualityFlag.NAN
+    assert np.count_nonzero(flags[0] & QualityFlag.NAN) == 2
+    assert np.all(flags[1] & QualityFlag.RAILED)
+    lead = flags[1] & QualityFlag.LEAD_OFF
+    assert not lead[: int(FS) - 2].any() and lead[int(1.1 * FS):].all()  # lead-off after 1 s of railing
+    flat = (flags[2] & QualityFlag.FLAT) > 0
+    assert not flat[:200].any() and flat[200 + int(0.25 * FS):].all()
+    spike = (flags[3] & QualityFlag.SPIKE) > 0
+    assert spike[300] and not spike[:300].any() and not spike[300 + int(0.25 * FS):].any()
+    assert not flags[4].any()  # clean channel
+
+
+def test_dropped_packets_mark_the_chunk_start():
+    mon = QualityMonitor(FS, 2)
+    flags = mon.update(np.random.default_rng(1).normal(size=(2, 10)), dropped=3)
+    assert np.all(flags[:, 0] & QualityFlag.DROPPED) and not np.any(flags[:, 1:] & QualityFlag.DROPPED)
+
+
+def test_monitor_refuses_wrong_channel_count():
+    with pytest.raises(SignalError, match="channels"):
+        QualityMonitor(FS, 4).update(np.zeros((3, 10)))
+
+
+def test_assess_quality_reports_mains_railing_and_flat_channels():
+    rng = np.random.default_rng(2)
+    n = int(20 * FS)
+    t = np.arange(n) / FS
+    x = rng.normal(size=(4, n)) * 5
+    x[1] += 200 * np.sin(2 * np.pi * 50 * t)  # strong mains pick-up
+    x[2, 1000:] = -187_500.0
+    x[3] = 0.0
+    rep = assess_quality(x, FS, mains_hz=50, channel_names=["a", "b", "c", "d"])
+    assert [r["channel"] for r in rep] == ["a", "b", "c", "d"]
+    assert rep[0]["usable"] and rep[0]["problems"] == [] and rep[0]["mains_share"] < 0.05
+    assert rep[0]["rms_uv"] == pytest.approx(5.0 * np.sqrt(80 / 125), rel=0.1)  # white noise in a 20-100 Hz band
+    assert rep[1]["mains_share"] > 0.9 and any("mains" in p for p in rep[1]["problems"])
+    assert not rep[2]["usable"] and rep[2]["railed_fraction"] > 0.7
+    assert not rep[3]["usable"] and rep[3]["flat_fraction"] > 0.9
+
+
+def test_assess_quality_finds_ecg_in_real_chest_emg(realdata):
+    d = np.loadtxt(realdata / "chest_ecg_contaminated" / "Chest_lifting.csv", delimiter=",")
+    x = d[:, 1][None, :] * 1e6  # volts -> uV
+    rep = assess_quality(x, 250.0)[0]
+    assert rep["ecg_score"] > 0.5
+    assert rep["heart_rate_bpm"] == pytest.approx(95.0, abs=6.0)  # PROVENANCE: median RR 0.632 s
+    assert any("ECG" in p for p in rep["problems"])
+
+
+def test_assess_quality_sees_no_ecg_in_generated_bursts():
+    from dsp.synth import contractions
+
+    b = contractions(FS, 30.0, seed=1)
+    assert assess_quality(b.x_uv, FS)[0]["ecg_score"] < 0.3
+
+
+def test_assess_quality_refuses_too_short_input():
+    with pytest.raises(SignalError, match="at least 1 s"):
+        assess_quality(np.zeros((1, 100)), FS)
