@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 import numba
-from numba import njit, prange
+from numba import njit
 
 # The SOS cascade walks 8 channels per step; LLVM's SLP vectoriser (off by default in Numba) turns
 # that into SIMD. Enable it only while this module's kernels compile (they compile eagerly below).
@@ -29,6 +29,8 @@ numba.config.SLP_VECTORIZE = 1
 
 _RUN_SIG = ("int64(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], float64[::1], int64[::1], "
             "float64[:, :, ::1])")
+_RANGE_SIG = ("int64(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], float64[::1], int64[::1], "
+              "float64[:, :, ::1], int64, int64)")
 
 BLOCK = 8  # channels walked at once (the cascade below is written out for 8)
 TILE = 128  # samples per tile
@@ -95,7 +97,7 @@ def padded(n_channels: int) -> int:
     return max(BLOCK, ((n_channels + BLOCK - 1) // BLOCK) * BLOCK)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _cascade(buf, ta, tb, co, o_sos, n_sec, st, o_z, cp, c0):
     """Run samples ``ta..tb`` of the tile ``buf`` (TILE, 8) through ``n_sec`` sections
     (coefficients at ``co[o_sos:]``, state at ``st[o_z:]`` laid out (sections, 2, cp)) for channels c0..c0+7.
@@ -187,7 +189,7 @@ def _cascade(buf, ta, tb, co, o_sos, n_sec, st, o_z, cp, c0):
         st[zq + 7] = q7
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _adaptive(buf, nt, st, s1, s2, s3, a_slow, a_fast, d0, inv_dd, eps, hold):
     """Adaptive smoothing of the tile ``buf`` (TILE, 8) in place; stage states at ``st[s1:]``, ``st[s2:]``.
 
@@ -320,7 +322,7 @@ def _adaptive(buf, nt, st, s1, s2, s3, a_slow, a_fast, d0, inv_dd, eps, hold):
     st[s3 + 7] = k7
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
     """Process channels ``c0 .. c0+7`` of ``x`` (C, n) through the chain; update their state in place.
 
@@ -360,18 +362,8 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
             c = c0 + j
             st[ws + j] = -1.0
             if c < n_ch:
-                started = st[a_started + j] > 0.0
-                if started:
-                    # fast path: copy, counting non-finite samples without branching
-                    n_bad = 0
-                    for t in range(nt):
-                        v = x[c, t0 + t]
-                        buf[t, j] = v
-                        n_bad += not math.isfinite(v)
-                    if n_bad == 0:
-                        st[a_last + j] = buf[nt - 1, j]
-                        continue
                 last = st[a_last + j]
+                started = st[a_started + j] > 0.0
                 bad = 0.0
                 for t in range(nt):
                     v = x[c, t0 + t]
@@ -494,8 +486,9 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
         t0 += nt
 
 
-@njit(cache=True)
-def _finish(x, out_e, st, ist):
+@njit("void(float64[:, ::1], float64[:, ::1], float64[::1], int64[::1])", cache=True)
+def finish(x, out_e, st, ist):
+    """After all blocks: advance the shared counters; apply % of reference if switched on."""
     n = x.shape[1]
     ist[I_POS] = (ist[I_POS] + n) % ist[I_W]
     ist[I_CNT] += n
@@ -509,49 +502,29 @@ def _finish(x, out_e, st, ist):
                 out_e[c, t] = (out_e[c, t] - fl) * sc
 
 
+@njit(_RANGE_SIG, cache=True, nogil=True)
+def run_range(x, out_f, out_e, co, st, ist, wk, b0, b1):
+    """Channel blocks ``b0 .. b1-1`` of ``x`` (C, n) through the chain, without the GIL (threads may run
+    disjoint block ranges of one chain at once). Returns -1 on a wrong channel count, else 0."""
+    if x.shape[0] != ist[I_N_CH]:
+        return -1
+    wo = ist[I_O_WORK]
+    p0 = ist[I_POS]
+    k0 = ist[I_CNT]
+    for b in range(b0, b1):
+        run_block(x, b * BLOCK, out_f, out_e, co, st, ist, p0, k0, wo + b * WORK_PER_BLOCK, wk[b])
+    return 0
+
+
 @njit(_RUN_SIG, cache=True)
 def run_serial(x, out_f, out_e, co, st, ist, wk):
-    """Push ``x`` (C, n) through the chain, blocks one after another (streaming: no thread start-up).
+    """Push ``x`` (C, n) through the chain, all blocks in this thread (streaming: one call per chunk).
 
     Returns 0, or -1 when ``x`` has the wrong channel count (nothing is changed then)."""
-    if x.shape[0] != ist[I_N_CH]:
+    if run_range(x, out_f, out_e, co, st, ist, wk, 0, ist[I_CP] // BLOCK) != 0:
         return -1
-    wo = ist[I_O_WORK]
-    p0 = ist[I_POS]
-    k0 = ist[I_CNT]
-    for b in range(ist[I_CP] // BLOCK):
-        run_block(x, b * BLOCK, out_f, out_e, co, st, ist, p0, k0, wo + b * WORK_PER_BLOCK, wk[b])
-    _finish(x, out_e, st, ist)
+    finish(x, out_e, st, ist)
     return 0
-
-
-def _run_parallel(x, out_f, out_e, co, st, ist, wk):
-    """As :func:`run_serial` with channel blocks spread over Numba's threads (batch)."""
-    if x.shape[0] != ist[I_N_CH]:
-        return -1
-    wo = ist[I_O_WORK]
-    p0 = ist[I_POS]
-    k0 = ist[I_CNT]
-    for b in prange(ist[I_CP] // BLOCK):
-        run_block(x, b * BLOCK, out_f, out_e, co, st, ist, p0, k0, wo + b * WORK_PER_BLOCK, wk[b])
-    _finish(x, out_e, st, ist)
-    return 0
-
-
-_PARALLEL = []
-
-
-def run_parallel(x, out_f, out_e, co, st, ist, wk):
-    """Threaded batch kernel, compiled (or loaded from the cache) on first use so that importing the
-    signal core and streaming the first chunk do not pay for the threading layer."""
-    if not _PARALLEL:
-        before = numba.config.SLP_VECTORIZE
-        numba.config.SLP_VECTORIZE = 1
-        try:
-            _PARALLEL.append(njit(_RUN_SIG, cache=True, parallel=True)(_run_parallel))
-        finally:
-            numba.config.SLP_VECTORIZE = before
-    return _PARALLEL[0](x, out_f, out_e, co, st, ist, wk)
 
 
 numba.config.SLP_VECTORIZE = _SLP_BEFORE

@@ -8,7 +8,7 @@ writes every board row to the recording as it arrives, and queues :class:`Chunk`
 always closed (BrainFlow session released) and the recording's sidecar completed.
 
 Silence watchdog: when a source that should be sending delivers nothing for ``stall_timeout_s``
-(0.8 s by default) the pump closes the source at once (BrainFlow's Cyton read thread would
+(0.8 s by default; ``start_timeout_s``, 5 s, for the first sample) the pump closes the source at once (BrainFlow's Cyton read thread would
 otherwise spin a core) and :meth:`read` raises :class:`~emg.errors.BoardError` after the chunks
 already received. A finite source (playback) that reaches its end is not an error: ``finished``
 becomes true and :meth:`chunks` ends.
@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 
 #: default silence (s) after which a board counts as dead; detection + clean stop stay under 1 s
 DEFAULT_STALL_TIMEOUT_S = 0.8
+#: grace (s) for the first sample after the stream starts (a board, or a simulated patient, warming up)
+DEFAULT_START_TIMEOUT_S = 5.0
 #: chunks kept for a consumer that does not read (older ones are dropped, the recording is not)
 MAX_QUEUED_CHUNKS = 6000
 
@@ -402,6 +404,7 @@ class Acquisition:
         muscles: list[str] | None = None,
         channel_names: list[str] | None = None,
         stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S,
+        start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
         fast: bool = False,
         loop: bool = False,
         max_samples: int | None = None,
@@ -428,6 +431,7 @@ class Acquisition:
         self._muscles_arg = list(muscles or [])
         self._names_arg = list(channel_names or [])
         self.stall_timeout_s = float(stall_timeout_s)
+        self.start_timeout_s = float(start_timeout_s)
         self.poll_interval_s = float(poll_interval_s)
         self.max_samples = int(max_samples) if max_samples else None
         self.record_to = record_to
@@ -715,7 +719,8 @@ class Acquisition:
                         self.stop_reason = self.stop_reason or "end of file"
                         self._cond.notify_all()
                     break
-                elif now - self._last_data_t > self.stall_timeout_s:
+                elif now - self._last_data_t > (self.stall_timeout_s if self.samples_received
+                                                 else max(self.stall_timeout_s, self.start_timeout_s)):
                     silence = now - self._last_data_t
                     self.stall_detected_after_s = silence
                     self.source.close()  # stop BrainFlow's spinning read thread now
@@ -723,6 +728,9 @@ class Acquisition:
                     what = self.source.board_name
                     port = getattr(self.source, "serial_port", None)
                     where = f" on {port}" if port else ""
+                    if not self.samples_received:
+                        raise BoardError(f"board {what}{where} started but sent no data in {silence:.1f} s; "
+                                         "check its power, battery and dongle, then start again")
                     raise BoardError(f"board {what}{where} stopped sending data ({silence:.2f} s of silence); "
                                      "check its power, battery and dongle, then start again")
                 self._stop.wait(self.poll_interval_s)

@@ -339,6 +339,8 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     cocon = _cocontraction(proc.envelope_uv, acts, names, usable, fs)
     sym = _symmetry(proc.envelope_uv, names, muscles, usable, acts, fs)
     reps, drill = _drill_reps(rec, idx, acts, pct, fs, names)
+    if drill is not None and isinstance(rec.meta.get("drill"), dict):
+        drill["replay"] = _replay_drill(rec, cal, reps, mains_hz, near_heart)
     _lap(timings, "cross_channel_reps")
     bar.update(1)
     bar.close()
@@ -897,6 +899,49 @@ def _drill_reps(rec: Recording, idx: list[int], acts: list[list[dspa.Activation]
                              "summary": (drill_end.data or {}).get("summary") if drill_end else None}
     drill["success_rate"] = _r(drill["reps_succeeded"] / len(out), 4) if out else None
     return out, _jsonable(drill)
+
+
+def _replay_drill(rec: Recording, cal: Any, reps: list[dict[str, Any]], mains_hz: float | None, near_heart: bool
+                  ) -> dict[str, Any]:
+    """Re-run the recorded drill (sidecar ``drill``) over the causal activation, as live, and compare.
+
+    Uses :func:`feedback.replay.replay_drill` with the recording's calibration and filter settings
+    (sidecar ``filters``, else the analysis settings); returns ``{reps_attempted, reps_succeeded,
+    results, agrees_with_recorded}`` or ``{error}`` when the drill cannot be replayed."""
+    try:
+        from dsp.calibration import Calibration
+        from dsp.pipeline import emg_process
+        from feedback.drill_config import config_from_dict
+        from feedback.replay import actions_from_events, replay_drill
+    except ImportError as err:
+        return {"error": f"drill replay unavailable ({err})"}
+    if cal is None:
+        return {"error": "no calibration in the recording: the drill cannot be replayed in % of reference"}
+    try:
+        calib = cal if isinstance(cal, Calibration) else Calibration.from_dict(cal)
+        config = config_from_dict(rec.meta["drill"])
+        filt = rec.meta.get("filters") if isinstance(rec.meta.get("filters"), dict) else {}
+        live_mains = filt.get("mains_hz", mains_hz)
+        live_heart = bool(filt.get("near_heart", near_heart))
+        names = list(calib.channel_names or rec.channel_names)
+        rows = [rec.channel_names.index(nm) if nm in rec.channel_names else k for k, nm in enumerate(names)]
+        _, env = emg_process(rec.data_uv[rows], rec.fs_hz, mains_hz=live_mains, near_heart=live_heart,
+                             envelope=calib.envelope, zero_phase=False)
+        pct = calib.activation_pct(env)
+        first = next((e for e in rec.events if e.label == "drill_start"), rec.events[0] if rec.events else None)
+        t0 = (first.time_s - first.sample / rec.fs_hz) if first is not None else 0.0
+        events, summary = replay_drill(config, pct, fs_hz=rec.fs_hz, channel_names=names, t0_s=t0,
+                                       actions=actions_from_events(
+                                           [{"label": e.label, "time_s": e.time_s, "data": e.data} for e in rec.events]),
+                                       stop_at_end=True)
+    except Exception as err:  # noqa: BLE001 - a replay problem must not stop the analysis; it is reported
+        return {"error": f"drill could not be replayed: {type(err).__name__}: {err}"}
+    ends = [e.data for e in events if e.label == "rep_end"]
+    results = [d.get("result") for d in ends]
+    recorded = [r.get("result") for r in reps]
+    return _jsonable({"reps_attempted": len(ends), "reps_succeeded": sum(1 for r in results if r == "success"),
+                      "results": results, "agrees_with_recorded": results == recorded,
+                      "reps": ends})
 
 
 def _band_metrics(p: np.ndarray, fs: float, t0: float, t1: float, band: Sequence[float], t_relax: float | None

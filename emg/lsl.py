@@ -576,3 +576,58 @@ def publisher_from_args(args: Any, *, fs_hz: float, channel_names: Sequence[str]
         log.info(configure_lsl(local))
     return LslPublisher(name, fs_hz=fs_hz, channel_names=channel_names, muscles=muscles, device=device,
                         activation=activation, reference_kind=reference_kind, local=local)
+
+
+class SessionPublisher:
+    """``--lsl`` for a live session, safe to call whether or not LSL was asked for.
+
+    ``SessionPublisher(args.lsl, args.lsl_scope)`` (name None: every method is a no-op). ``start()``
+    opens the outlets once the board's rate and channels are known (again after a reconnect: no-op,
+    the streams go on for the whole session); ``raw()``, ``activation()``, ``event()`` forward to
+    :class:`LslPublisher`; ``close()`` at the end. Errors opening the outlets are raised by
+    ``start()`` (ConfigError); pushing never raises.
+    """
+
+    def __init__(self, name: str | None, scope: str | None = None) -> None:
+        self.name = name or None
+        self.local = None if scope is None else scope == "local"
+        self.publisher: LslPublisher | None = None
+
+    def start(self, *, fs_hz: float, channel_names: Sequence[str], muscles: Sequence[str] | None = None,
+              device: str = "", reference_kind: str = "", activation: bool = True) -> None:
+        if self.name is None or self.publisher is not None:
+            return
+        if "pylsl" not in sys.modules:
+            log.info(configure_lsl(self.local))
+        self.publisher = LslPublisher(self.name, fs_hz=fs_hz, channel_names=channel_names, muscles=muscles,
+                                      device=device, reference_kind=reference_kind, local=self.local,
+                                      activation=activation)
+
+    @property
+    def stream_names(self) -> list[str]:
+        return self.publisher.stream_names if self.publisher is not None else []
+
+    def raw(self, chunk_uv: Any, timestamps: Any = None) -> None:
+        if self.publisher is not None:
+            try:
+                self.publisher.push_raw(chunk_uv, timestamps)
+            except Exception as err:  # noqa: BLE001 - LSL must never stop a session
+                log.warning("LSL raw push failed: %s", err)
+
+    def activation(self, pct: Any, timestamps: Any = None) -> None:
+        if self.publisher is not None:
+            try:
+                self.publisher.push_activation(pct, timestamps)
+            except Exception as err:  # noqa: BLE001
+                log.warning("LSL activation push failed: %s", err)
+
+    def event(self, label: str, data: dict[str, Any] | None = None) -> None:
+        if self.publisher is not None:
+            try:
+                self.publisher.push_marker(label, data)
+            except Exception as err:  # noqa: BLE001
+                log.warning("LSL marker push failed: %s", err)
+
+    def close(self) -> None:
+        if self.publisher is not None:
+            self.publisher.close()

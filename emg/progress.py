@@ -117,10 +117,14 @@ def _median(vals: list[Any]) -> float | None:
 def _session_row(res: dict[str, Any], ch: dict[str, Any], reps: list[dict[str, Any]], date: str | None,
                  date_source: str) -> dict[str, Any]:
     acts = ch["activations"]
-    rep_peaks = [r.get("peak_pct") for r in reps]
+    def rep_value(r: dict[str, Any], key: str) -> Any:
+        """The drill's own live measurement where it recorded one, else the offline one."""
+        live = (r.get("recorded") or {}).get(key)
+        return live if live is not None else r.get(key)
+
+    rep_peaks = [rep_value(r, "peak_pct") for r in reps]
     peak_pct = _median(rep_peaks) if any(v is not None for v in rep_peaks) else _median([a.get("peak_pct") for a in acts])
-    relax = [r.get("time_to_relax_s") if r.get("time_to_relax_s") is not None
-             else (r.get("recorded") or {}).get("time_to_relax_s") for r in reps]
+    relax = [rep_value(r, "time_to_relax_s") for r in reps]
     success = (sum(1 for r in reps if r.get("success")) / len(reps)) if reps else None
     fat = ch.get("fatigue") or {}
     return {"date": date, "date_source": date_source, "path": res.get("path"), "channel": ch["name"],

@@ -219,7 +219,16 @@ def _reps_section(s: dict[str, Any]) -> str:
     head = ["Set", "Rep", "Result", "Channel", "Band (%)", "Reaction (s)", "To band (s)", "In band (s)",
             "To relax (s)", "Steadiness CV (%)", "Peak (%)"]
     title = f"{drill.get('name') or 'drill'}: {drill.get('reps_succeeded')} of {drill.get('reps_attempted')} reps succeeded"
+    replay = drill.get("replay") or {}
+    if replay.get("error"):
+        title += f". Offline replay: {replay['error']}"
+    elif replay:
+        title += (f". Replayed offline from the recorded signal: {replay['reps_succeeded']} of "
+                  f"{replay['reps_attempted']} succeed; "
+                  + ("the same results as live." if replay.get("agrees_with_recorded") else "DIFFERENT from live."))
     return (f"<section id='reps'><h2>Per-rep results</h2><p>{html.escape(title)}</p>"
+            "<p class='note'>Reaction, time to band, time in band, time to relax, steadiness and peak are "
+            "measured offline from the recorded signal; the drill's own live figures are in the JSON (recorded).</p>"
             + _table(head, rows, left=(2, 3)) + "</section>")
 
 

@@ -184,6 +184,7 @@ class Session:
         channels: list[int] | None = None,
         calibration_options: dict[str, Any] | None = None,
         calibration_out: str | os.PathLike | None = None,
+        hold_summary_s: float | None = None,
     ) -> None:
         self.acquire = acquire
         self.drill_factory = drill_factory
@@ -207,6 +208,8 @@ class Session:
         self.channels_arg = list(channels) if channels else None
         self.calibration_options = dict(calibration_options or {})
         self.calibration_out = Path(calibration_out) if calibration_out else None
+        # windowed: the end summary stays up until Esc / the window is closed (or this many seconds)
+        self.hold_summary_s = (0.0 if headless else math.inf) if hold_summary_s is None else float(hold_summary_s)
         self.stage = "drill"  # or "calibration" while the calibration flow runs
         self.cal_flow: Any = None
         self.calibration_refused = ""
@@ -292,9 +295,12 @@ class Session:
             raise ConfigError(f"channel {bad[0] + 1} does not exist on board {acq.preset.name} ({n_board} channels); "
                               f"choose channels 1-{n_board}")
         muscles = list(getattr(acq, "muscles", []) or [])
+        played = dict(getattr(acq.source, "recording_meta", {}) or {})  # playback: the recording's own labels
+        if not any(muscles) and played.get("muscles"):
+            muscles = list(played["muscles"])
         names = [muscles[c] if c < len(muscles) and muscles[c] else acq.channel_names[c] for c in self.channels]
         self.channel_names = names
-        self.board_name = str(getattr(acq.source, "board_name", "") or acq.preset.name)
+        self.board_name = str(played.get("board_name") or getattr(acq.source, "board_name", "") or acq.preset.name)
         n = len(self.channels)
         self.pipeline = EmgPipeline(self.fs_hz, n, mains_hz=self.mains_hz, envelope=self.envelope)
         self.quality = _quality_monitor(self.fs_hz, n, acq.preset.rail_for_gain(acq.gain))
@@ -327,6 +333,8 @@ class Session:
             self.view.resume_requested.connect(self._on_resume)
             self.view.estimate_entered.connect(self._on_estimate)
             self.view.show()
+            self.view.raise_()
+            self.view.activateWindow()  # the keys (space, m, Esc) go to the view
             self.view.set_frame(first_state)
             if self.stage == "calibration":
                 self.view.set_scale_label("envelope (% of highest so far)")
@@ -673,6 +681,21 @@ class Session:
         }
         return out
 
+    def _hold_summary(self) -> None:
+        """Keep the end screen up (windowed) until Esc, the window is closed, or ``hold_summary_s``."""
+        from feedback.view import process_events
+
+        if not self.hold_summary_s > 0:
+            return
+        self._stop_requested = False
+        if not self.board_lost:
+            self.view.set_status("session over: Esc or close the window", "info")
+        self.view.paint_now()
+        t_end = time.monotonic() + self.hold_summary_s
+        while not self._stop_requested and self.view.isVisible() and time.monotonic() < t_end:
+            process_events()
+            time.sleep(0.03)
+
     def _drain(self) -> None:
         """Process chunks still queued when the session ends (they are in the recording already)."""
         if self.acq is None:
@@ -721,6 +744,7 @@ class Session:
             raise RecordingError(f"cannot write the session summary {summary_path} ({err.strerror}); "
                                  "the recording is kept") from None
         if self.view is not None and not self.headless:
+            self._hold_summary()
             self.view.close()
         self.events.close()
         return SessionResult(summary=summary, recordings=list(self.recordings), summary_path=summary_path,

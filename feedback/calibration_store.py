@@ -22,7 +22,8 @@ from feedback.errors import CalibrationMismatchError, FeedbackError
 def _slug(text: str) -> str:
     s = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text).strip()).strip("._")
     if not s:
-        raise FeedbackError(f"name {text!r} has no usable characters; give a patient or muscle name with letters or digits")
+        raise FeedbackError(f"name {text!r} has no usable characters; "
+                            "give a patient or muscle name with letters or digits")
     return s
 
 

@@ -533,7 +533,8 @@ def _cross_checks(cfg: DrillConfig) -> None:
                             f"({tr['high_pct']:g})", "swap or fix the levels")
         if tr["shape"] == "trapezoid" and 2 * tr["rise_s"] >= tr["duration_s"]:
             raise cfg.error("trajectory", "rise_s", f"({tr['rise_s']:g} s) leaves no plateau in a "
-                            f"{tr['duration_s']:g} s trapezoid", "make 2 * rise_s < duration_s (or rise_s = 0 for a third each)")
+                            f"{tr['duration_s']:g} s trapezoid",
+                            "make 2 * rise_s < duration_s (or rise_s = 0 for a third each)")
     if cfg.kind == "awareness":
         t = p["target"]
         if t["measure_s"] > t["aim_s"]:

@@ -13,7 +13,8 @@ meeting the goal), ``time_in_band_s`` (clean samples meeting the goal, summed), 
 ``time_to_relax_s`` (from the rep's end to the first clean sample below the rest threshold; None if
 it took longer than ``relax_timeout_s``), ``steadiness_sd_pct`` / ``steadiness_cv_pct`` (SD and
 coefficient of variation of the level over the successful hold, or the longest hold of a missed
-rep), ``mean_pct``, ``peak_pct`` (clean samples of the work period), ``gated_s``.
+rep), ``hold_mean_pct`` (the level over that hold), ``mean_pct``, ``peak_pct`` (clean samples of the
+work period), ``gated_s``.
 Timing rests on sample counts, so results are exact multiples of 1 / fs_hz.
 """
 
@@ -173,7 +174,8 @@ class HoldRepDrill(Drill):
     def _begin_rep(self, t: float) -> None:
         self.rep += 1
         self.phase = "work"
-        self._work = {"t0": t, "cue_time_s": t + self._offset_s, "reaction": None, "first_band": None, "in_goal": 0, "hold": 0, "best_hold": 0,
+        self._work = {"t0": t, "cue_time_s": t + self._offset_s, "reaction": None, "first_band": None,
+                      "in_goal": 0, "hold": 0, "best_hold": 0,
                       "run": [], "best_run": [], "dropout": 0, "holding": False, "gated": 0, "values": []}
         self.state.rep = self.rep
         self.state.set_index = self.set_index
@@ -245,6 +247,7 @@ class HoldRepDrill(Drill):
             "time_to_relax_s": None,
             "steadiness_sd_pct": _round(sd),
             "steadiness_cv_pct": _round(cv),
+            "hold_mean_pct": _round(mean_run),
             "mean_pct": _round(float(np.mean(values))) if values else None,
             "peak_pct": _round(max(values)) if values else None,
             "gated_s": _round(gated_s),

@@ -55,6 +55,7 @@ COLOURS = {
     "target_marker": OKABE_ITO["reddish_purple"],
     "success": OKABE_ITO["bluish_green"],
     "warning": OKABE_ITO["vermillion"],
+    "missed": OKABE_ITO["orange"],
     "text": "#FFFFFF",
 }
 BAND_ALPHA = 120
@@ -129,6 +130,8 @@ class FeedbackView(QtWidgets.QWidget):
         self._frame = ViewFrame()
         self._success_until = 0.0
         self._last_success_seen = False
+        self._failure_until = 0.0
+        self._last_failure_seen = False
         self._status_kind = ""
         n_hist = max(2, int(round(self.history_s * self.fs_hz)))
         self._hist = np.zeros((self.n_channels, n_hist))
@@ -282,7 +285,10 @@ class FeedbackView(QtWidgets.QWidget):
         frame = frame_from_state(state)
         if frame.success and not self._last_success_seen:
             self._success_until = time.monotonic() + SUCCESS_FLASH_S
+        if frame.failure and not self._last_failure_seen:
+            self._failure_until = time.monotonic() + SUCCESS_FLASH_S
         self._last_success_seen = frame.success
+        self._last_failure_seen = frame.failure
         self._frame = frame
         self._dirty = True
 
@@ -337,11 +343,15 @@ class FeedbackView(QtWidgets.QWidget):
         if flashing:
             self.cue_label.setText("\u2713 GOOD")
             self._set_cue_background(COLOURS["success"])
+        elif now < self._failure_until:
+            self.cue_label.setText("TRY AGAIN")
+            self._set_cue_background(COLOURS["missed"])
         else:
             self.cue_label.setText(f.cue_text() if not f.finished or f.cue else "DONE")
             self._set_cue_background(None)
         self.message_label.setText(("Display hidden: aim, then give your estimate.  " if f.hidden else "")
                                    + (f.message or ""))
+        self._set_message_colour(OKABE_ITO["orange"] if f.gating else COLOURS["text"])
 
         # bars
         lv = np.clip(self._levels, 0.0, self.max_pct)
@@ -493,6 +503,12 @@ class FeedbackView(QtWidgets.QWidget):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
         self.stop_requested.emit()
         super().closeEvent(event)
+
+    def _set_message_colour(self, colour: str) -> None:
+        if getattr(self, "_message_colour", None) == colour:
+            return
+        self._message_colour = colour
+        self.message_label.setStyleSheet(f"color: {colour};")
 
     def _set_cue_background(self, colour: str | None) -> None:
         if getattr(self, "_cue_bg", "unset") == colour:

@@ -31,6 +31,8 @@ class ViewFrame:
     sets_total: int = 0
     successes: int = 0
     success: bool = False  # flash the success signal this frame
+    failure: bool = False  # the rep was missed (shown as TRY AGAIN)
+    gating: bool = False  # ``message`` says why samples are not counting (artefact)
     message: str = ""  # gating reason, instructions, estimate prompt
     hidden: bool = False  # awareness trial: the true level is hidden
     finished: bool = False
@@ -94,6 +96,8 @@ def frame_from_state(state: Any) -> ViewFrame:
     if callable(to_view):
         produced = to_view()
         if isinstance(produced, ViewFrame):
+            produced.failure = bool(getattr(state, "failure", False))
+            produced.gating = bool(getattr(state, "gating_message", ""))
             return produced
     channel = _get(state, "channel", "target_channel")
     channel = int(channel) if channel is not None else None
@@ -144,6 +148,8 @@ def frame_from_state(state: Any) -> ViewFrame:
         sets_total=int(_get(state, "sets_total", "sets", "n_sets", default=0) or 0),
         successes=int(_get(state, "successes", "n_success", "succeeded", default=0) or 0),
         success=bool(_get(state, "success", "success_flash", default=False)),
+        failure=bool(_get(state, "failure", default=False)),
+        gating=bool(_get(state, "gating_message", default="")),
         message=str(_get(state, "message", "gating_message", "instruction", default="") or ""),
         hidden=bool(_get(state, "hidden", "display_hidden", default=False)),
         finished=bool(_get(state, "finished", default=False)),

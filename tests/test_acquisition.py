@@ -166,3 +166,13 @@ def test_a_port_held_by_another_program_is_busy():
         finally:
             holder.kill()
             holder.wait()
+
+
+def test_a_source_that_never_sends_is_reported_after_the_start_grace():
+    src = StoppingSource(n_live=0)
+    acq = Acquisition(source=src, stall_timeout_s=0.2, start_timeout_s=0.4)
+    with pytest.raises(BoardError, match="started but sent no data"):
+        with acq:
+            while True:
+                acq.read(0.05)
+    assert 0.4 <= acq.stall_detected_after_s < 0.6

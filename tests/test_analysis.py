@@ -289,3 +289,43 @@ def test_events_do_not_break_a_recording_without_reps() -> None:
                     events=[Event("mark", 100, 0.4, {}), Event("drill_end", 4000, 16.0, {"summary": {"x": 1}})])
     res = analyze_recording(rec).to_dict()
     assert res["reps"] == [] and res["drill"] == {"summary": {"x": 1}}
+
+
+def test_recorded_drill_is_replayed_and_agrees(tmp_path: Path) -> None:
+    """A drill run over the causal % of reference (as live), recorded with its config; the analysis replays
+    it with feedback.replay.replay_drill from the sidecar and gets the same reps."""
+    from dsp.calibration import Calibration
+    from dsp.pipeline import emg_process
+    from feedback.drill_config import load_drill
+    from feedback.replay import replay_drill
+
+    fs = 250.0
+    drills = Path(__file__).resolve().parents[1] / "feedback" / "drills"
+    config = load_drill(drills / "reach_hold_demo.toml")
+    g = contractions(fs, 40, n_contractions=3, on_s=(3.5, 3.5), snr=(3.3, 3.3), seed=31)
+    cal = Calibration(rest_floor_uv=np.array([3.0]), rest_sd_uv=np.array([0.5]), reference_uv=np.array([23.0]),
+                      channel_names=["ch1"], fs_hz=fs, envelope="adaptive", kind="mvc", reference_level_pct=100.0)
+    _, env = emg_process(g.x_uv, fs, mains_hz=50, envelope="adaptive", zero_phase=False)
+    live_events, live_summary = replay_drill(config, cal.activation_pct(env), fs_hz=fs, channel_names=["ch1"],
+                                             stop_at_end=True)
+    events = [{"label": e.label, "time_s": e.t_s, "data": e.data} for e in live_events]
+    path = write_project_recording(tmp_path / "drill", g.x_uv, fs, events=events, extra_meta={
+        "calibration": cal.to_dict(), "drill": config.to_dict(), "filters": {"mains_hz": 50, "near_heart": False}})
+    res = analyze_file(path)
+    live_results = [e.data["result"] for e in live_events if e.label == "rep_end"]
+    assert len(live_results) == 3
+    assert [r["result"] for r in res["reps"]] == live_results
+    replay = res["drill"]["replay"]
+    assert replay["agrees_with_recorded"] is True and replay["results"] == live_results
+    # every metric agrees (the file keeps 6 decimals of each sample, so levels may differ in the last digits)
+    live_ends = [e.data for e in live_events if e.label == "rep_end"]
+    for got, want in zip(replay["reps"], live_ends):
+        assert set(got) == set(want)
+        for key, val in want.items():
+            if isinstance(val, float):
+                assert got[key] == pytest.approx(val, rel=1e-3, abs=1e-3), key
+            else:
+                assert got[key] == val, key
+    assert res["drill"]["reps_succeeded"] == live_summary.get("succeeded", sum(r == "success" for r in live_results))
+    for r in res["reps"]:
+        assert r["time_in_band_s"] is not None and r["reaction_time_s"] is not None

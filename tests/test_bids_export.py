@@ -210,6 +210,7 @@ def test_validator_catches_a_broken_tree(rec, tmp_path: Path) -> None:
 
 def test_emg_analyze_reads_the_bids_bdf(rec, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """Import back: `emg analyze --json` on the exported BDF+ (the burst on ch1 is found)."""
+    rec.data_uv, rec.channel_names, rec.muscles = rec.data_uv[:2], rec.channel_names[:2], rec.muscles[:2]
     res = export_bids(rec, tmp_path / "study", subject="P01", task="reachhold")
     capsys.readouterr()
     assert main(["analyze", str(res.data_file), "--json"]) == 0
@@ -260,3 +261,12 @@ def test_bids_events_read_back_with_their_data(rec, tmp_path: Path) -> None:
     assert [(e.label, e.sample, e.data) for e in events] == [(lab, s, d) for lab, s, d in EVENTS]
     assert events[1].time_s == pytest.approx(2990 / 250)
     assert read_bids_events(tmp_path / "elsewhere.bdf") is None
+
+
+def test_session_next_numbers_the_sessions(rec, tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    labels = [export_bids(rec, root, subject="P01", session="next", task="reachhold").data_file.parent.parent.name
+              for _ in range(3)]
+    assert labels == ["ses-1", "ses-2", "ses-3"]
+    assert [r["session_id"] for r in tsv(root / "sub-P01" / "sub-P01_sessions.tsv")] == labels
+    assert validate_bids_emg(root) == []

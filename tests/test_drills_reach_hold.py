@@ -45,7 +45,7 @@ def test_two_reps_exact_timeline_and_metrics():
     assert r1["time_in_band_s"] == pytest.approx(1.0)
     assert r1["longest_hold_s"] == pytest.approx(1.0)
     assert r1["time_to_relax_s"] == pytest.approx(0.2)
-    assert r1["steadiness_sd_pct"] == 0.0
+    assert r1["steadiness_sd_pct"] == 0.0 and r1["hold_mean_pct"] == 50.0
     assert r1["peak_pct"] == 50.0
     assert r2["result"] == "failure"
     assert r2["reaction_time_s"] == pytest.approx(0.7)

@@ -240,3 +240,17 @@ def test_accelerometer_axes_on_request(rec_path: Path, tmp_path: Path) -> None:
     rec.accel = None
     with pytest.raises(RecordingError, match="no accelerometer data"):
         write_edf(rec, tmp_path / "b.bdf", include_accel=True)
+
+
+def test_values_beyond_the_header_and_stray_events(rec_path: Path, tmp_path: Path) -> None:
+    from emg.recording import Event
+
+    rec = load_for_export(rec_path)
+    rec.events = [Event("before start", -5, -0.02, {}), Event("after end", 10**9, 4e6, {})]
+    write_edf(rec, tmp_path / "e.bdf")
+    _, fs, _, notes, _ = read_back(tmp_path / "e.bdf")
+    assert [(round(on * fs), t) for on, _, t in notes] == [(0, "before start"), (7503, "after end")]
+    rec.data_uv = rec.data_uv * 1000.0  # volts mistaken for microvolts: 1.9e8 "uV"
+    with pytest.raises(RecordingError, match="not microvolt data: check the units"):
+        write_edf(rec, tmp_path / "v.bdf")
+    assert not (tmp_path / "v.bdf").exists()

@@ -468,3 +468,29 @@ def test_lsl_board_that_stops_keeps_the_recording(tmp_path: Path) -> None:
     side = json.loads(out.with_suffix(".json").read_text())
     assert rec.n_samples == 200 and side["complete"] is True
     assert rec.data_uv[0, -1] == 190.0
+
+
+def test_session_publisher_is_a_no_op_without_lsl_and_lazy_with_it() -> None:
+    from emg.lsl import SessionPublisher
+
+    off = SessionPublisher(None)
+    off.start(fs_hz=250, channel_names=["a"])
+    off.raw(np.zeros((1, 5)))
+    off.event("cue")
+    off.close()
+    assert off.publisher is None and off.stream_names == []
+    name = unique("sess")
+    on = SessionPublisher(name, "local")
+    on.start(fs_hz=250, channel_names=["a", "b"], muscles=["quad L", "quad R"], reference_kind="mvc")
+    first = on.publisher
+    on.start(fs_hz=250, channel_names=["a", "b"])  # a reconnect: the same streams go on
+    assert on.publisher is first and on.stream_names == [f"{name}-raw", f"{name}-activation", f"{name}-markers"]
+    try:
+        inlet = open_inlet(f"{name}-markers")
+        wait_for_consumers(lambda: first._mark.have_consumers())
+        on.raw(np.zeros((3, 5)))  # wrong shape: logged, never raised into the session
+        on.event("rep_start", {"rep": 1})
+        got, _ = pull_all(inlet, 1)
+        assert [m[0] for m in got] == ['rep_start {"rep":1}']
+    finally:
+        on.close()

@@ -180,3 +180,19 @@ def test_nan_and_railed_values_load_as_they_were(tmp_path):
         w.write(rows)
     rec = load_recording(path)
     assert np.isnan(rec.data_uv[0, 10]) and np.all(rec.data_uv[1, 20:40] == 187500.0)
+
+
+def test_shipped_sample_recording_loads():
+    from pathlib import Path
+
+    from brainflow.data_filter import DataFilter
+
+    sample = Path(__file__).resolve().parents[1] / "recordings" / "samples" / "cyton-virtual-patient-20s.csv"
+    rec = load_recording(sample)
+    assert rec.n_samples == 5000 and rec.fs_hz == 250.0 and rec.n_channels == 8
+    assert rec.meta["board_name"] == "cyton" and rec.meta["complete"] and rec.meta["dropped_packets"] == 0
+    assert rec.muscles[:2] == ["vastus medialis", "biceps femoris"]
+    assert DataFilter.read_file(str(sample)).shape == (24, 5000)
+    x = rec.data_uv[0] - rec.data_uv[0].mean()
+    per_s = np.sqrt((x.reshape(20, 250) ** 2).mean(axis=1))
+    assert per_s.min() < 10 and per_s.max() > 50  # rest and contractions both present

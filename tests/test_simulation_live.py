@@ -135,3 +135,17 @@ def test_patient_corrects_toward_the_target_from_the_displayed_level():
     src.read(250 * 3)
     _, act = src.activation_history()
     assert 100.0 * act[0, -50:].mean() / display_ref == pytest.approx(35.0, abs=7.0)
+
+
+def test_no_kernel_compiles_on_the_first_live_read():
+    """Compiling in the virtual Cyton's thread would stall the stream (the board watchdog trips):
+    construction loads every kernel with the argument types the reads use."""
+    from emg.simulation import kernels, patient
+
+    jitted = [patient._drive_kernel, kernels.combine_emg, kernels.add_scaled_noise, kernels.one_pole]
+    src = PatientSource(seed=1, mains_hz=60.0)
+    before = [len(k.signatures) for k in jitted]
+    src.read(10)
+    src.set_cue({"phase": "contract", "target_pct": 50.0, "channel": 0})
+    src.read(500)
+    assert [len(k.signatures) for k in jitted] == before

@@ -227,3 +227,18 @@ def test_estimate_keys(view, qtbot):
     assert view.status_label.text() == "estimate given: 45 %"
     qtbot.keyClick(view, QtCore.Qt.Key.Key_Return)  # nothing typed: nothing given
     assert got == [45.0]
+
+
+def test_missed_rep_and_artefact_message_are_shown(view):
+    from feedback.state import DrillState
+
+    view.set_frame(DrillState(cue="RELAX", failure=True, gating_message="VM: lead off, samples not counted"))
+    view.paint_now()
+    assert view.cue_label.text() == "TRY AGAIN"
+    assert view.message_label.text() == "VM: lead off, samples not counted"
+    img = view.grab().toImage()
+    p = view.cue_label.geometry().topLeft() + QtCore.QPoint(8, 8)
+    assert _close(_rgb(img, p.x(), p.y()), _hex_rgb(COLOURS["missed"]), 3)
+    m = view.message_label.geometry()
+    colours = {_rgb(img, x, y) for x in range(m.left(), m.left() + 300, 2) for y in range(m.top(), m.bottom(), 2)}
+    assert any(_close(c, _hex_rgb("#E69F00"), 20) for c in colours)  # the reason is written in orange

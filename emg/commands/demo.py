@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "view, recording everything. Without a display (no DISPLAY/WAYLAND_DISPLAY, or "
                     "QT_QPA_PLATFORM=offscreen) or with --headless it renders offscreen and writes the recording, "
                     "a summary JSON (reps, per-rep metrics, latency) and a PNG of the final frame. "
-                    "Keys in the window: space pause, m mark, Esc stop.",
+                    "Keys in the window: space pause, m mark, Esc stop; the end summary stays up until Esc or the "
+                    "window is closed.",
     )
     p.add_argument("--headless", action="store_true", help="render offscreen, no window (automatic without a display)")
     p.add_argument("--duration", type=float, default=None, metavar="S",

@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bids = p.add_argument_group("BIDS (--to bids)")
     bids.add_argument("--subject", default=None,
                       help="participant label, letters and digits (e.g. P01); also the EDF+ patient code")
-    bids.add_argument("--session", default=None, help="session label (e.g. 1 or pre); adds a session to the subject")
+    bids.add_argument("--session", default=None,
+                      help="session label (e.g. 1 or pre), or 'next' for the subject's next numbered session")
     bids.add_argument("--task", default=None, help="task label (e.g. reachhold, mvc, rest)")
     bids.add_argument("--run", default=None, help="run number when the same task is recorded again in a session")
     bids.add_argument("--acq", default=None, help="acquisition label (optional)")

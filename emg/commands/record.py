@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="output PATH.csv (default recordings/<board>-<date-time>.csv)")
     p.add_argument("--muscles", default=None, help="muscle per channel, comma-separated, e.g. 'vastus medialis L,vastus medialis R'")
     p.add_argument("--channels", default=None, help="channel names, comma-separated (default ch1..chN)")
+    p.add_argument("--note", default=None, help="free text kept in the sidecar (patient, electrode placement, ...)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing recording at --out")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     try:
@@ -98,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_term)
     acq = Acquisition(args.board, serial_port=args.serial_port, playback_file=getattr(args, "playback_file", None),
                       gain=args.gain, record_to=out, muscles=parse_list(args.muscles),
-                      channel_names=parse_list(args.channels) or None, overwrite=args.overwrite)
+                      channel_names=parse_list(args.channels) or None, overwrite=args.overwrite,
+                      record_meta={"note": args.note} if args.note else None)
     interrupted = False
     t0 = time.monotonic()
     with acq:

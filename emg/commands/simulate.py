@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
           f"{res.duration_s:g} s, {res.exg_uv.shape[0]} channels ({', '.join(res.channel_names)}), "
           f"{meta['board_name']} layout")
     print(f"patient {truth['patient']['name']} (session {truth['session']}, ceiling {truth['ceiling']:.0%} of reference), "
-          f"scenario {truth['scenario']['name']}: {n_act} contractions on channel {truth['scenario']['channel']}")
+          f"scenario {truth['scenario']['name']}: contractions on channel {truth['scenario']['channel']}: {n_act}")
     print(f"board model: {truth['board_description']}")
     ref = ", ".join(f"{c['name']} {c['reference_uv']:g} uV ({c['reference_uv_at_board']:.0f} uV at the board)"
                     for c in truth["channels"] if c.get("muscle"))

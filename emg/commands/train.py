@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "rows in PATH.csv, drill events (cues, reps, successes, threshold changes, artefacts) in the "
                     "PATH.json sidecar; at the end PATH.summary.json (reps, per-rep metrics, latency) and, "
                     "headless, PATH.png (final frame). Keys: space pause, m mark, Esc stop, R reconnect a lost "
-                    "board (a new part PATH.part2.csv continues the session).",
+                    "board (a new part PATH.part2.csv continues the session), digits + Enter give an estimate (awareness "
+                    "drills); the end summary stays up until Esc or the window is closed.",
         epilog="example:  emg train --board cyton --serial-port /dev/ttyUSB0 --drill reach_hold_quadriceps "
                "--muscles 'vastus medialis' --channels-used 1",
     )

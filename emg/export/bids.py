@@ -195,6 +195,13 @@ def _check_dataset_root(root: Path) -> bool:
     return True
 
 
+def next_session_label(root: Path, subject: str) -> str:
+    """The session after the subject's highest numbered one ("1" for a new subject)."""
+    subject_dir = root / f"sub-{subject}"
+    numbers = [int(p.name[4:]) for p in subject_dir.glob("ses-*") if p.is_dir() and p.name[4:].isdigit()]
+    return str(max(numbers) + 1 if numbers else 1)
+
+
 def _session_conflict(subject_dir: Path, session: str | None) -> None:
     if not subject_dir.is_dir():
         return
@@ -417,6 +424,8 @@ def export_bids(rec: Recording, root: str | Path, *, subject: str, task: str, se
 
     sub = bids_label(subject, "sub")
     tsk = bids_label(task, "task")
+    if session is not None and str(session).strip().lower() == "next":
+        session = next_session_label(Path(root), sub)
     ses = bids_label(session, "ses", required=False)
     run_label = bids_label(run, "run", required=False)
     acq = bids_label(acquisition, "acq", required=False)

@@ -198,7 +198,6 @@ def ecg_beats(t_s: np.ndarray, beat_times_s: np.ndarray) -> np.ndarray:
     out = np.zeros_like(t_s, dtype=np.float64)
     if len(beat_times_s) == 0 or len(t_s) == 0:
         return out
-    dt = t_s[1] - t_s[0] if len(t_s) > 1 else 1.0
     for r in beat_times_s:
         lo = np.searchsorted(t_s, r - 0.35)
         hi = np.searchsorted(t_s, r + 0.45)
@@ -209,7 +208,6 @@ def ecg_beats(t_s: np.ndarray, beat_times_s: np.ndarray) -> np.ndarray:
         for off, amp, width in ECG_WAVES:
             seg += amp * np.exp(-0.5 * ((tt - off) / width) ** 2)
         out[lo:hi] += seg
-    del dt
     return out
 
 

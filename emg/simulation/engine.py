@@ -185,7 +185,6 @@ class Simulator:
         self.preset = self.patient.preset  # with the session-to-session change applied
         self.fatigue_on = self.patient.fatigue_on
         nyq_gen = self.board.fs_gen_hz / 2.0
-        nyq_out = self.fs_hz / 2.0
         bands = []
         for m in muscles:
             lo, hi = band_hz if band_hz is not None else m.band_hz
@@ -204,7 +203,6 @@ class Simulator:
                                   f"[{lo:g}, {hi:g}] Hz at {self.fs_hz:g} Hz; raise --fs or lower median_hz")
             bands.append((float(lo), float(hi)))
         self.bands = bands
-        del nyq_out
         self.median0 = np.array([m.median_hz for m in muscles], dtype=np.float64)
         self.reference_uv = np.array([m.reference_uv for m in muscles], dtype=np.float64)
         fat = self.preset.fatigue

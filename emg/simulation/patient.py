@@ -358,7 +358,7 @@ class PatientModel:
             vals = one_pole_filter(w, self._wander_alpha, self._wander_y)
             buf = np.concatenate([buf, np.repeat(vals, d, axis=1)], axis=1)
         self._wander_buf = buf[:, n:]
-        return buf[:, :n]
+        return np.ascontiguousarray(buf[:, :n])  # the kernel is compiled for C-contiguous arrays
 
     def step(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The next ``n`` samples: ``activation`` (M, n) (fraction of reference, wander and tremor
