@@ -3,16 +3,18 @@
 A chain is: hold non-finite samples -> SOS cascade (optional) -> envelope (optional) -> optional
 % of reference. Coefficients live in one flat array ``co``, all state in one flat array ``st`` and the
 integer header in ``ist`` (see :mod:`dsp._kernels`), so a streaming call passes few arguments.
+Batch calls split the 8-channel blocks over threads (the kernel runs without the GIL); every block
+does the same arithmetic either way, so threaded, serial and streamed outputs are identical.
 Public classes in :mod:`dsp.filters`, :mod:`dsp.envelope` and :mod:`dsp.pipeline` wrap it.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 from dsp import _kernels as K
 from dsp.errors import SignalError
@@ -63,6 +65,15 @@ def as_signal(x_uv, n_channels: int | None = None, *, name: str = "signal") -> n
     if not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr)
     return arr
+
+
+def hold_bad_samples(x: np.ndarray) -> np.ndarray:
+    """``x`` (C, n) with NaN/inf/absurd samples replaced by the channel's last good value (leading ones by 0),
+    exactly as the streaming kernels do; ``x`` itself when all samples are good."""
+    if np.all(np.abs(x) < K.MAX_ABS_UV):
+        return x
+    return Chain(x.shape[0], np.empty((0, 6)), None, init_steady=False).run(
+        x, want_filtered=True, want_envelope=False)[0]
 
 
 class Chain:

@@ -9,8 +9,9 @@ Layout: work is done on 8 channels at a time, in tiles of TILE samples x 8 chann
 channels, so the compiler vectorises across channels); the channel count is padded to a multiple
 of 8 inside the state. Coefficients are one flat float64 array ``co``, all state one flat float64
 array ``st`` (filter state, envelope state, per-channel auxiliaries, RMS ring, % calibration and
-scratch tiles), and offsets/sizes/counters one int64 array ``ist``; flat indexing keeps a
-streaming call to six arguments and free of array-view set-up. Because every stateful quantity
+small scratch), offsets/sizes/counters one int64 array ``ist``, and the sample tiles one array
+``wk`` (blocks, TILE, 8); flat indexing keeps a streaming call to seven arguments and free of
+array-view set-up. Because every stateful quantity
 lives in ``st``/``ist`` and nothing depends on where a chunk starts, any chunking of the input
 gives bit-identical output to one batch pass.
 """
@@ -32,6 +33,10 @@ _RUN_SIG = ("int64(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::
 _RANGE_SIG = ("int64(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], float64[::1], int64[::1], "
               "float64[:, :, ::1], int64, int64)")
 
+#: inputs at or beyond this magnitude (1 kV, far past any amplifier's rail) are treated like NaN:
+#: held at the last good value and counted, so one corrupt sample cannot overflow the filter state
+MAX_ABS_UV = 1e9
+
 BLOCK = 8  # channels walked at once (the cascade below is written out for 8)
 TILE = 128  # samples per tile
 
@@ -48,7 +53,7 @@ AUX_Y1 = 2  # previous filtered sample (TKEO)
 AUX_Y2 = 3  # filtered sample before that (TKEO)
 AUX_ADAPT = 4  # adaptive envelope: first smoothing stage
 AUX_RMS_SUM = 5  # running sum of squares (moving RMS)
-AUX_NONFINITE = 6  # count of non-finite input samples replaced
+AUX_NONFINITE = 6  # count of non-finite (or absurd, >= MAX_ABS_UV) input samples replaced
 AUX_ADAPT2 = 7  # adaptive envelope: second smoothing stage (the output)
 AUX_HOLD = 8  # adaptive envelope: held (slowly released) corner position 0..1
 NAUX = 9
@@ -103,9 +108,224 @@ def _cascade(buf, ta, tb, co, o_sos, n_sec, st, o_z, cp, c0):
     (coefficients at ``co[o_sos:]``, state at ``st[o_z:]`` laid out (sections, 2, cp)) for channels c0..c0+7.
 
     Written out for 8 channels so that LLVM's SLP vectoriser packs the channels into SIMD registers;
-    each channel's state stays in registers across samples. Operation order is scipy's sosfilt.
+    each channel's state stays in registers across samples. Sections run in pairs, the second one
+    a sample behind the first, so two recursions are in flight at once (short chunks are otherwise
+    latency-bound). Per sample and section the arithmetic is scipy's sosfilt's, in its order.
     """
-    for s in range(n_sec):
+    if tb <= ta:
+        return
+    s = 0
+    while s + 1 < n_sec:
+        k = o_sos + 6 * s
+        b0 = co[k]
+        b1 = co[k + 1]
+        b2 = co[k + 2]
+        a1 = co[k + 4]
+        a2 = co[k + 5]
+        e0 = co[k + 6]
+        e1 = co[k + 7]
+        e2 = co[k + 8]
+        f1 = co[k + 10]
+        f2 = co[k + 11]
+        zp = o_z + 2 * s * cp + c0
+        zq = zp + cp
+        zr = zq + cp
+        zu = zr + cp
+        p0 = st[zp + 0]
+        p1 = st[zp + 1]
+        p2 = st[zp + 2]
+        p3 = st[zp + 3]
+        p4 = st[zp + 4]
+        p5 = st[zp + 5]
+        p6 = st[zp + 6]
+        p7 = st[zp + 7]
+        q0 = st[zq + 0]
+        q1 = st[zq + 1]
+        q2 = st[zq + 2]
+        q3 = st[zq + 3]
+        q4 = st[zq + 4]
+        q5 = st[zq + 5]
+        q6 = st[zq + 6]
+        q7 = st[zq + 7]
+        r0 = st[zr + 0]
+        r1 = st[zr + 1]
+        r2 = st[zr + 2]
+        r3 = st[zr + 3]
+        r4 = st[zr + 4]
+        r5 = st[zr + 5]
+        r6 = st[zr + 6]
+        r7 = st[zr + 7]
+        u0 = st[zu + 0]
+        u1 = st[zu + 1]
+        u2 = st[zu + 2]
+        u3 = st[zu + 3]
+        u4 = st[zu + 4]
+        u5 = st[zu + 5]
+        u6 = st[zu + 6]
+        u7 = st[zu + 7]
+        x0 = buf[ta, 0]
+        x1 = buf[ta, 1]
+        x2 = buf[ta, 2]
+        x3 = buf[ta, 3]
+        x4 = buf[ta, 4]
+        x5 = buf[ta, 5]
+        x6 = buf[ta, 6]
+        x7 = buf[ta, 7]
+        y0 = b0 * x0 + p0
+        y1 = b0 * x1 + p1
+        y2 = b0 * x2 + p2
+        y3 = b0 * x3 + p3
+        y4 = b0 * x4 + p4
+        y5 = b0 * x5 + p5
+        y6 = b0 * x6 + p6
+        y7 = b0 * x7 + p7
+        p0 = b1 * x0 - a1 * y0 + q0
+        p1 = b1 * x1 - a1 * y1 + q1
+        p2 = b1 * x2 - a1 * y2 + q2
+        p3 = b1 * x3 - a1 * y3 + q3
+        p4 = b1 * x4 - a1 * y4 + q4
+        p5 = b1 * x5 - a1 * y5 + q5
+        p6 = b1 * x6 - a1 * y6 + q6
+        p7 = b1 * x7 - a1 * y7 + q7
+        q0 = b2 * x0 - a2 * y0
+        q1 = b2 * x1 - a2 * y1
+        q2 = b2 * x2 - a2 * y2
+        q3 = b2 * x3 - a2 * y3
+        q4 = b2 * x4 - a2 * y4
+        q5 = b2 * x5 - a2 * y5
+        q6 = b2 * x6 - a2 * y6
+        q7 = b2 * x7 - a2 * y7
+        for t in range(ta + 1, tb):
+            w0 = e0 * y0 + r0
+            w1 = e0 * y1 + r1
+            w2 = e0 * y2 + r2
+            w3 = e0 * y3 + r3
+            w4 = e0 * y4 + r4
+            w5 = e0 * y5 + r5
+            w6 = e0 * y6 + r6
+            w7 = e0 * y7 + r7
+            r0 = e1 * y0 - f1 * w0 + u0
+            r1 = e1 * y1 - f1 * w1 + u1
+            r2 = e1 * y2 - f1 * w2 + u2
+            r3 = e1 * y3 - f1 * w3 + u3
+            r4 = e1 * y4 - f1 * w4 + u4
+            r5 = e1 * y5 - f1 * w5 + u5
+            r6 = e1 * y6 - f1 * w6 + u6
+            r7 = e1 * y7 - f1 * w7 + u7
+            u0 = e2 * y0 - f2 * w0
+            u1 = e2 * y1 - f2 * w1
+            u2 = e2 * y2 - f2 * w2
+            u3 = e2 * y3 - f2 * w3
+            u4 = e2 * y4 - f2 * w4
+            u5 = e2 * y5 - f2 * w5
+            u6 = e2 * y6 - f2 * w6
+            u7 = e2 * y7 - f2 * w7
+            buf[t - 1, 0] = w0
+            buf[t - 1, 1] = w1
+            buf[t - 1, 2] = w2
+            buf[t - 1, 3] = w3
+            buf[t - 1, 4] = w4
+            buf[t - 1, 5] = w5
+            buf[t - 1, 6] = w6
+            buf[t - 1, 7] = w7
+            x0 = buf[t, 0]
+            x1 = buf[t, 1]
+            x2 = buf[t, 2]
+            x3 = buf[t, 3]
+            x4 = buf[t, 4]
+            x5 = buf[t, 5]
+            x6 = buf[t, 6]
+            x7 = buf[t, 7]
+            y0 = b0 * x0 + p0
+            y1 = b0 * x1 + p1
+            y2 = b0 * x2 + p2
+            y3 = b0 * x3 + p3
+            y4 = b0 * x4 + p4
+            y5 = b0 * x5 + p5
+            y6 = b0 * x6 + p6
+            y7 = b0 * x7 + p7
+            p0 = b1 * x0 - a1 * y0 + q0
+            p1 = b1 * x1 - a1 * y1 + q1
+            p2 = b1 * x2 - a1 * y2 + q2
+            p3 = b1 * x3 - a1 * y3 + q3
+            p4 = b1 * x4 - a1 * y4 + q4
+            p5 = b1 * x5 - a1 * y5 + q5
+            p6 = b1 * x6 - a1 * y6 + q6
+            p7 = b1 * x7 - a1 * y7 + q7
+            q0 = b2 * x0 - a2 * y0
+            q1 = b2 * x1 - a2 * y1
+            q2 = b2 * x2 - a2 * y2
+            q3 = b2 * x3 - a2 * y3
+            q4 = b2 * x4 - a2 * y4
+            q5 = b2 * x5 - a2 * y5
+            q6 = b2 * x6 - a2 * y6
+            q7 = b2 * x7 - a2 * y7
+        w0 = e0 * y0 + r0
+        w1 = e0 * y1 + r1
+        w2 = e0 * y2 + r2
+        w3 = e0 * y3 + r3
+        w4 = e0 * y4 + r4
+        w5 = e0 * y5 + r5
+        w6 = e0 * y6 + r6
+        w7 = e0 * y7 + r7
+        r0 = e1 * y0 - f1 * w0 + u0
+        r1 = e1 * y1 - f1 * w1 + u1
+        r2 = e1 * y2 - f1 * w2 + u2
+        r3 = e1 * y3 - f1 * w3 + u3
+        r4 = e1 * y4 - f1 * w4 + u4
+        r5 = e1 * y5 - f1 * w5 + u5
+        r6 = e1 * y6 - f1 * w6 + u6
+        r7 = e1 * y7 - f1 * w7 + u7
+        u0 = e2 * y0 - f2 * w0
+        u1 = e2 * y1 - f2 * w1
+        u2 = e2 * y2 - f2 * w2
+        u3 = e2 * y3 - f2 * w3
+        u4 = e2 * y4 - f2 * w4
+        u5 = e2 * y5 - f2 * w5
+        u6 = e2 * y6 - f2 * w6
+        u7 = e2 * y7 - f2 * w7
+        buf[tb - 1, 0] = w0
+        buf[tb - 1, 1] = w1
+        buf[tb - 1, 2] = w2
+        buf[tb - 1, 3] = w3
+        buf[tb - 1, 4] = w4
+        buf[tb - 1, 5] = w5
+        buf[tb - 1, 6] = w6
+        buf[tb - 1, 7] = w7
+        st[zp + 0] = p0
+        st[zp + 1] = p1
+        st[zp + 2] = p2
+        st[zp + 3] = p3
+        st[zp + 4] = p4
+        st[zp + 5] = p5
+        st[zp + 6] = p6
+        st[zp + 7] = p7
+        st[zq + 0] = q0
+        st[zq + 1] = q1
+        st[zq + 2] = q2
+        st[zq + 3] = q3
+        st[zq + 4] = q4
+        st[zq + 5] = q5
+        st[zq + 6] = q6
+        st[zq + 7] = q7
+        st[zr + 0] = r0
+        st[zr + 1] = r1
+        st[zr + 2] = r2
+        st[zr + 3] = r3
+        st[zr + 4] = r4
+        st[zr + 5] = r5
+        st[zr + 6] = r6
+        st[zr + 7] = r7
+        st[zu + 0] = u0
+        st[zu + 1] = u1
+        st[zu + 2] = u2
+        st[zu + 3] = u3
+        st[zu + 4] = u4
+        st[zu + 5] = u5
+        st[zu + 6] = u6
+        st[zu + 7] = u7
+        s += 2
+    if s < n_sec:
         k = o_sos + 6 * s
         b0 = co[k]
         b1 = co[k + 1]
@@ -367,7 +587,7 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
                 bad = 0.0
                 for t in range(nt):
                     v = x[c, t0 + t]
-                    if math.isfinite(v):
+                    if abs(v) < MAX_ABS_UV:  # False for NaN, +-inf and absurd values
                         if not started:
                             started = True
                             st[ws + j] = float(t)

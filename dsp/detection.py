@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from dsp._chain import as_signal
+from dsp._chain import as_signal, hold_bad_samples
 from dsp.design import lowpass_sos
 from dsp.errors import SignalError
 
@@ -129,7 +129,7 @@ def detect_activations(
 
     def clean(sig):
         if prefiltered:
-            return sig if np.all(np.isfinite(sig)) else np.nan_to_num(sig, nan=0.0, posinf=0.0, neginf=0.0)
+            return hold_bad_samples(sig)
         return emg_clean(sig, fs_hz, mains_hz=mains_hz, band_hz=band_hz, near_heart=near_heart, zero_phase=True)
 
     y = clean(x)
@@ -233,7 +233,7 @@ class OnlineDetector:
         self.reset()
 
     @classmethod
-    def from_rest(cls, rest_env, fs_hz: float, *, k_on: float = 4.0, k_off: float = 2.0, **kw) -> "OnlineDetector":
+    def from_rest(cls, rest_env, fs_hz: float, *, k_on: float = 4.0, k_off: float = 3.0, **kw) -> "OnlineDetector":
         """Thresholds at mean + k SD of a rest envelope (C, n) (the same envelope the pipeline produces)."""
         r = np.atleast_2d(np.asarray(rest_env, dtype=np.float64))
         if not np.all(np.isfinite(r)):
@@ -242,7 +242,7 @@ class OnlineDetector:
         return cls(fs_hz, mu + k_on * sd, mu + k_off * sd, **kw)
 
     @classmethod
-    def from_calibration(cls, calibration, *, k_on: float = 4.0, k_off: float = 2.0, **kw) -> "OnlineDetector":
+    def from_calibration(cls, calibration, *, k_on: float = 4.0, k_off: float = 3.0, **kw) -> "OnlineDetector":
         """Thresholds at rest floor + k rest SDs of a :class:`dsp.calibration.Calibration`."""
         return cls(calibration.fs_hz, calibration.rest_threshold_uv(k_on), calibration.rest_threshold_uv(k_off), **kw)
 

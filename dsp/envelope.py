@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dsp import _kernels as K
-from dsp._chain import Chain, as_signal
+from dsp._chain import Chain, as_signal, hold_bad_samples
 from dsp.design import lowpass_sos
 from dsp.errors import SignalError
 
@@ -55,7 +55,7 @@ def default_params(fs_hz: float) -> EnvelopeParams:
     about 80 Hz wide, so a noisier pre-envelope) the adaptive envelope needs a larger change before it
     speeds up and holds the fast corner for less time, to stay as smooth as the 6 Hz linear envelope."""
     if fs_hz < 500.0:
-        return EnvelopeParams(d1=1.5, hold_s=0.05)
+        return EnvelopeParams(slow_hz=0.5, d0=1.0, d1=1.2, hold_s=0.05)
     return EnvelopeParams()
 
 
@@ -136,9 +136,7 @@ def emg_amplitude(x_uv, fs_hz: float, method: str = "adaptive", zero_phase: bool
         return _causal(x, fs_hz, method, params)
     p = params or default_params(fs_hz)
     # hold non-finite samples the same way the causal chain does
-    if not np.all(np.isfinite(x)):
-        x = Chain(x.shape[0], np.empty((0, 6)), None, init_steady=False).run(x, want_filtered=True,
-                                                                          want_envelope=False)[0]
+    x = hold_bad_samples(x)
     if method == "linear":
         return np.maximum(sosfiltfilt(np.abs(x), lowpass_sos(p.cutoff_hz, fs_hz, order=2)), 0.0)
     if method == "tkeo":

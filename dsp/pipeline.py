@@ -11,7 +11,7 @@ import logging
 import numpy as np
 
 from dsp import _kernels as K
-from dsp._chain import Chain, as_signal
+from dsp._chain import Chain, as_signal, hold_bad_samples
 from dsp.design import FilterDesign, design_filters
 from dsp.envelope import EnvelopeParams, check_method, default_params, emg_amplitude, envelope_stage
 from dsp.errors import SignalError
@@ -108,9 +108,7 @@ def emg_clean(x_uv, fs_hz: float, *, mains_hz: float | None = 50, band_hz=None, 
     if zero_phase:
         from dsp.filters import sosfiltfilt
 
-        held = Chain(x.shape[0], np.empty((0, 6)), None, init_steady=False).run(
-            x, want_filtered=True, want_envelope=False)[0] if not np.all(np.isfinite(x)) else x
-        return sosfiltfilt(held, design.sos)
+        return sosfiltfilt(hold_bad_samples(x), design.sos)
     chain = Chain(x.shape[0], design.sos, design.zi_unit, init_steady=True)
     return chain.run(x, want_filtered=True, want_envelope=False, parallel=True)[0]
 

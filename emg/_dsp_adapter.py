@@ -37,9 +37,17 @@ def _dsp(module: str, name: str) -> Any | None:
     return fn
 
 
+#: The dsp functions the analysis uses (docs/ARCHITECTURE.md).
+USED = (("design", "design_filters"), ("pipeline", "emg_process"), ("detection", "detect_activations"),
+        ("quality", "QualityMonitor"), ("features", "spectral_frequencies"), ("features", "cocontraction_index"),
+        ("features", "symmetry_index"))
+
+
 def implementation() -> dict[str, str]:
-    """Which functions came from dsp and which from the stand-ins, for the report's settings."""
-    return dict(_used)
+    """For each dsp function the analysis uses: ``"dsp"`` or ``"fallback"`` (the stand-in), for the report.
+
+    Depends only on what can be imported now, not on what this process happened to call before."""
+    return {f"dsp.{m}.{n}": ("dsp" if _dsp(m, n) is not None else "fallback") for m, n in USED}
 
 
 # --------------------------------------------------------------------------- filters and envelope

@@ -20,7 +20,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from scipy import signal as sps
@@ -47,6 +47,8 @@ RAILED_FRACTION = 0.01
 CONFIDENT_RATIO = 3.0
 #: ECG: autocorrelation peak of the QRS-band envelope between 40 and 180 bpm above this -> contaminated.
 ECG_AUTOCORR_MIN = 0.35
+#: An activation cut by the file's start or end must keep at least this much inside the file.
+EDGE_MIN_S = 0.1
 #: ECG check of long recordings: this many blocks of ECG_BLOCK_S seconds spread over the file.
 ECG_BLOCKS = 5
 ECG_BLOCK_S = 60.0
@@ -98,16 +100,15 @@ class Analysis:
 # =========================================================================== entry points
 
 
-def analyze_file(path: str | Path, settings: AnalysisSettings | None = None, **overrides: Any) -> dict[str, Any]:
+def analyze_file(path: str | Path, settings: AnalysisSettings | None = None, *, progress: bool = False,
+                 **overrides: Any) -> dict[str, Any]:
     """Read and analyse one file; the JSON dict (picklable: for process pools and Dask)."""
     from emg.readers import read_recording
 
     s = settings or AnalysisSettings()
-    if overrides:
-        s = AnalysisSettings(**{**asdict(s), **overrides})
-    s.keep_signals = False
+    s = AnalysisSettings(**{**{k: getattr(s, k) for k in s.__dataclass_fields__}, **overrides, "keep_signals": False})
     rec = read_recording(path, s.fs_hz, units=s.units)
-    return analyze_recording(rec, s).to_dict()
+    return analyze_recording(rec, s, progress=progress).to_dict()
 
 
 def _analyze_file_safe(path: str, settings_dict: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +120,10 @@ def _analyze_file_safe(path: str, settings_dict: dict[str, Any]) -> dict[str, An
         return analyze_file(path, AnalysisSettings(**settings_dict))
     except (EmgError, SignalError) as err:
         return {"schema": SCHEMA, "path": str(path), "error": str(err)}
+    except Exception as err:  # noqa: BLE001 - one broken file must not stop a batch of thousands
+        log.exception("analysis of %s failed", path)
+        return {"schema": SCHEMA, "path": str(path),
+                "error": f"unexpected {type(err).__name__}: {err} (analyse this file alone with --debug)"}
 
 
 def analyze_many(paths: Iterable[str | Path], settings: AnalysisSettings | None = None, *,
@@ -130,11 +135,13 @@ def analyze_many(paths: Iterable[str | Path], settings: AnalysisSettings | None 
     scheduler address (``tcp://127.0.0.1:8786``) to run on a cluster instead.
     """
     paths = [str(p) for p in paths]
-    sd = asdict(settings or AnalysisSettings())
+    s = settings or AnalysisSettings()
+    sd = {k: getattr(s, k) for k in s.__dataclass_fields__}  # plain, picklable settings for the workers
     sd["keep_signals"] = False
-    if isinstance(sd.get("calibration"), object) and sd.get("calibration") is not None:
-        cal = sd["calibration"]
-        sd["calibration"] = cal.to_json() if hasattr(cal, "to_json") else cal
+    if hasattr(sd["calibration"], "to_json"):
+        sd["calibration"] = sd["calibration"].to_json()
+    if sd["channels"] is not None:
+        sd["channels"] = list(sd["channels"])
     bar = _progress_bar(len(paths), "recordings", progress)
     results: list[dict[str, Any] | None] = [None] * len(paths)
     try:
@@ -238,8 +245,7 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     work = clean - np.median(clean, axis=1, keepdims=True)
     # zero-phase filters see the file's edges: continue the mains lines, DC and drift past them so no
     # start-up transient can look like an activation (see edge_pad)
-    lines = dspa.notch_frequencies(fs, mains_hz, near_heart)
-    padded, pad = edge_pad(work, fs, lines)
+    padded, pad = edge_pad(work, fs, _edge_lines(fs, mains_hz))
     if s.zero_phase:
         proc = dspa.emg_process(padded, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=True,
                                 envelope=s.envelope)
@@ -261,6 +267,8 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     else:
         det = dspa.detect_activations(padded[rows_ok], fs, mains_hz=mains_hz, near_heart=near_heart,
                                       zero_phase=True) if rows_ok else []
+    if rows_ok and dspa.notch_frequencies(fs, mains_hz, near_heart):
+        det = _sharpen_onsets(det, padded[rows_ok], fs, mains_hz, near_heart)
     det = [_unpad_activations(ch, pad / fs, n / fs) for ch in det]
     acts: list[list[dspa.Activation]] = [[] for _ in idx]
     j = 0
@@ -300,14 +308,17 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
         floor_env = float(np.median(proc.envelope_uv[c][rest_mask])) if rest_mask.any() else None
         activations = []
         for a in ch_acts:
+            # amplitudes from the analysis envelope: the same method (and, causal, the same numbers) as
+            # the live view and the calibration, so % of reference compares like with like
+            s0, s1 = int(a.onset_s * fs), max(int(a.onset_s * fs) + 1, int(a.offset_s * fs))
+            seg = proc.envelope_uv[c][s0:s1]
+            peak, level = float(seg.max()), float(seg.mean())
             item = {"onset_s": _r(a.onset_s), "offset_s": _r(a.offset_s), "duration_s": _r(a.offset_s - a.onset_s),
-                    "peak": _r(a.peak_uv), "mean": _r(a.mean_uv)}
+                    "peak": _r(peak), "mean": _r(level)}
             if c in cal_map:
                 floor, ref = cal_map[c]
-                item["peak_pct"] = _r(100.0 * (a.peak_uv - floor) / (ref - floor))
-                item["mean_pct"] = _r(100.0 * (a.mean_uv - floor) / (ref - floor))
-            s0, s1 = int(a.onset_s * fs), max(int(a.onset_s * fs) + 1, int(a.offset_s * fs))
-            level = float(np.mean(proc.envelope_uv[c][s0:s1]))
+                item["peak_pct"] = _r(100.0 * (peak - floor) / (ref - floor))
+                item["mean_pct"] = _r(100.0 * (level - floor) / (ref - floor))
             ratio = level / floor_env if floor_env and floor_env > 0 else None
             item["ratio_to_rest"] = _r(ratio, 2)
             item["confident"] = bool(ratio is not None and ratio >= CONFIDENT_RATIO)
@@ -447,6 +458,8 @@ def _fill_nonfinite(raw: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _rail_uv(rec: Recording) -> float | None:
+    if isinstance(rec.meta.get("rail_uv"), (int, float)) and rec.meta["rail_uv"] > 0:
+        return float(rec.meta["rail_uv"])
     gains = rec.meta.get("gains")
     name = str(rec.meta.get("board_name", "")).lower()
     if "cyton" in name or rec.meta.get("board_id") in (0, 2):
@@ -509,21 +522,88 @@ def edge_pad(x: np.ndarray, fs: float, lines_hz: Sequence[float], pad_s: float =
     if p < 1:
         return x, 0
 
-    def model(t: np.ndarray) -> np.ndarray:
+    def model(t: np.ndarray, freqs: Sequence[float]) -> np.ndarray:
         cols = [np.ones_like(t), t]
-        for f in lines_hz:
+        for f in freqs:
             cols += [np.sin(2 * np.pi * f * t), np.cos(2 * np.pi * f * t)]
         return np.stack(cols, axis=1)
 
     t_left = np.arange(m) / fs
-    coef_l, *_ = np.linalg.lstsq(model(t_left), x[:, :m].T, rcond=None)
-    res_l = x[:, :m] - (model(t_left) @ coef_l).T
-    left = (model(-np.arange(p, 0, -1) / fs) @ coef_l).T + (2 * res_l[:, :1] - res_l[:, p:0:-1])
+    f_left = _refine_lines(x[:, :m], t_left, lines_hz)
+    coef_l, *_ = np.linalg.lstsq(model(t_left, f_left), x[:, :m].T, rcond=None)
+    res_l = x[:, :m] - (model(t_left, f_left) @ coef_l).T
+    left = (model(-np.arange(p, 0, -1) / fs, f_left) @ coef_l).T + (2 * res_l[:, :1] - res_l[:, p:0:-1])
     t_right = np.arange(-m + 1, 1) / fs
-    coef_r, *_ = np.linalg.lstsq(model(t_right), x[:, -m:].T, rcond=None)
-    res_r = x[:, -m:] - (model(t_right) @ coef_r).T
-    right = (model(np.arange(1, p + 1) / fs) @ coef_r).T + (2 * res_r[:, -1:] - res_r[:, -2:-p - 2:-1])
+    f_right = _refine_lines(x[:, -m:], t_right, lines_hz)
+    coef_r, *_ = np.linalg.lstsq(model(t_right, f_right), x[:, -m:].T, rcond=None)
+    res_r = x[:, -m:] - (model(t_right, f_right) @ coef_r).T
+    right = (model(np.arange(1, p + 1) / fs, f_right) @ coef_r).T + (2 * res_r[:, -1:] - res_r[:, -2:-p - 2:-1])
     return np.ascontiguousarray(np.concatenate([left, x, right], axis=1)), p
+
+
+def _edge_lines(fs: float, mains_hz: float | None, harmonics: int = 6) -> list[float]:
+    """Mains and its first harmonics as they appear at this rate (folded about Nyquist), for edge_pad."""
+    if not mains_hz:
+        return []
+    out: list[float] = []
+    for k in range(1, harmonics + 1):
+        f = (k * mains_hz) % fs
+        f = fs - f if f > fs / 2 else f
+        if 1.0 < f < fs / 2 - 1.0 and all(abs(f - g) > 1.0 for g in out):
+            out.append(float(f))
+    return sorted(out)
+
+
+def _refine_lines(x: np.ndarray, t: np.ndarray, lines_hz: Sequence[float], span_hz: float = 0.3,
+                  step_hz: float = 0.005) -> list[float]:
+    """Each mains line's actual frequency near its nominal one (the grid drifts by a few 0.01 Hz):
+    the peak of the Hann-windowed power summed over channels, on a fine grid within +-``span_hz``."""
+    if not lines_hz:
+        return []
+    xc = (x - x.mean(axis=1, keepdims=True)) * np.hanning(t.size)
+    deltas = np.arange(-span_hz, span_hz + step_hz / 2, step_hz)
+    out = []
+    for f in lines_hz:
+        basis = np.exp(-2j * np.pi * np.outer(f + deltas, t))  # (D, m)
+        power = (np.abs(xc @ basis.T) ** 2).sum(axis=0)  # (D,)
+        out.append(float(f + deltas[int(np.argmax(power))]))
+    return out
+
+
+def _sharpen_onsets(det: list[list[dspa.Activation]], x_padded: np.ndarray, fs: float, mains_hz: float | None,
+                    near_heart: bool) -> list[list[dspa.Activation]]:
+    """Onsets free of the notch filters' pre-ringing.
+
+    A zero-phase notch rings before a strong onset (the backward pass carries the ringing earlier in
+    time), so dsp's offline detector places onsets 60-220 ms early on strong contractions whenever mains
+    notches are on. dsp.detection is run a second time on the same signal with the band-pass zero-phase
+    but the notches applied forward only (they ring after, not before, an onset); each activation keeps
+    its span from the first run and takes its onset from an activation of the second run that starts
+    inside it. Returns ``det`` with those onsets (same activations, same offsets)."""
+    try:
+        from dsp.design import design_filters
+        from dsp.filters import sosfiltfilt
+    except ImportError:
+        return det
+    full = design_filters(fs, mains_hz=mains_hz, near_heart=near_heart)
+    k = len(full.notch_hz)
+    if k == 0:
+        return det
+    band, notch = full.sos[:-k], full.sos[-k:]
+    y = sosfiltfilt(x_padded, band)
+    zi = sps.sosfilt_zi(notch)[:, None, :] * y[None, :, :1]  # steady state on the first (padded) sample
+    y, _ = sps.sosfilt(notch, y, axis=-1, zi=zi)
+    fwd = dspa.detect_activations(y, fs, mains_hz=None, near_heart=near_heart, zero_phase=True, prefiltered=True)
+    out = []
+    for acts, early in zip(det, fwd):
+        starts = np.array([a.onset_s for a in early])
+        new = []
+        for a in acts:
+            inside = starts[(starts >= a.onset_s) & (starts < a.offset_s)] if starts.size else starts
+            on = float(inside.min()) if inside.size else a.onset_s
+            new.append(dspa.Activation(on, a.offset_s, a.peak_uv, a.mean_uv))
+        out.append(new)
+    return out
 
 
 def _unpad_activations(acts: list[dspa.Activation], pad_s: float, dur_s: float) -> list[dspa.Activation]:
@@ -533,7 +613,10 @@ def _unpad_activations(acts: list[dspa.Activation], pad_s: float, dur_s: float) 
         on, off = a.onset_s - pad_s, a.offset_s - pad_s
         if off <= 0 or on >= dur_s:
             continue
-        out.append(dspa.Activation(max(0.0, on), min(dur_s, off), a.peak_uv, a.mean_uv))
+        clipped_on, clipped_off = max(0.0, on), min(dur_s, off)
+        if (clipped_on, clipped_off) != (on, off) and clipped_off - clipped_on < EDGE_MIN_S:
+            continue  # a sliver at the file's edge, mostly in the pad: not a contraction we can report
+        out.append(dspa.Activation(clipped_on, clipped_off, a.peak_uv, a.mean_uv))
     return out
 
 
@@ -570,19 +653,20 @@ def _choose_mains(rec: Recording, spectra: tuple[np.ndarray, np.ndarray], usable
         return float(rec.meta["mains_hz"]), "recording"
     f, p_all = spectra
     rows = [c for c in range(p_all.shape[0]) if usable[c]] or list(range(p_all.shape[0]))
-    p = p_all[rows].sum(axis=0)
     score = {}
     for mains in (50.0, 60.0):
-        tot = 0.0
+        # line-to-neighbourhood power ratio at the fundamental and 2 harmonics (or their aliases),
+        # per channel; the channel where it stands out most decides (EMG can hide it elsewhere)
+        tot = np.zeros(len(rows))
         for k in (1, 2, 3):
             fk = (k * mains) % fs
             fk = fs - fk if fk > fs / 2 else fk
             if fk < 1 or fk > fs / 2 - 1:
                 continue
-            line = p[(f >= fk - 0.75) & (f <= fk + 0.75)].mean()
-            near = np.median(p[((f >= fk - 6) & (f <= fk - 2)) | ((f >= fk + 2) & (f <= fk + 6))])
-            tot += line / near if near > 0 else 0.0
-        score[mains] = tot
+            line = p_all[rows][:, (f >= fk - 0.75) & (f <= fk + 0.75)].mean(axis=1)
+            near = np.median(p_all[rows][:, ((f >= fk - 6) & (f <= fk - 2)) | ((f >= fk + 2) & (f <= fk + 6))], axis=1)
+            tot += np.where(near > 0, line / np.where(near > 0, near, 1.0), 0.0)
+        score[mains] = float(tot.max())
     best = max(score, key=score.get)
     other = 110.0 - best
     if score[best] > 3.0 * max(score[other], 1.0) or score[best] > 20.0:
@@ -659,10 +743,11 @@ def _ecg_check(y: np.ndarray, fs: float) -> dict[str, Any]:
     seg = ac[lo:hi_lag]
     k = int(np.argmax(seg)) + lo
     score = float(ac[k])
-    # a true rhythm also shows at twice the lag
-    k2 = 2 * k
+    # a true heart rhythm repeats: it also shows, nearly as strongly, at twice and three times the lag
+    k2, k3 = 2 * k, 3 * k
     second = float(ac[k2 - 2:k2 + 3].max()) if k2 + 3 < ac.size else 0.0
-    contaminated = score >= ECG_AUTOCORR_MIN and second >= 0.5 * score
+    third = float(ac[k3 - 2:k3 + 3].max()) if k3 + 3 < ac.size else 0.0
+    contaminated = score >= ECG_AUTOCORR_MIN and second >= 0.7 * score and third >= 0.5 * score
     return {"contaminated": bool(contaminated), "heart_rate_bpm": _r(60.0 * fs_e / k, 1) if contaminated else None,
             "score": _r(score, 3)}
 
@@ -1019,9 +1104,16 @@ def _calibration_map(cal: Any, names: list[str], idx: list[int]) -> dict[int, tu
 
 
 def _meta_get(rec: Recording, key: str) -> Any:
+    """A sidecar field, else the same field of the calibration's ``meta`` (patient, muscle, ...)."""
     v = rec.meta.get(key)
-    if v is None and isinstance(rec.meta.get("calibration"), dict):
-        v = (rec.meta["calibration"].get("meta") or {}).get(key)
+    cal = rec.meta.get("calibration")
+    if v is None and isinstance(cal, str):
+        try:
+            cal = json.loads(cal)
+        except ValueError:
+            cal = None
+    if v is None and isinstance(cal, dict):
+        v = (cal.get("meta") or {}).get(key)
     return v
 
 

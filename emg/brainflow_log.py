@@ -52,6 +52,7 @@ def route_brainflow_logging(level: str = "info") -> Path:
         from brainflow.board_shim import BoardShim, LogLevels
         from brainflow.data_filter import DataFilter
 
+        _remove_stale_logs()
         fd, name = tempfile.mkstemp(prefix=f"emg-brainflow-{os.getpid()}-", suffix=".log")
         os.close(fd)
         path = Path(name)
@@ -140,6 +141,17 @@ def _forward_forever() -> None:
             drain()
         except Exception:  # noqa: BLE001 - the forwarder must never die loudly
             pass
+
+
+def _remove_stale_logs() -> None:
+    """Delete log files left by processes that were killed (their pid is gone)."""
+    for stale in Path(tempfile.gettempdir()).glob("emg-brainflow-*-*.log"):
+        pid = stale.name.split("-")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            try:
+                stale.unlink()
+            except OSError:
+                pass
 
 
 def _cleanup() -> None:

@@ -631,3 +631,74 @@ class SessionPublisher:
     def close(self) -> None:
         if self.publisher is not None:
             self.publisher.close()
+
+
+class LslMarkerSource:
+    """Markers from another program (a stimulus or experiment script) to record as events.
+
+    ``LslMarkerSource(name).open()`` resolves a string stream (``type`` usually ``Markers``);
+    ``poll()`` returns ``[(label, unix_time_s), ...]`` received since the last call (the first
+    channel of each sample is the label); ``close()``. A session puts each marker into its
+    recording at the sample whose board timestamp is nearest ``unix_time_s``.
+    """
+
+    def __init__(self, name: str, *, resolve_timeout_s: float = 5.0, local: bool | None = None) -> None:
+        if not name or "'" in name or '"' in name:
+            raise ConfigError(f"LSL marker stream name {name!r} is empty or holds quotes; give the exact name")
+        self.name = name
+        self.resolve_timeout_s = float(resolve_timeout_s)
+        self._local = local
+        self._inlet = None
+        self._offset_s = 0.0
+        self.received = 0
+
+    def open(self) -> LslMarkerSource:
+        pylsl = _pylsl(self._local)
+        found = pylsl.resolve_bypred(f"name='{self.name}'", 1, self.resolve_timeout_s)
+        if not found:
+            raise BoardError(f"no LSL marker stream named '{self.name}' found within {self.resolve_timeout_s:g} s; "
+                             "start the program that sends it or fix the name")
+        if found[0].channel_format() != pylsl.cf_string:
+            raise BoardError(f"LSL stream '{self.name}' carries numbers, not markers; give its marker stream")
+        self._inlet = pylsl.StreamInlet(found[0], max_buflen=360, recover=True,
+                                        processing_flags=pylsl.proc_clocksync)
+        self._inlet.open_stream(timeout=max(1.0, self.resolve_timeout_s))
+        self._offset_s = lsl_clock_offset_s()
+        return self
+
+    def poll(self) -> list[tuple[str, float]]:
+        """Markers received since the last call, oldest first: ``[(label, unix_time_s)]``."""
+        if self._inlet is None:
+            return []
+        try:
+            samples, stamps = self._inlet.pull_chunk(timeout=0.0, max_samples=1000)
+        except Exception as err:  # noqa: BLE001 - markers are an extra: never stop a recording
+            log.warning("LSL marker stream '%s': %s", self.name, err)
+            return []
+        out = [(str(s[0]) if s else "", float(t) + self._offset_s) for s, t in zip(samples, stamps)]
+        self.received += len(out)
+        return out
+
+    def close(self) -> None:
+        if self._inlet is not None:
+            try:
+                self._inlet.close_stream()
+            except Exception:  # noqa: BLE001
+                pass
+            self._inlet = None
+
+    def __enter__(self) -> LslMarkerSource:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def sample_at_time(timestamps: Any, first_sample: int, unix_time_s: float) -> int:
+    """Index (since the start) of the sample in a chunk whose timestamp is nearest ``unix_time_s``."""
+    import numpy as np
+
+    ts = np.asarray(timestamps, dtype=np.float64)
+    if ts.size == 0:
+        return int(first_sample)
+    return int(first_sample + int(np.argmin(np.abs(ts - unix_time_s))))

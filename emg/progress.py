@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 #: metric key -> (label, unit, +1 if higher is better / -1 if lower is better)
 METRICS: dict[str, tuple[str, str, int]] = {
     "peak_pct": ("Peak (% of reference)", "%", +1),
+    "mean_pct": ("Mean level (% of reference)", "%", +1),
     "success_rate": ("Success rate", "", +1),
     "time_to_relax_s": ("Time to relax", "s", -1),
     "fatigue_index_pct_per_s": ("Fatigue index (MDF slope)", "%/s", +1),
@@ -128,7 +129,8 @@ def _session_row(res: dict[str, Any], ch: dict[str, Any], reps: list[dict[str, A
     success = (sum(1 for r in reps if r.get("success")) / len(reps)) if reps else None
     fat = ch.get("fatigue") or {}
     return {"date": date, "date_source": date_source, "path": res.get("path"), "channel": ch["name"],
-            "peak_pct": _round(peak_pct), "peak": _round(_median([a["peak"] for a in acts])),
+            "peak_pct": _round(peak_pct), "mean_pct": _round(_median([a.get("mean_pct") for a in acts])),
+            "peak": _round(_median([a["peak"] for a in acts])),
             "success_rate": _round(success), "reps": len(reps) or None,
             "time_to_relax_s": _round(_median(relax)),
             "fatigue_index_pct_per_s": _round(fat.get("fatigue_index_pct_per_s")),

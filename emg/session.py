@@ -244,6 +244,8 @@ class Session:
         self._late_events = self.events.late  # part path -> events that came after its recording closed
         self._events_recorded = 0
         self._t_wall0 = 0.0
+        self._latency_shown_at = 0.0
+        self._latency_index = 0
 
     # ------------------------------------------------------------------ set-up
     @property
@@ -514,6 +516,12 @@ class Session:
         t0, c0 = time.perf_counter(), time.thread_time()
         painted_at = self.view.paint_now()
         self.latency.frame_painted(painted_at, time.perf_counter() - t0, time.thread_time() - c0)
+        now = time.monotonic()
+        if now - self._latency_shown_at >= 1.0:  # the last second's latency, shown on screen
+            p50, p95, self._latency_index = self.latency.recent_ms(self._latency_index)
+            if p50 is not None:
+                self.view.set_latency(p50, p95)
+            self._latency_shown_at = now
 
     def _lose_board(self, err: BoardError) -> None:
         self.board_lost = True

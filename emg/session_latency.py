@@ -91,6 +91,14 @@ class LatencyMeter:
         self._processing_s.append(seconds)
         self._busy_s += seconds if cpu_s is None else cpu_s
 
+    def recent_ms(self, since_index: int) -> tuple[float | None, float | None, int]:
+        """(p50, p95) in ms of the latencies recorded since ``since_index``, and the index to pass next time."""
+        values = self._latency_s.values
+        recent = values[since_index:]
+        if recent.size == 0:
+            return None, None, values.size
+        return float(np.percentile(recent, 50)) * 1000, float(np.percentile(recent, 95)) * 1000, values.size
+
     @property
     def latency_s(self) -> np.ndarray:
         return self._latency_s.values

@@ -22,6 +22,8 @@ Samples come from a *signal source* (see :class:`SignalSource`): anything with `
 the device is useful before the simulated patient (:mod:`emg.simulation`) is plugged in.
 
 ``kill()`` pulls the dongle: the device stops answering and the pty is closed.
+``power_off()`` switches the board off with the dongle left in: the port stays open and silent,
+and commands are answered ``Failure: Communications timeout - Device failed to poll Host$$$``.
 """
 
 from __future__ import annotations
@@ -183,6 +185,7 @@ class VirtualCyton:
         self._port = ""
         self._stop = threading.Event()
         self._killed = False
+        self._powered_off = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._inbuf = ""
@@ -234,6 +237,11 @@ class VirtualCyton:
             self._thread.join(timeout=2.0)
         self._close_fds()
 
+    def power_off(self) -> None:
+        """Switch the board off but leave the dongle in: the stream stops, the port stays open, and
+        commands get the dongle's ``Failure: Communications timeout`` answer."""
+        self._powered_off = True
+
     def close(self) -> None:
         """Stop the device thread and close the pty (idempotent)."""
         self._stop.set()
@@ -275,8 +283,14 @@ class VirtualCyton:
                             time.sleep(0.01)
                             continue
                         raise
-                    if data:
+                    if data and self._powered_off and not self.streaming:
+                        # the dongle answers for a board that is off
+                        self._outbuf += b"Failure: Communications timeout - Device failed to poll Host$$$"
+                    elif data and not self._powered_off:
                         self._handle_input(data.decode("latin-1"))
+                if self._powered_off and self.streaming:
+                    self._outbuf.clear()
+                    continue
                 if self.streaming:
                     self._stream_due_packets()
                 self._flush_out()

@@ -145,14 +145,19 @@ def test_brainflow_native_log_goes_to_python_logging_not_fd2():
 
 
 def test_a_second_session_on_the_same_port_is_refused():
+    from emg.serial_ports import PortLock
     from emg.virtual_cyton import VirtualCyton
 
     with VirtualCyton() as vc:
-        with Acquisition("cyton", serial_port=vc.port, max_samples=50) as first:
-            with pytest.raises(BoardError, match="busy") as err:
+        first = PortLock(vc.port)  # what a running Acquisition holds on its port
+        first.acquire()
+        try:
+            with pytest.raises(BoardError, match=r"busy: another emg session \(pid \d+\)") as err:
                 Acquisition("cyton", serial_port=vc.port).start()
             assert "\n" not in str(err.value)
-            assert len(list(first.chunks())) > 0
+        finally:
+            first.release()
+        assert vc.commands == []  # refused before BrainFlow touched the port
 
 
 def test_a_port_held_by_another_program_is_busy():

@@ -270,3 +270,29 @@ def test_session_next_numbers_the_sessions(rec, tmp_path: Path) -> None:
     assert labels == ["ses-1", "ses-2", "ses-3"]
     assert [r["session_id"] for r in tsv(root / "sub-P01" / "sub-P01_sessions.tsv")] == labels
     assert validate_bids_emg(root) == []
+
+
+def test_calibration_is_kept_as_normalization(rec, tmp_path: Path) -> None:
+    rec.meta["calibration"] = {"kind": "submax", "reference_level_pct": 40.0, "envelope": "adaptive",
+                               "channel_names": ["ch1"], "reference_uv": [80.0], "rest_floor_uv": [2.0],
+                               "rest_sd_uv": [0.5]}
+    rec.meta["drill"] = {"kind": "reach_hold", "name": "Quadriceps reach and hold"}
+    res = export_bids(rec, tmp_path / "study", subject="P01", task="reachhold")
+    side = json.loads(res.data_file.with_name("sub-P01_task-reachhold_emg.json").read_text())
+    norm = side["EMGNormalization"]
+    assert (norm["Kind"], norm["ReferenceLevelPercentOfMaximum"], norm["Reference_uV"], norm["RestFloor_uV"]) == \
+        ("submax", 40.0, [80.0], [2.0])
+    assert side["TaskDescription"] == "biofeedback drill Quadriceps reach and hold (reach_hold)"
+
+
+def test_a_failed_export_leaves_nothing_behind(rec, tmp_path: Path) -> None:
+    from emg.errors import RecordingError
+
+    root = tmp_path / "study"
+    rec.data_uv = rec.data_uv * 1e3  # not microvolts: refused by the BDF writer
+    with pytest.raises(RecordingError, match="check the units"):
+        export_bids(rec, root, subject="P01", session="1", task="rest")
+    assert not root.exists()  # a retry starts from a clean slate
+    rec.data_uv = rec.data_uv / 1e3
+    export_bids(rec, root, subject="P01", session="1", task="rest")
+    assert validate_bids_emg(root) == []

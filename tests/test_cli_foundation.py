@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -160,3 +159,39 @@ def test_virtual_cyton_command_and_record_from_it(tmp_path):
             if vc.poll() is None:
                 vc.kill()
     assert vc.returncode == 0 and "samples sent" in err
+
+
+def test_record_from_a_board_that_dies_keeps_the_data(tmp_path, capsys):
+    """The virtual Cyton is switched off mid-recording: one-line error, exit 3, samples kept, sidecar complete."""
+    import threading
+
+    from emg.virtual_cyton import VirtualCyton
+
+    out = tmp_path / "dies.csv"
+    with VirtualCyton() as vc:
+        timer = threading.Timer(3.5, vc.power_off)  # about 1.5 s after streaming starts (prepare takes ~2 s)
+        timer.start()
+        try:
+            code, stdout, err = run_cli(capsys, "record", "--board", "cyton", "--serial-port", vc.port,
+                                        "--out", str(out), "--quiet")
+        finally:
+            timer.cancel()
+    assert code == 3
+    assert_one_line_error(err, "stopped sending data")
+    assert "kept " in stdout
+    rec = load_recording(out)
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["complete"] is True and side["stop_reason"].startswith("error:")
+    assert rec.n_samples == side["n_samples"] > 100
+
+
+def test_board_switched_off_with_dongle_in(capsys, tmp_path):
+    from emg.virtual_cyton import VirtualCyton
+
+    with VirtualCyton() as vc:
+        vc.power_off()
+        code, _, err = run_cli(capsys, "record", "--board", "cyton", "--serial-port", vc.port,
+                               "--duration", "1", "--out", str(tmp_path / "off.csv"))
+    assert code == 3
+    assert_one_line_error(err, "no cyton answered", "switch the board on")
+    assert not (tmp_path / "off.csv").exists()

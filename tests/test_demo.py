@@ -18,16 +18,17 @@ def test_demo_headless_patient_completes_the_drill(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert code == 0, printed
     summary = json.loads((out / "demo.summary.json").read_text())
-    # the post-operative quadriceps patient (ceiling 60 %) completes the 3-rep 30-60 % band drill
+    # the post-operative quadriceps patient (ceiling 60 %) completes the 3-rep reach-and-hold demo drill
     assert summary["reps_attempted"] == 3 and summary["reps_succeeded"] == 3, summary["reps"]
     assert summary["calibration"]["accepted"] is True and summary["calibration_refused"] is None
     assert summary["channel_names"] == ["vastus_medialis", "biceps_femoris"]
     for rep in summary["reps"]:
         assert rep["result"] == "success"
-        assert rep["time_in_band_s"] == pytest.approx(2.0, abs=0.01)
+        assert 2.0 - 0.005 <= rep["time_in_band_s"] <= 2.5  # the 2 s hold (+ dips within the dropout tolerance)
         # the patient's reaction time (0.45 s) + the envelope's and the board's delay
         assert 0.3 < rep["reaction_time_s"] < 1.5
-        assert 30.0 <= rep["peak_pct"] <= 90.0
+        lo, hi = rep["band_pct"]
+        assert lo <= rep["peak_pct"] <= hi + 40.0  # it reached the band; overshoot stays bounded
     lat = summary["latency_ms"]
     assert lat["n"] == summary["samples"] and 0 < lat["p50"] <= lat["p95"] <= lat["max"]
     # the recording is whole and carries the calibration and every drill event at its sample

@@ -179,3 +179,19 @@ def test_bad_sos_is_refused():
         SosFilter(np.full((1, 6), np.nan), 2)
     with pytest.raises(SignalError, match="init"):
         SosFilter(design_filters(250.0).sos, 2, init="magic")
+
+
+def test_absurd_finite_sample_is_held_like_nan():
+    x = X1K[:1, :2000].copy()
+    x[0, 700] = 1e300  # a corrupt packet: finite, but it would overflow the filter state to inf
+    pipe = EmgPipeline(1000.0, 1)
+    f, e = pipe.process_both(x)
+    assert np.all(np.isfinite(f)) and np.all(np.isfinite(e))
+    assert pipe.nonfinite_count.tolist() == [1]
+
+
+def test_empty_chunk_is_a_no_op():
+    pipe = EmgPipeline(250.0, 2)
+    out = pipe.process(np.zeros((2, 0)))
+    assert out.shape == (2, 0)
+    assert np.array_equal(pipe.process(X250[:2, :50]), EmgPipeline(250.0, 2).process(X250[:2, :50]))

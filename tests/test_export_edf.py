@@ -186,6 +186,10 @@ def test_cli_export_bdf(rec_path: Path, tmp_path: Path, capsys: pytest.CaptureFi
     text = capsys.readouterr().out
     assert "BDF+, 8 channels x 7503 samples at 250 Hz" in text and "5 events" in text
     assert pyedflib.EdfReader(str(out)).signals_in_file == 8
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    assert main(["export", str(rec_path), "--to", "edf", "--out", str(folder)]) == 0  # named after the recording
+    assert (folder / "session.edf").is_file()
 
 
 def test_cli_refuses_existing_and_wrong_suffix(rec_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -249,7 +253,7 @@ def test_values_beyond_the_header_and_stray_events(rec_path: Path, tmp_path: Pat
     rec.events = [Event("before start", -5, -0.02, {}), Event("after end", 10**9, 4e6, {})]
     write_edf(rec, tmp_path / "e.bdf")
     _, fs, _, notes, _ = read_back(tmp_path / "e.bdf")
-    assert [(round(on * fs), t) for on, _, t in notes] == [(0, "before start"), (7503, "after end")]
+    assert [(round(on * fs), t) for on, _, t in notes] == [(0, "before start"), (10**9, "after end")]
     rec.data_uv = rec.data_uv * 1000.0  # volts mistaken for microvolts: 1.9e8 "uV"
     with pytest.raises(RecordingError, match="not microvolt data: check the units"):
         write_edf(rec, tmp_path / "v.bdf")

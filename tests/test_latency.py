@@ -56,3 +56,16 @@ def test_empty_report_and_text():
     m.frame_painted(10.0123, draw_s=0.004)
     text = format_latency_report(m.report())
     assert "sample to screen" in text and "p50    12.30" in text and "(n=1)" in text
+
+
+def test_recent_window_for_the_live_readout():
+    m = LatencyMeter()
+    m.samples_shown(np.array([1.0, 1.01]))
+    m.frame_painted(1.03, draw_s=0.001)  # 30, 20 ms
+    p50, p95, idx = m.recent_ms(0)
+    assert p50 == pytest.approx(25.0) and p95 == pytest.approx(29.5) and idx == 2
+    assert m.recent_ms(idx) == (None, None, 2)
+    m.samples_shown(np.array([2.0]))
+    m.frame_painted(2.012, draw_s=0.001)
+    p50, p95, idx = m.recent_ms(idx)
+    assert p50 == pytest.approx(12.0) and idx == 3

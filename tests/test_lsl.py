@@ -494,3 +494,28 @@ def test_session_publisher_is_a_no_op_without_lsl_and_lazy_with_it() -> None:
         assert [m[0] for m in got] == ['rep_start {"rep":1}']
     finally:
         on.close()
+
+
+def test_markers_from_another_program_arrive_with_unix_times() -> None:
+    from emg.lsl import LslMarkerSource, sample_at_time
+
+    lsl = pylsl()
+    name = unique("stim")
+    outlet = lsl.StreamOutlet(lsl.StreamInfo(name, "Markers", 1, 0, lsl.cf_string, unique("s")))
+    with LslMarkerSource(name, resolve_timeout_s=3.0) as src:
+        wait_for_consumers(outlet.have_consumers)
+        t_sent = time.time()
+        outlet.push_sample(["stimulus_on"])
+        outlet.push_sample(["stimulus_off"], lsl.local_clock() + 0.5)  # stamped half a second later
+        got: list = []
+        deadline = time.monotonic() + 3
+        while len(got) < 2 and time.monotonic() < deadline:
+            got += src.poll()
+            time.sleep(0.02)
+    assert [g[0] for g in got] == ["stimulus_on", "stimulus_off"]
+    assert abs(got[0][1] - t_sent) < 0.1 and abs(got[1][1] - got[0][1] - 0.5) < 0.05
+    ts = t_sent + np.arange(250) / 250  # a chunk of board timestamps
+    assert sample_at_time(ts, 1000, got[1][1]) == 1000 + int(round((got[1][1] - t_sent) * 250))
+    with pytest.raises(BoardError, match="carries numbers"):
+        keep = make_outlet(unique("num"))
+        LslMarkerSource(keep.get_info().name(), resolve_timeout_s=2.0).open()

@@ -275,3 +275,21 @@ def test_awareness_estimate_keyed_in_reaches_the_drill_and_the_recording(tmp_pat
     est = [e for e in rec.events if e.label == "estimate"]
     assert len(est) == 1 and est[0].data["estimate_pct"] == 42.0
     assert [e.label for e in rec.events].count("reveal") == 1
+
+
+def test_calibration_at_the_start_is_refused_when_there_is_no_contraction(tmp_path, capsys):
+    """The synthetic board's signals do not change between rest and 'contract': an honest refusal."""
+    out = tmp_path / "c.csv"
+    code = main(["train", "--board", "synthetic", "--drill", "reach_hold_demo", "--headless", "--rest-s", "2",
+                 "--contractions", "1", "--contraction-s", "0.6", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 2
+    refusal = [line for line in printed.splitlines() if line.startswith("error: calibration refused: ")]
+    assert len(refusal) == 1 and "not clearly above rest" in refusal[0]
+    summary = json.loads((tmp_path / "c.summary.json").read_text())
+    assert summary["calibration"]["accepted"] is False and summary["reps_attempted"] is None
+    assert not (tmp_path / "c.calibration.json").exists()
+    rec = load_recording(out)
+    labels = [e.label for e in rec.events]
+    assert "calibration_refused" in labels and "calibration_phase" in labels
+    assert rec.n_samples == summary["samples"]

@@ -242,3 +242,13 @@ def test_missed_rep_and_artefact_message_are_shown(view):
     m = view.message_label.geometry()
     colours = {_rgb(img, x, y) for x in range(m.left(), m.left() + 300, 2) for y in range(m.top(), m.bottom(), 2)}
     assert any(_close(c, _hex_rgb("#E69F00"), 20) for c in colours)  # the reason is written in orange
+
+
+def test_live_latency_readout_beside_the_title(view):
+    view.set_frame(ViewFrame(title="Reach and hold"))
+    view.set_latency(19.4, 31.0)
+    view.refresh()
+    assert view.title_label.text() == "Reach and hold   \u00b7   latency 19 ms (p95 31 ms)"
+    view.set_latency(None, None)
+    view.refresh()
+    assert view.title_label.text() == "Reach and hold"

@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     paths = expand_paths(args.paths)
     show_bar = not args.no_progress and sys.stderr.isatty()
     if len(paths) == 1 and not args.scheduler:
-        results = [analyze_file(paths[0], settings)]
+        results = [analyze_file(paths[0], settings, progress=show_bar)]
     else:
         results = analyze_many(paths, settings, scheduler=args.scheduler, workers=args.workers, progress=show_bar)
     payload: Any = results[0] if len(results) == 1 else results

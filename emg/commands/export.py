@@ -63,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if args.to in ("bdf", "edf"):
-        if out.suffix == "":
+        if out.is_dir():  # a folder: the file is named after the recording
+            out = out / f"{Path(args.path).stem}.{args.to}"
+        elif out.suffix == "":
             out = out.with_suffix("." + args.to)
         elif out.suffix.lower() != "." + args.to:
             raise ConfigError(f"--to {args.to} writes a .{args.to} file, but --out is {out.name}; "

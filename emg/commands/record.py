@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from emg.acquisition import Acquisition
-    from emg.errors import ConfigError
+    from emg.errors import ConfigError, EmgError
 
     if args.duration is not None and (not math.isfinite(args.duration) or args.duration <= 0):
         raise ConfigError(f"--duration {args.duration} must be a positive number of seconds")
@@ -132,6 +132,11 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             interrupted = True
             acq.stop("interrupted (Ctrl-C)")
+        except EmgError:
+            acq.stop()
+            print(f"kept {acq.samples_received} samples ({acq.samples_received / acq.fs_hz:.2f} s) recorded before "
+                  f"the error in {rec.csv_path} and {rec.json_path}", flush=True)
+            raise
         finally:
             if publisher is not None:
                 publisher.close()

@@ -28,6 +28,7 @@ cannot get a session-less recording or the other way round (BIDS forbids mixing)
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -261,6 +262,15 @@ def emg_sidecar(rec: Recording, task: str, *, power_line_hz: float | None, place
     live = live_filter_text(rec)
     if live:
         side["LiveFeedbackFilters"] = f"{live} (used for the live display only; the data here are raw)"
+    cal = (rec.meta or {}).get("calibration")
+    if isinstance(cal, dict) and cal.get("reference_uv") is not None:
+        side["EMGNormalization"] = {  # not a BIDS field: what "% of reference" meant in this session
+            "Description": "activation shown to the patient = 100 x (envelope - RestFloor) / (Reference - RestFloor)",
+            "Kind": cal.get("kind"), "ReferenceLevelPercentOfMaximum": cal.get("reference_level_pct"),
+            "Envelope": cal.get("envelope"), "Channels": cal.get("channel_names"),
+            "Reference_uV": cal.get("reference_uv"), "RestFloor_uV": cal.get("rest_floor_uv"),
+            "RestSD_uV": cal.get("rest_sd_uv"),
+        }
     return side
 
 
@@ -461,11 +471,17 @@ def export_bids(rec: Recording, root: str | Path, *, subject: str, task: str, se
         raise ConfigError(f"{other_fmt.relative_to(root)} already exists; pass --force to replace it")
 
     result = BidsResult(root=root, data_file=data_file, created_dataset=new_dataset)
-    root.mkdir(parents=True, exist_ok=True)
+    new_dirs = [d for d in (emg_dir, session_dir, subject_dir, root) if not d.exists()]
     emg_dir.mkdir(parents=True, exist_ok=True)
 
     # 1. data (written to a temporary name and renamed: an error leaves nothing half written)
-    result.edf = write_edf(rec, data_file, fmt=fmt, force=force, subject=sub, include_accel=include_accel)
+    try:
+        result.edf = write_edf(rec, data_file, fmt=fmt, force=force, subject=sub, include_accel=include_accel)
+    except BaseException:
+        for d in new_dirs:  # leave the tree as it was (an empty new folder would block the next try)
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise
     labels = result.edf.labels
     result.written.append(data_file)
     if other_fmt.exists() and force:

@@ -174,8 +174,9 @@ def live_filter_text(rec: Recording) -> str:
         cal = (rec.meta or {}).get("calibration")
         if isinstance(cal, dict):
             f = cal.get("filters") or (cal.get("meta") or {}).get("filters")
-    if isinstance(f, dict):
-        return str(f.get("description") or f.get("describe") or json.dumps(f, separators=(",", ":")))
+    if isinstance(f, dict):  # the session writes {"design": FilterDesign.describe(), "envelope", "mains_hz"}
+        text = f.get("design") or f.get("description") or f.get("describe")
+        return str(text or json.dumps(f, separators=(",", ":")))
     return str(f) if f else ""
 
 
@@ -286,11 +287,16 @@ def channel_labels(rec: Recording, max_len: int = 16) -> list[str]:
 
 
 def events_in_order(rec: Recording) -> list[Event]:
-    """Events sorted by sample (stable); samples outside ``[0, n_samples]`` are clamped to it."""
+    """Events sorted by sample (stable). A negative sample becomes 0; an event after the last sample
+    (a truncated recording) keeps its time and is logged, never moved."""
     out = []
+    late = 0
     for ev in rec.events:
         sample = ev.sample if isinstance(ev.sample, (int, np.integer)) and ev.sample >= 0 else \
             int(round(float(ev.time_s) * rec.fs_hz))
-        out.append(Event(label=ev.label, sample=int(min(max(sample, 0), rec.n_samples)),
-                         time_s=ev.time_s, data=dict(ev.data or {})))
+        sample = max(int(sample), 0)
+        late += sample > rec.n_samples
+        out.append(Event(label=ev.label, sample=sample, time_s=ev.time_s, data=dict(ev.data or {})))
+    if late:
+        log.warning("%d event(s) lie after the last sample (a truncated recording?); exported at their own time", late)
     return sorted(out, key=lambda e: e.sample)
