@@ -147,15 +147,12 @@ class Chain:
         self.ist[K.I_CNT] = 0
 
     def set_percent(self, floor_uv: np.ndarray | None, scale: np.ndarray | None) -> None:
-        """Make the envelope output ``(env - floor) * scale`` (per channel); ``None`` switches it off."""
-        if floor_uv is None:
-            self.ist[K.I_PCT] = 0
-            return
+        """Per-channel floor and scale for :meth:`percent_fast` (``(env - floor) * scale``); ``None`` clears."""
         self.floor[:] = 0.0
         self.scale[:] = 0.0
-        self.floor[: self.n_channels] = floor_uv
-        self.scale[: self.n_channels] = scale
-        self.ist[K.I_PCT] = 1
+        if floor_uv is not None:
+            self.floor[: self.n_channels] = floor_uv
+            self.scale[: self.n_channels] = scale
 
     @property
     def nonfinite_count(self) -> np.ndarray:
@@ -191,15 +188,20 @@ class Chain:
             K.finish(x, out_e, self.st, self.ist)
         return rc
 
-    def envelope_fast(self, x) -> np.ndarray:
-        """Streaming fast path: envelope (or % of reference) of ``x``; falls back to checks on odd input."""
+    def envelope_fast(self, x, kernel=None) -> np.ndarray:
+        """Streaming fast path: envelope of ``x`` (C, n); falls back to checks and conversion on odd input."""
+        kern = K.run_serial if kernel is None else kernel
         try:
             out = np.empty_like(x)
-            rc = K.run_serial(x, _EMPTY2, out, self.co, self.st, self.ist, self.wk)
+            rc = kern(x, _EMPTY2, out, self.co, self.st, self.ist, self.wk)
         except (TypeError, ValueError, AttributeError):
             x = as_signal(x, self.n_channels, name="chunk")
             out = np.empty_like(x)
-            rc = K.run_serial(x, _EMPTY2, out, self.co, self.st, self.ist, self.wk)
+            rc = kern(x, _EMPTY2, out, self.co, self.st, self.ist, self.wk)
         if rc != 0:
             as_signal(x, self.n_channels, name="chunk")  # raises the one-line channel-count error
         return out
+
+    def percent_fast(self, x) -> np.ndarray:
+        """Streaming fast path: activation in % of reference of ``x`` (C, n) (see :meth:`set_percent`)."""
+        return self.envelope_fast(x, K.run_serial_pct)

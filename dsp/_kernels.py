@@ -410,6 +410,102 @@ def _cascade(buf, ta, tb, co, o_sos, n_sec, st, o_z, cp, c0):
 
 
 @njit(cache=True)
+def _lowpass_rect(buf, nt, co, k, st, zp, cp, clamp):
+    """One low-pass section over |buf| in place (rectify fused in), output clamped at 0 if ``clamp``;
+    coefficients at ``co[k:k+6]``, state at ``st[zp:zp+8]`` and ``st[zp+cp:zp+cp+8]``. Same arithmetic as
+    rectifying first and then running :func:`_cascade`, so outputs are identical."""
+    b0 = co[k]
+    b1 = co[k + 1]
+    b2 = co[k + 2]
+    a1 = co[k + 4]
+    a2 = co[k + 5]
+    zq = zp + cp
+    p0 = st[zp + 0]
+    p1 = st[zp + 1]
+    p2 = st[zp + 2]
+    p3 = st[zp + 3]
+    p4 = st[zp + 4]
+    p5 = st[zp + 5]
+    p6 = st[zp + 6]
+    p7 = st[zp + 7]
+    q0 = st[zq + 0]
+    q1 = st[zq + 1]
+    q2 = st[zq + 2]
+    q3 = st[zq + 3]
+    q4 = st[zq + 4]
+    q5 = st[zq + 5]
+    q6 = st[zq + 6]
+    q7 = st[zq + 7]
+    for t in range(nt):
+        x0 = abs(buf[t, 0])
+        x1 = abs(buf[t, 1])
+        x2 = abs(buf[t, 2])
+        x3 = abs(buf[t, 3])
+        x4 = abs(buf[t, 4])
+        x5 = abs(buf[t, 5])
+        x6 = abs(buf[t, 6])
+        x7 = abs(buf[t, 7])
+        y0 = b0 * x0 + p0
+        y1 = b0 * x1 + p1
+        y2 = b0 * x2 + p2
+        y3 = b0 * x3 + p3
+        y4 = b0 * x4 + p4
+        y5 = b0 * x5 + p5
+        y6 = b0 * x6 + p6
+        y7 = b0 * x7 + p7
+        p0 = b1 * x0 - a1 * y0 + q0
+        p1 = b1 * x1 - a1 * y1 + q1
+        p2 = b1 * x2 - a1 * y2 + q2
+        p3 = b1 * x3 - a1 * y3 + q3
+        p4 = b1 * x4 - a1 * y4 + q4
+        p5 = b1 * x5 - a1 * y5 + q5
+        p6 = b1 * x6 - a1 * y6 + q6
+        p7 = b1 * x7 - a1 * y7 + q7
+        q0 = b2 * x0 - a2 * y0
+        q1 = b2 * x1 - a2 * y1
+        q2 = b2 * x2 - a2 * y2
+        q3 = b2 * x3 - a2 * y3
+        q4 = b2 * x4 - a2 * y4
+        q5 = b2 * x5 - a2 * y5
+        q6 = b2 * x6 - a2 * y6
+        q7 = b2 * x7 - a2 * y7
+        if clamp:
+            buf[t, 0] = max(y0, 0.0)
+            buf[t, 1] = max(y1, 0.0)
+            buf[t, 2] = max(y2, 0.0)
+            buf[t, 3] = max(y3, 0.0)
+            buf[t, 4] = max(y4, 0.0)
+            buf[t, 5] = max(y5, 0.0)
+            buf[t, 6] = max(y6, 0.0)
+            buf[t, 7] = max(y7, 0.0)
+        else:
+            buf[t, 0] = y0
+            buf[t, 1] = y1
+            buf[t, 2] = y2
+            buf[t, 3] = y3
+            buf[t, 4] = y4
+            buf[t, 5] = y5
+            buf[t, 6] = y6
+            buf[t, 7] = y7
+    st[zp + 0] = p0
+    st[zp + 1] = p1
+    st[zp + 2] = p2
+    st[zp + 3] = p3
+    st[zp + 4] = p4
+    st[zp + 5] = p5
+    st[zp + 6] = p6
+    st[zp + 7] = p7
+    st[zq + 0] = q0
+    st[zq + 1] = q1
+    st[zq + 2] = q2
+    st[zq + 3] = q3
+    st[zq + 4] = q4
+    st[zq + 5] = q5
+    st[zq + 6] = q6
+    st[zq + 7] = q7
+
+
+@njit(cache=True)
 def _adaptive(buf, nt, st, s1, s2, s3, a_slow, a_fast, d0, inv_dd, eps, hold):
     """Adaptive smoothing of the tile ``buf`` (TILE, 8) in place; stage states at ``st[s1:]``, ``st[s2:]``.
 
@@ -582,8 +678,18 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
             c = c0 + j
             st[ws + j] = -1.0
             if c < n_ch:
-                last = st[a_last + j]
                 started = st[a_started + j] > 0.0
+                if started:
+                    # fast path: copy, counting bad samples without branching
+                    n_bad = 0
+                    for t in range(nt):
+                        v = x[c, t0 + t]
+                        buf[t, j] = v
+                        n_bad += not abs(v) < MAX_ABS_UV
+                    if n_bad == 0:
+                        st[a_last + j] = buf[nt - 1, j]
+                        continue
+                last = st[a_last + j]
                 bad = 0.0
                 for t in range(nt):
                     v = x[c, t0 + t]
@@ -628,7 +734,9 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
                         out_f[c, t0 + t] = buf[t, j]
         # 3. envelope, in place in the tile
         if want_e:
-            if env_code == ENV_LINEAR:
+            if env_code == ENV_LINEAR and n_esec == 1:
+                _lowpass_rect(buf, nt, co, o_esos, st, o_ze + c0, cp, True)
+            elif env_code == ENV_LINEAR:
                 for t in range(nt):
                     for j in range(BLOCK):
                         buf[t, j] = abs(buf[t, j])
@@ -685,10 +793,13 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
                 # fast pre-envelope: rectify + low-pass; then two first-order smoothing stages whose
                 # common corner slides between a slow and a fast value with the relative distance
                 # between the pre-envelope and the output (an adaptive low-pass in the "1 euro" style).
-                for t in range(nt):
-                    for j in range(BLOCK):
-                        buf[t, j] = abs(buf[t, j])
-                _cascade(buf, 0, nt, co, o_esos, n_esec, st, o_ze, cp, c0)
+                if n_esec == 1:
+                    _lowpass_rect(buf, nt, co, o_esos, st, o_ze + c0, cp, False)
+                else:
+                    for t in range(nt):
+                        for j in range(BLOCK):
+                            buf[t, j] = abs(buf[t, j])
+                    _cascade(buf, 0, nt, co, o_esos, n_esec, st, o_ze, cp, c0)
                 a_slow = co[o_par + PAR_FMIN_ALPHA]
                 a_fast = co[o_par + PAR_FMAX_ALPHA]
                 d0 = co[o_par + PAR_D0]
@@ -706,20 +817,26 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
         t0 += nt
 
 
+@njit(cache=True)
+def _percent(out_e, st, ist):
+    """Envelope -> % of reference in place: (env - floor) * scale per channel."""
+    fo = ist[I_O_FLOOR]
+    so = ist[I_O_SCALE]
+    for c in range(out_e.shape[0]):
+        fl = st[fo + c]
+        sc = st[so + c]
+        for t in range(out_e.shape[1]):
+            out_e[c, t] = (out_e[c, t] - fl) * sc
+
+
 @njit("void(float64[:, ::1], float64[:, ::1], float64[::1], int64[::1])", cache=True)
 def finish(x, out_e, st, ist):
-    """After all blocks: advance the shared counters; apply % of reference if switched on."""
+    """After all blocks: advance the shared counters; apply % of reference if ``ist[I_PCT]`` is set."""
     n = x.shape[1]
     ist[I_POS] = (ist[I_POS] + n) % ist[I_W]
     ist[I_CNT] += n
     if ist[I_PCT] == 1 and out_e.shape[0] == x.shape[0] and out_e.shape[1] == n:
-        fo = ist[I_O_FLOOR]
-        so = ist[I_O_SCALE]
-        for c in range(x.shape[0]):
-            fl = st[fo + c]
-            sc = st[so + c]
-            for t in range(n):
-                out_e[c, t] = (out_e[c, t] - fl) * sc
+        _percent(out_e, st, ist)
 
 
 @njit(_RANGE_SIG, cache=True, nogil=True)
@@ -744,6 +861,17 @@ def run_serial(x, out_f, out_e, co, st, ist, wk):
     if run_range(x, out_f, out_e, co, st, ist, wk, 0, ist[I_CP] // BLOCK) != 0:
         return -1
     finish(x, out_e, st, ist)
+    return 0
+
+
+@njit(_RUN_SIG, cache=True)
+def run_serial_pct(x, out_f, out_e, co, st, ist, wk):
+    """As :func:`run_serial`, with the envelope output turned into % of reference (streaming feedback)."""
+    if run_range(x, out_f, out_e, co, st, ist, wk, 0, ist[I_CP] // BLOCK) != 0:
+        return -1
+    finish(x, out_e, st, ist)
+    if ist[I_PCT] == 0 and out_e.shape[0] == x.shape[0] and out_e.shape[1] == x.shape[1]:
+        _percent(out_e, st, ist)
     return 0
 
 

@@ -6,6 +6,8 @@ sections, float64, ``(sections, 6)``; the Numba kernels in :mod:`dsp.filters` ru
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import math
 from dataclasses import dataclass, field
@@ -118,8 +120,24 @@ def design_filters(
 
     ``band_hz=None`` picks :func:`default_band`; ``mains_hz`` 50 or 60 (``None``: no notches);
     ``near_heart`` raises the high-pass corner to 30 Hz. Raises :class:`SignalError` when the rate
-    cannot carry the band.
+    cannot carry the band. Designs are cached; each call returns its own copies of the arrays.
     """
+    try:
+        key = (float(fs_hz), None if band_hz is None else (float(band_hz[0]), float(band_hz[1])),
+               None if mains_hz is None else float(mains_hz), bool(near_heart), order)
+        hash(key)
+    except (TypeError, ValueError, IndexError):
+        return _design(fs_hz, band_hz=band_hz, mains_hz=mains_hz, near_heart=near_heart, order=order)
+    d = _design_cached(*key)
+    return dataclasses.replace(d, sos=d.sos.copy(), zi_unit=d.zi_unit.copy(), notch_hz=list(d.notch_hz))
+
+
+@functools.lru_cache(maxsize=64)
+def _design_cached(fs_hz, band_hz, mains_hz, near_heart, order) -> FilterDesign:
+    return _design(fs_hz, band_hz=band_hz, mains_hz=mains_hz, near_heart=near_heart, order=order)
+
+
+def _design(fs_hz, *, band_hz, mains_hz, near_heart, order) -> FilterDesign:
     try:
         fs_hz = float(fs_hz)
     except (TypeError, ValueError):
@@ -163,6 +181,7 @@ def design_filters(
             parts.append(signal.tf2sos(b, a))
     sos = np.ascontiguousarray(np.vstack(parts), dtype=np.float64)
     zi = np.ascontiguousarray(signal.sosfilt_zi(sos), dtype=np.float64)
+
     design = FilterDesign(
         sos=sos,
         fs_hz=fs_hz,

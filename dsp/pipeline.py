@@ -10,7 +10,6 @@ import logging
 
 import numpy as np
 
-from dsp import _kernels as K
 from dsp._chain import Chain, as_signal, hold_bad_samples
 from dsp.design import FilterDesign, design_filters
 from dsp.envelope import EnvelopeParams, check_method, default_params, emg_amplitude, envelope_stage
@@ -76,19 +75,13 @@ class EmgPipeline:
                 f"calibrate again with this montage"
             )
         self._chain.set_percent(floor, 100.0 / (ref - floor))
-        self._chain.ist[K.I_PCT] = 0
         self._calibrated = True
 
     def process_pct(self, chunk_uv) -> np.ndarray:
         """Activation (C, n) in % of the reference contraction, rest floor removed (same kernel call)."""
         if not self._calibrated:
             raise SignalError("no calibration set on this pipeline; run a calibration and call set_calibration()")
-        ist = self._chain.ist
-        ist[K.I_PCT] = 1
-        try:
-            return self._chain.envelope_fast(chunk_uv)
-        finally:
-            ist[K.I_PCT] = 0
+        return self._chain.percent_fast(chunk_uv)
 
     def reset(self) -> None:
         """Forget all filter and envelope history (next sample re-initialises)."""

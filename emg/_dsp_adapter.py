@@ -1,9 +1,9 @@
-"""The offline analysis' view of :mod:`dsp`, with minimal private stand-ins while parts of dsp are missing.
+"""The offline analysis' view of :mod:`dsp` (docs/ARCHITECTURE.md), in one place.
 
-Analysis code calls only these functions. Each one uses the dsp implementation named in
-docs/ARCHITECTURE.md when it can be imported and falls back to a small scipy version otherwise
-(logged once), so ``emg analyze`` keeps working while the signal core is being written.
-``implementation()`` says which was used, and the report prints it.
+Analysis code calls only these functions. Each uses the dsp implementation when it can be imported;
+filtering, spectra and the cross-channel indices fall back to small scipy/numpy versions (logged)
+so a partly installed signal core still gives an analysis; activation detection has no stand-in
+(it belongs to dsp). ``implementation()`` says which was used, and the report prints it.
 """
 
 from __future__ import annotations
@@ -157,52 +157,10 @@ def detect_activations(x_uv: np.ndarray, fs_hz: float, *, mains_hz: float | None
         out = det(x_uv, fs_hz, **kwargs)
         return [[Activation(float(a.onset_s), float(a.offset_s), float(a.peak_uv), float(a.mean_uv)) for a in ch]
                 for ch in out]
-    return _fallback_detect(x_uv, fs_hz, mains_hz=mains_hz, near_heart=near_heart, zero_phase=zero_phase)
+    # detection belongs to dsp: no second detector here
+    from dsp.errors import SignalError
 
-
-def _fallback_detect(x_uv: np.ndarray, fs_hz: float, *, mains_hz: float | None, near_heart: bool,
-                     zero_phase: bool) -> list[list[Activation]]:
-    """Hodges-Bui style: threshold = rest mean + 5 SD of a 50 ms RMS, min 100 ms on, 100 ms gaps merged."""
-    band = default_band_hz(fs_hz, near_heart)
-    sos = sps.butter(4, band, btype="bandpass", fs=fs_hz, output="sos")
-    notches = mains_notches_hz(fs_hz, mains_hz, band)
-    y = sps.sosfiltfilt(sos, x_uv, axis=-1)
-    for f0 in notches:
-        b, a = sps.iirnotch(f0, 30.0, fs=fs_hz)
-        y = sps.filtfilt(b, a, y, axis=-1)
-    win = max(3, int(round(0.05 * fs_hz)))
-    kernel = np.ones(win) / win
-    out: list[list[Activation]] = []
-    edge = int(round(0.25 * fs_hz))
-    for ch in y:
-        env = np.sqrt(np.convolve(ch * ch, kernel, mode="same"))
-        inner = env[edge:-edge] if env.size > 4 * edge else env
-        if not np.any(inner > 0):
-            out.append([])
-            continue
-        blocks = inner[: inner.size // win * win].reshape(-1, win).mean(axis=1)
-        quiet = np.sort(blocks)[: max(1, blocks.size // 5)]
-        mu, sd = float(np.mean(quiet)), float(np.std(quiet))
-        thr = max(mu + 5.0 * sd, 3.0 * mu)
-        on = env > thr
-        on[:edge] = False
-        on[-edge:] = False
-        idx = np.flatnonzero(np.diff(np.r_[0, on.astype(np.int8), 0]))
-        segs = list(zip(idx[0::2], idx[1::2]))
-        merged: list[list[int]] = []
-        for s, e in segs:
-            if merged and s - merged[-1][1] < int(0.1 * fs_hz):
-                merged[-1][1] = e
-            else:
-                merged.append([s, e])
-        acts = []
-        for s, e in merged:
-            if e - s < int(0.1 * fs_hz):
-                continue
-            seg = env[s:e]
-            acts.append(Activation(s / fs_hz, e / fs_hz, float(seg.max()), float(seg.mean())))
-        out.append(acts)
-    return out
+    raise SignalError("dsp.detection.detect_activations is not available; update or reinstall the package")
 
 
 # --------------------------------------------------------------------------- quality and features

@@ -22,7 +22,7 @@ import json
 import logging
 import math
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -257,7 +257,7 @@ def _read_openbci_v6(p: Path, fs: float, board: str, n_declared: int | None, bod
                                 data={"value": float(data[s, mk])}))
     meta: dict[str, Any] = {"board_name": board, "header": head_text, "units": "uV", "openbci_format": "v6"}
     if timestamps is not None and np.isfinite(timestamps[0]) and timestamps[0] > 1e8:
-        meta["start_time"] = datetime.fromtimestamp(float(timestamps[0])).isoformat()
+        meta["start_time"] = datetime.fromtimestamp(float(timestamps[0]), tz=timezone.utc).isoformat()
     names = [f"ch{k + 1}" for k in range(len(exg_idx))]
     return Recording(data_uv=data[:, exg_idx].T.copy(), fs_hz=fs, channel_names=names, events=events,
                      timestamps=timestamps, accel=accel, package_num=pkg, source_format="openbci-gui-v6",

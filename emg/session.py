@@ -185,6 +185,7 @@ class Session:
         calibration_options: dict[str, Any] | None = None,
         calibration_out: str | os.PathLike | None = None,
         hold_summary_s: float | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.acquire = acquire
         self.drill_factory = drill_factory
@@ -205,6 +206,8 @@ class Session:
         self.lost_policy = lost_policy or ("end" if headless else "wait")
         self.linger_s = LINGER_S if linger_s is None else float(linger_s)
         self.history_s = history_s
+        self.progress = progress  # one line per cue / result, for a terminal (headless runs)
+        self._last_progress_calm = False
         self.channels_arg = list(channels) if channels else None
         self.calibration_options = dict(calibration_options or {})
         self.calibration_out = Path(calibration_out) if calibration_out else None
@@ -394,6 +397,15 @@ class Session:
         for ev in events:
             sample = int(round((ev.t_s - self._part_t0_s) * self.fs_hz))
             self._record(ev.label, sample, ev.data)
+            if self.progress is not None:
+                line = _progress_line(ev)
+                if ev.label == "cue":  # REST <-> RELAX flips while the level hovers at the threshold: once
+                    calm = line in ("REST", "RELAX")
+                    if calm and self._last_progress_calm:
+                        line = ""
+                    self._last_progress_calm = calm
+                if line:
+                    self.progress(f"{ev.t_s:7.1f} s  {line}")
         cue = getattr(self.active, "cue", None)
         if cue is not None and cue != self._last_cue:
             self._last_cue = cue
@@ -758,6 +770,28 @@ class Session:
         return SessionResult(summary=summary, recordings=list(self.recordings), summary_path=summary_path,
                              frame_png=Path(png_path) if png_path else None, board_lost=self.board_lost,
                              error=self.lost_error)
+
+
+def _progress_line(ev: Any) -> str:
+    """A short terminal line for the events a user follows (cues and results), else ''."""
+    d = ev.data or {}
+    if ev.label == "cue":
+        text = str(d.get("text") or d.get("phase") or "").upper()
+        band = d.get("band_pct")
+        return f"{text}" + (f"  (band {band[0]:g}-{band[1]:g} %)" if band and text in ("CONTRACT", "HOLD") else "")
+    if ev.label == "success":
+        return f"rep {d.get('rep')}: success"
+    if ev.label == "failure":
+        return f"rep {d.get('rep')}: missed ({d.get('reason', '')})"
+    if ev.label == "calibration_done":
+        return "calibration accepted"
+    if ev.label == "calibration_refused":
+        return f"calibration refused: {d.get('reason')}"
+    if ev.label == "threshold_change":
+        return f"{d.get('name')} {d.get('old_pct')} -> {d.get('new_pct')} % ({d.get('reason')})"
+    if ev.label == "artefact":
+        return f"not counting: {d.get('message', '')}"
+    return ""
 
 
 def _json_default(obj: Any) -> Any:

@@ -56,7 +56,7 @@ class PatientCueAdapter:
 def run_demo(out_dir: str | Path, *, duration_s: float | None = None, headless: bool = True,
              drill: str | Path = DEMO_DRILL, patient: str | None = None, reps: int | None = None,
              calibration_options: dict[str, Any] | None = None, fps_hz: float = 60.0, tone: bool = False,
-             seed: int | None = DEMO_SEED, mains_hz: float = 50.0) -> Any:
+             seed: int | None = DEMO_SEED, mains_hz: float = 50.0, progress: Any = None) -> Any:
     """Run the demo session and return its :class:`emg.session.SessionResult`.
 
     ``out_dir`` receives ``demo.csv`` + ``demo.json`` (the recording), ``demo.summary.json``,
@@ -100,6 +100,7 @@ def run_demo(out_dir: str | Path, *, duration_s: float | None = None, headless: 
             tone=tone,
             channels=list(range(n_used)),
             calibration_options=dict(calibration_options or DEMO_CALIBRATION),
+            progress=progress,
         )
         adapter.session = session
         result = session.run()

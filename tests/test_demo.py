@@ -43,6 +43,7 @@ def test_demo_headless_patient_completes_the_drill(tmp_path, capsys):
     assert (out / "demo.calibration.json").exists()
     # it tells the user where everything went
     assert "reps: 3 of 3 succeeded" in printed
+    assert "calibration accepted" in printed and "rep 3: success" in printed  # progress lines, headless
     for name in ("demo.csv", "demo.summary.json", "demo.png"):
         assert name in printed
 

@@ -107,7 +107,7 @@ def test_calibration_from_another_layout_or_board_is_refused(tmp_path):
         load_calibration(tmp_path / "bad.json")
 
 
-def test_train_cli_refuses_a_foreign_calibration_before_recording_anything(tmp_path, capsys):
+def test_train_cli_refuses_a_foreign_calibration_and_closes_the_recording(tmp_path, capsys):
     cal = _write_cal(tmp_path / "cal8.json", _calibration("cyton"))
     out = tmp_path / "x.csv"
     code = main(["train", "--board", "synthetic", "--drill", "reach_hold_demo", "--calibration", str(cal),

@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     mode = f"offscreen ({problem})" if headless and problem else ("offscreen" if headless else "window")
     print(f"emg demo: simulated patient on a virtual Cyton, {mode}; calibration then reach-and-hold", flush=True)
     result = run_demo(out, duration_s=args.duration, headless=headless, drill=args.drill or DEMO_DRILL,
-                      patient=args.patient, reps=args.reps, fps_hz=args.fps, tone=args.tone, seed=args.seed)
+                      patient=args.patient, reps=args.reps, fps_hz=args.fps, tone=args.tone, seed=args.seed,
+                      progress=(lambda line: print(line, flush=True)) if headless else None)
     s = result.summary
     att, ok = s.get("reps_attempted"), s.get("reps_succeeded")
     print(f"reps: {ok} of {att} succeeded ({s.get('stop_reason')})")

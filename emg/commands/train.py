@@ -114,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
 
     session = Session(acquire, drill_factory, calibration, record_to=out, headless=headless, fps_hz=args.fps,
                       duration_s=args.duration, mains_hz=args.mains or None, envelope=args.envelope, tone=args.tone,
-                      channels=channels, calibration_options=cal_options)
+                      channels=channels, calibration_options=cal_options,
+                      progress=(lambda line: print(line, flush=True)) if headless else None)
     print(f"emg train: {config.name} ({config.kind}) on {args.board}, "
           f"{'offscreen' if headless else 'window'}; recording to {out}", flush=True)
     result = session.run()
