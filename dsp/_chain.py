@@ -62,8 +62,8 @@ def as_signal(x_uv, n_channels: int | None = None, *, name: str = "signal") -> n
             f"{name} has {arr.shape[0]} channels but this pipeline was built for {n_channels}{hint}; "
             f"pass a ({n_channels}, n) chunk or build a pipeline for {arr.shape[0]} channels"
         )
-    if not arr.flags.c_contiguous:
-        arr = np.ascontiguousarray(arr)
+    if not (arr.flags.c_contiguous and arr.flags.writeable):
+        arr = np.array(arr, dtype=np.float64, order="C", copy=True)  # read-only views cannot enter the kernels
     return arr
 
 

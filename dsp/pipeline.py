@@ -69,6 +69,18 @@ class EmgPipeline:
             return
         floor = np.asarray(calibration.rest_floor_uv, dtype=np.float64)
         ref = np.asarray(calibration.reference_uv, dtype=np.float64)
+        cal_env = getattr(calibration, "envelope", self.envelope)
+        if cal_env != self.envelope:
+            raise SignalError(
+                f"calibration was measured with the {cal_env} envelope but this pipeline uses {self.envelope}; "
+                f"levels differ between envelopes, so recalibrate or build the pipeline with envelope={cal_env!r}"
+            )
+        cal_fs = float(getattr(calibration, "fs_hz", self.fs_hz))
+        if abs(cal_fs - self.fs_hz) > 1e-6:
+            raise SignalError(
+                f"calibration was measured at {cal_fs:g} Hz but this pipeline runs at {self.fs_hz:g} Hz; "
+                f"recalibrate at this sampling rate"
+            )
         if floor.shape != (self.n_channels,) or ref.shape != (self.n_channels,):
             raise SignalError(
                 f"calibration has {floor.shape[0]} channels but the pipeline has {self.n_channels}; "

@@ -211,6 +211,8 @@ class Session:
         self.channels_arg = list(channels) if channels else None
         self.calibration_options = dict(calibration_options or {})
         self.calibration_out = Path(calibration_out) if calibration_out else None
+        self.calibration_meta: dict[str, Any] = {}  # added to a new calibration's meta (patient, muscle)
+        self.calibration_source: str | None = None  # where a given calibration came from (shown in the summary)
         # windowed: the end summary stays up until Esc / the window is closed (or this many seconds)
         self.hold_summary_s = (0.0 if headless else math.inf) if hold_summary_s is None else float(hold_summary_s)
         self.stage = "drill"  # or "calibration" while the calibration flow runs
@@ -320,7 +322,8 @@ class Session:
 
             self.stage = "calibration"
             self.cal_flow = CalibrationFlow(fs_hz=self.fs_hz, n_channels=n, channel_names=self.channel_names,
-                                            envelope=self.envelope, meta={"board": self.board_name},
+                                            envelope=self.envelope,
+                                            meta={"board": self.board_name, **self.calibration_meta},
                                             **self.calibration_options)
             self._display_max = np.full(n, 1e-9)
             first_state = self.cal_flow.state
@@ -676,7 +679,7 @@ class Session:
             "busy_pct_of_one_core": timing["busy_pct_of_one_core"],
             "process_cpu_pct_of_one_core": timing["process_cpu_pct_of_one_core"],
             "drill": drill_summary,
-            "calibration": cal_summary if cal_summary is not None else {"source": "file"},
+            "calibration": cal_summary if cal_summary is not None else {"source": self.calibration_source or "given"},
             "calibration_file": str(self.calibration_file) if self.calibration_file else None,
             "calibration_refused": self.calibration_refused or None,
             "board": self.board_name,

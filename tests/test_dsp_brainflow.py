@@ -55,9 +55,10 @@ def test_synthetic_board_stream_equals_batch_and_notches_mains(synthetic_chunks)
     assert line_power(batch[9, settled], 50.0) < 0.01 * line_power(x[9, settled], 50.0)
     # channel 12's 60 Hz line is in band and not a 50 Hz harmonic: it passes within 1 dB
     assert line_power(batch[11, settled], 60.0) == pytest.approx(line_power(x[11, settled], 60.0), rel=0.25)
-    # channels 1-3 are 5, 10, 15 Hz lines: below the 20 Hz band edge, down > 14 dB
-    for c, f0 in ((0, 5.0), (1, 10.0), (2, 15.0)):
-        assert line_power(batch[c, settled], f0) < 0.04 * line_power(x[c, settled], f0)
+    # channels 1-3 are 5, 10, 15 Hz lines below the 20 Hz band edge (4th-order high-pass skirt:
+    # about -48, -24 and -10 dB)
+    for c, f0, ratio in ((0, 5.0, 1e-3), (1, 10.0, 0.01), (2, 15.0, 0.15)):
+        assert line_power(batch[c, settled], f0) < ratio * line_power(x[c, settled], f0)
 
 
 def test_quality_monitor_on_the_synthetic_board_flags_nothing_structural(synthetic_chunks):

@@ -47,7 +47,11 @@ def test_process_pct_is_activation_in_percent_of_reference():
     with pytest.raises(SignalError, match="calibration"):
         EmgPipeline(250.0, 2).process_pct(b.x_uv[:, :10])
     with pytest.raises(SignalError, match="channels"):
-        EmgPipeline(250.0, 3).set_calibration(cal)
+        EmgPipeline(250.0, 3, envelope="linear").set_calibration(cal)
+    with pytest.raises(SignalError, match="envelope"):
+        EmgPipeline(250.0, 2, envelope="adaptive").set_calibration(cal)
+    with pytest.raises(SignalError, match="1000 Hz"):
+        EmgPipeline(1000.0, 2, envelope="linear").set_calibration(cal)
 
 
 def test_railed_and_flat_channels_give_finite_quiet_output():

@@ -293,3 +293,19 @@ def test_calibration_at_the_start_is_refused_when_there_is_no_contraction(tmp_pa
     labels = [e.label for e in rec.events]
     assert "calibration_refused" in labels and "calibration_phase" in labels
     assert rec.n_samples == summary["samples"]
+
+
+def test_train_reuses_the_patients_saved_calibration(tmp_path, capsys):
+    from feedback.calibration_store import save_calibration
+
+    names = get_preset("synthetic").channel_names()
+    saved = save_calibration(_calibration("synthetic"), tmp_path / "cals", "P-001", "+".join(names), board="synthetic")
+    out = tmp_path / "p.csv"
+    code = main(["train", "--board", "synthetic", "--drill", "reach_hold_demo", "--patient", "P-001",
+                 "--calibration-dir", str(tmp_path / "cals"), "--headless", "--duration", "1", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert f"reusing P-001's calibration {saved}" in printed
+    summary = json.loads((tmp_path / "p.summary.json").read_text())
+    assert summary["calibration"] == {"source": str(saved)}
+    assert load_recording(out).meta["calibration"]["meta"]["patient"] == "P-001"

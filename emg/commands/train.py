@@ -26,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--drill", required=True, help="drill TOML file, or the name of a shipped drill (see `emg drills`)")
     p.add_argument("--calibration", default=None, metavar="FILE",
                    help="calibration JSON from an earlier session (default: calibrate at the start)")
+    p.add_argument("--patient", default=None,
+                   help="patient name: the calibration is saved per patient and muscles under --calibration-dir "
+                        "and reused in the next session with the same board and montage")
+    p.add_argument("--calibration-dir", default="calibrations", metavar="DIR",
+                   help="where --patient calibrations live (default ./calibrations)")
     p.add_argument("--headless", action="store_true", help="render offscreen, no window (automatic without a display)")
     p.add_argument("--out", default=None, metavar="PATH.csv", help="recording path (default recordings/train-<date-time>.csv)")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="end after S seconds of data")
@@ -68,6 +73,34 @@ def _parse_channels(text: str | None) -> list[int] | None:
     return out
 
 
+def _patient_calibration(patient: str, root):
+    """A session hook: reuse the patient's saved calibration for these muscles, or calibrate and save it there."""
+
+    def hook(session):
+        from emg.errors import ConfigError
+        from feedback.calibration_store import calibration_path, find_calibration
+        from feedback.calibration_store import load_calibration as load_stored
+        from feedback.errors import FeedbackError
+
+        muscle = "+".join(session.channel_names)
+        try:
+            found = find_calibration(root, patient, muscle)
+            if found is not None:
+                cal = load_stored(found, channel_names=session.channel_names, fs_hz=session.fs_hz,
+                                  board=session.board_name)
+                session.calibration_source = str(found)
+                print(f"reusing {patient}'s calibration {found}", flush=True)
+                return cal
+            session.calibration_out = calibration_path(root, patient, muscle)
+        except FeedbackError as err:
+            raise ConfigError(str(err)) from None
+        session.calibration_meta = {"patient": patient, "muscle": muscle}
+        print(f"no saved calibration for {patient} ({muscle}): calibrating first", flush=True)
+        return None
+
+    return hook
+
+
 def run(args: argparse.Namespace) -> int:
     import math
     import time
@@ -90,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
     except FeedbackError as err:
         raise ConfigError(str(err)) from None
     calibration = load_calibration(args.calibration) if args.calibration else None
+    if calibration is None and args.patient:
+        calibration = _patient_calibration(args.patient, Path(args.calibration_dir))
     out = Path(args.out) if args.out else Path("recordings") / f"train-{time.strftime('%Y%m%d-%H%M%S')}.csv"
     if out.suffix.lower() != ".csv":
         raise ConfigError(f"--out {out} must end in .csv (the sidecar goes beside it as .json)")
