@@ -200,7 +200,7 @@ def _cascade(buf, ta, tb, co, o_sos, n_sec, st, o_z, cp, c0):
         q5 = b2 * x5 - a2 * y5
         q6 = b2 * x6 - a2 * y6
         q7 = b2 * x7 - a2 * y7
-        for t in range(ta + 1, tb):
+        for t in range(np.uint64(ta + 1), np.uint64(tb)):
             w0 = e0 * y0 + r0
             w1 = e0 * y1 + r1
             w2 = e0 * y2 + r2
@@ -225,14 +225,14 @@ def _cascade(buf, ta, tb, co, o_sos, n_sec, st, o_z, cp, c0):
             u5 = e2 * y5 - f2 * w5
             u6 = e2 * y6 - f2 * w6
             u7 = e2 * y7 - f2 * w7
-            buf[t - 1, 0] = w0
-            buf[t - 1, 1] = w1
-            buf[t - 1, 2] = w2
-            buf[t - 1, 3] = w3
-            buf[t - 1, 4] = w4
-            buf[t - 1, 5] = w5
-            buf[t - 1, 6] = w6
-            buf[t - 1, 7] = w7
+            buf[t - U1, 0] = w0
+            buf[t - U1, 1] = w1
+            buf[t - U1, 2] = w2
+            buf[t - U1, 3] = w3
+            buf[t - U1, 4] = w4
+            buf[t - U1, 5] = w5
+            buf[t - U1, 6] = w6
+            buf[t - U1, 7] = w7
             x0 = buf[t, 0]
             x1 = buf[t, 1]
             x2 = buf[t, 2]
@@ -355,7 +355,7 @@ def _cascade(buf, ta, tb, co, o_sos, n_sec, st, o_z, cp, c0):
         q5 = st[zq + U5]
         q6 = st[zq + U6]
         q7 = st[zq + U7]
-        for t in range(ta, tb):
+        for t in range(np.uint64(ta), np.uint64(tb)):
             x0 = buf[t, 0]
             x1 = buf[t, 1]
             x2 = buf[t, 2]
@@ -442,7 +442,7 @@ def _lowpass_rect(buf, nt, co, k, st, zp, cp, clamp):
     q5 = st[vq + U5]
     q6 = st[vq + U6]
     q7 = st[vq + U7]
-    for t in range(nt):
+    for t in range(np.uint64(nt)):
         x0 = abs(buf[t, 0])
         x1 = abs(buf[t, 1])
         x2 = abs(buf[t, 2])
@@ -548,7 +548,7 @@ def _adaptive(buf, nt, st, s1, s2, s3, a_slow, a_fast, d0, inv_dd, eps, hold):
     k6 = st[v3 + U6]
     k7 = st[v3 + U7]
     da = a_fast - a_slow
-    for t in range(nt):
+    for t in range(np.uint64(nt)):
         f0 = max(buf[t, 0], 0.0)
         f1 = max(buf[t, 1], 0.0)
         f2 = max(buf[t, 2], 0.0)
@@ -689,11 +689,15 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
             if c < n_ch:
                 started = st[a_started + j] > 0.0
                 if started:
-                    # fast path: copy, counting bad samples without branching
+                    # fast path: copy, counting bad samples without branching (unsigned indices: no
+                    # negative-index checks in the loop)
                     n_bad = 0
-                    for t in range(nt):
-                        v = x[c, t0 + t]
-                        buf[t, j] = v
+                    uc = np.uint64(c)
+                    uj = np.uint64(j)
+                    ut0 = np.uint64(t0)
+                    for ut in range(np.uint64(nt)):
+                        v = x[uc, ut0 + ut]
+                        buf[ut, uj] = v
                         n_bad += not abs(v) < MAX_ABS_UV
                     if n_bad == 0:
                         st[a_last + j] = buf[nt - 1, j]
@@ -739,8 +743,11 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
             for j in range(BLOCK):
                 c = c0 + j
                 if c < n_ch:
-                    for t in range(nt):
-                        out_f[c, t0 + t] = buf[t, j]
+                    uc = np.uint64(c)
+                    uj = np.uint64(j)
+                    ut0 = np.uint64(t0)
+                    for ut in range(np.uint64(nt)):
+                        out_f[uc, ut0 + ut] = buf[ut, uj]
         # 3. envelope, in place in the tile
         if want_e:
             if env_code == ENV_LINEAR and n_esec == 1:
@@ -821,8 +828,11 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
             for j in range(BLOCK):
                 c = c0 + j
                 if c < n_ch:
-                    for t in range(nt):
-                        out_e[c, t0 + t] = buf[t, j]
+                    uc = np.uint64(c)
+                    uj = np.uint64(j)
+                    ut0 = np.uint64(t0)
+                    for ut in range(np.uint64(nt)):
+                        out_e[uc, ut0 + ut] = buf[ut, uj]
         t0 += nt
 
 
