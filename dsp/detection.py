@@ -108,6 +108,7 @@ def detect_activations(
     min_on_s: float = MIN_ON_S,
     min_off_s: float = MIN_OFF_S,
     cutoff_hz: float = CUTOFF_HZ,
+    refine: bool = True,
 ) -> list[list[Activation]]:
     """Offline onsets and offsets per channel of ``x_uv`` (C, n) raw uV (or band-passed if ``prefiltered``).
 
@@ -116,6 +117,7 @@ def detect_activations(
     Returns a list per channel of :class:`Activation`, times in s from the first sample.
     """
     from dsp.envelope import emg_amplitude
+    from dsp.design import design_filters
     from dsp.pipeline import emg_clean
 
     x = as_signal(x_uv)
@@ -132,6 +134,10 @@ def detect_activations(
             return hold_bad_samples(sig)
         return emg_clean(sig, fs_hz, mains_hz=mains_hz, band_hz=band_hz, near_heart=near_heart, zero_phase=True)
 
+    def clean_causal(sig):
+        return emg_clean(sig, fs_hz, mains_hz=mains_hz, band_hz=band_hz, near_heart=near_heart, zero_phase=False)
+
+    clean_causal.sos = design_filters(fs_hz, band_hz=band_hz, mains_hz=mains_hz, near_heart=near_heart).sos
     y = clean(x)
     env = tkeo_envelope(y, fs_hz, cutoff_hz)
     if rest is not None:
@@ -147,35 +153,85 @@ def detect_activations(
     amp = emg_amplitude(y, fs_hz, method="linear", zero_phase=True)
     min_on = max(1, int(round(min_on_s * fs_hz)))
     min_off = int(round(min_off_s * fs_hz))
-    out: list[list[Activation]] = []
+    n = x.shape[1]
+    spans_all: list[list[tuple[int, int]]] = []
     for c in range(x.shape[0]):
         e = env[c]
         hi = mus[c] + k_high * sds[c]
         lo = mus[c] + k_low * sds[c]
         s_lo, e_lo = _runs(e > lo)
-        if s_lo.size == 0:
-            out.append([])
-            continue
-        # merge stretches separated by less than min_off
-        merged: list[list[int]] = [[int(s_lo[0]), int(e_lo[0])]]
-        for s, t in zip(s_lo[1:], e_lo[1:]):
-            if s - merged[-1][1] < min_off:
-                merged[-1][1] = int(t)
-            else:
-                merged.append([int(s), int(t)])
-        above_hi = e > hi
+        spans: list[tuple[int, int]] = []
+        if s_lo.size:
+            # merge stretches separated by less than min_off
+            merged: list[list[int]] = [[int(s_lo[0]), int(e_lo[0])]]
+            for s, t in zip(s_lo[1:], e_lo[1:]):
+                if s - merged[-1][1] < min_off:
+                    merged[-1][1] = int(t)
+                else:
+                    merged.append([int(s), int(t)])
+            above_hi = e > hi
+            for s, t in merged:
+                hs, he = _runs(above_hi[s:t])
+                if hs.size and (he - hs).max() >= min_on:
+                    spans.append((s, t))
+        spans_all.append(spans)
+    starts, ends = (_refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, k_low, min_on)
+                    if refine and not prefiltered and any(spans_all) else (None, None))
+    out: list[list[Activation]] = []
+    for c in range(x.shape[0]):
+        e = env[c]
+        lo = mus[c] + k_low * sds[c]
         acts: list[Activation] = []
-        for s, t in merged:
-            hs, he = _runs(above_hi[s:t])
-            if hs.size == 0 or (he - hs).max() < min_on:
-                continue
+        for k, (s, t) in enumerate(spans_all[c]):
             on = _crossing(e, s, lo)
-            off = _crossing(e, t, lo) if t < e.shape[0] else float(t)
-            seg = amp[c, s:t]
+            off = _crossing(e, t, lo) if t < n else float(t)
+            if starts is not None and starts[c][k] is not None:
+                on = max(on, min(starts[c][k], off - 1.0))  # the zero-phase onset can only be early
+            if ends is not None and ends[c][k] is not None:
+                off = min(off, max(ends[c][k], on + 1.0))  # ... and its offset only late
+            i0 = min(max(int(np.floor(on)), s), t - 1)
+            i1 = max(min(int(np.ceil(off)) + 1, t), i0 + 1)
+            seg = amp[c, i0:i1]
             acts.append(Activation(onset_s=on / fs_hz, offset_s=off / fs_hz,
                                    peak_uv=float(seg.max()), mean_uv=float(seg.mean())))
         out.append(acts)
     return out
+
+
+def _refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, k_low, min_on):
+    """Onsets from the causal chain and offsets from the anti-causal one (see :mod:`dsp._refine`):
+    per channel a list (one per span) of sample positions or None."""
+    from dsp import _refine as R
+
+    n = x.shape[1]
+    sos = clean_causal.sos
+    delay = R._chain_delay_s(sos, fs_hz) + 1.0 / fs_hz  # band-pass energy delay + TKEO's one sample
+    plateau = max(1, int(R.PLATEAU_S * fs_hz))
+    lookback = int(R.LOOKBACK_S * fs_hz)
+    results = []
+    for direction in (1, -1):
+        sig = x if direction == 1 else np.ascontiguousarray(x[:, ::-1])
+        p, psi = R.causal_power(clean_causal(sig), fs_hz)
+        if rest is not None:
+            r = as_signal(rest, x.shape[0], name="rest recording")
+            r = r if direction == 1 else np.ascontiguousarray(r[:, ::-1])
+            rp, rpsi = R.causal_power(clean_causal(r), fs_hz)
+            skip = min(int(0.3 * fs_hz), rp.shape[1] // 3)
+            mu, sd = np.sqrt(rp[:, skip:]).mean(axis=1), np.sqrt(rp[:, skip:]).std(axis=1)
+            mp = rpsi[:, skip:].mean(axis=1)
+        else:
+            mu, sd, mp = R._rest_stats(p, psi, fs_hz)
+        per_ch = []
+        for c, spans in enumerate(spans_all):
+            sp = spans if direction == 1 else [(n - t, n - s) for s, t in reversed(spans)]
+            got = R.refine_starts(p[c], psi[c], sp, mu=mu[c], sd=sd[c], mp_raw=mp[c], k_high=k_high,
+                                  min_on=min_on, fs_hz=fs_hz, chain_delay_s=delay, plateau=plateau,
+                                  lookback=lookback)
+            if direction == -1:
+                got = [None if g is None else (n - 1) - g for g in reversed(got)]
+            per_ch.append(got)
+        results.append(per_ch)
+    return results[0], results[1]
 
 
 @njit(cache=True)

@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "analyze", help="analyse recordings: activations, noise floor, quality, fatigue, reps",
         description="Analyse a recording (the project's, OpenBCI GUI v4/v6 text, EDF/EDF+/BDF/BDF+, a "
                     "Simple Text Format file or a CSV with a time column) or a folder of them. Per channel: "
-                    "activations (onset, offset, duration, peak and mean amplitude, and %% of reference "
+                    "activations (onset, offset, duration, peak and mean amplitude, and % of reference "
                     "when a calibration is known), the rest noise floor, signal quality (mains share, "
                     "railing, flat or disconnected, dropped packets, ECG), fatigue (median-frequency slope "
                     "over sustained contractions); across channels co-contraction and symmetry; for drill "

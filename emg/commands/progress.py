@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "progress", help="trends across sessions per patient and muscle (table and plot)",
         description="Analyse every recording under DIR and show, per patient and muscle and in date order, "
-                    "peak %% of reference, drill success rate, time to relax and fatigue index, with the "
+                    "peak % of reference, drill success rate, time to relax and fatigue index, with the "
                     "trend of each. The patient comes from the recording (sidecar or calibration), else from "
                     "the first sub-folder of DIR. Writes a self-contained HTML page (table + plot) and a PNG.")
     p.add_argument("folder", metavar="DIR", help="folder of recordings (searched recursively)")

@@ -47,15 +47,22 @@ def run(args: argparse.Namespace) -> int:
         window: list[np.ndarray] = []
         window_n = 0
         try:
+            def show(end_sample: int) -> None:
+                x = np.concatenate(window, axis=1)
+                rms = np.sqrt(np.mean((x - x.mean(axis=1, keepdims=True)) ** 2, axis=1))
+                shown = "  ".join(f"{n}={r:.1f}" for n, r in list(zip(names, rms))[:8])
+                print(f"  {end_sample / acq.fs_hz:6.1f} s  RMS uV: {shown}", flush=True)
+
+            end_sample = 0
             for chunk in acq.chunks():
                 window.append(chunk.data_uv)
                 window_n += chunk.n_samples
+                end_sample = chunk.first_sample + chunk.n_samples
                 if not args.quiet and not args.fast and window_n >= acq.fs_hz:
-                    x = np.concatenate(window, axis=1)
-                    rms = np.sqrt(np.mean((x - x.mean(axis=1, keepdims=True)) ** 2, axis=1))
-                    shown = "  ".join(f"{n}={r:.1f}" for n, r in list(zip(names, rms))[:8])
-                    print(f"  {(chunk.first_sample + chunk.n_samples) / acq.fs_hz:6.1f} s  RMS uV: {shown}", flush=True)
+                    show(end_sample)
                     window, window_n = [], 0
+            if not args.quiet and not args.fast and window_n >= acq.fs_hz / 2:
+                show(end_sample)  # the last part-second, where it is long enough to mean something
         except KeyboardInterrupt:
             interrupted = True
             acq.stop("interrupted (Ctrl-C)")
