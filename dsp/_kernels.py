@@ -60,17 +60,31 @@ AUX_ADAPT = 4  # adaptive envelope: first smoothing stage
 AUX_RMS_SUM = 5  # running sum of squares (moving RMS)
 AUX_NONFINITE = 6  # count of non-finite (or absurd, >= MAX_ABS_UV) input samples replaced
 AUX_ADAPT2 = 7  # adaptive envelope: second smoothing stage (the output)
-AUX_HOLD = 8  # adaptive envelope: held (slowly released) corner position 0..1
-NAUX = 9
+AUX_GAIN = 8  # adaptive envelope: smoothing coefficient of the two stages (0: not started yet)
+AUX_CUSUM_UP = 9  # adaptive envelope: rise evidence (one-sided CUSUM, ms x excess)
+AUX_CUSUM_DN = 10  # adaptive envelope: fall evidence
+AUX_REF1 = 11  # adaptive envelope: decision track, first stage
+AUX_REF = 12  # adaptive envelope: decision track, second stage (the level the change tests compare with)
+AUX_TREND = 13  # adaptive envelope: smoothed relative innovation of the output (drives the middle corner)
+NAUX = 14
 
 # adaptive-envelope parameters (NPAR floats in ``co``)
-PAR_FMIN_ALPHA = 0  # smoothing coefficient at the slow corner
-PAR_FMAX_ALPHA = 1  # smoothing coefficient at the fast corner
-PAR_D0 = 2  # relative distance max(pre, out) / min(pre, out) - 1 below which the slow corner is used
-PAR_D1 = 3  # ... and above which the fast corner is used
-PAR_EPS = 4  # uV added to the smaller value before dividing
-PAR_HOLD = 5  # per-sample decay factor of the held corner position (release time constant)
-NPAR = 8
+PAR_FMIN_ALPHA = 0  # smoothing coefficient at the slow corner (no change in progress)
+PAR_FMAX_ALPHA = 1  # smoothing coefficient at the fast corner (a change was declared)
+PAR_K_UP = 2  # CUSUM allowance of the rise test: relative innovation counted only above this (0..1)
+PAR_K_DN = 3  # ... of the fall test
+PAR_H_UP = 4  # rise evidence (ms x excess) at which the corner starts to open
+PAR_H_DN = 5  # fall evidence at which the corner starts to open
+PAR_W_UP = 6  # 1 / (evidence over which the corner goes from closed to fully open), rise
+PAR_W_DN = 7  # ... fall
+PAR_INV_KAPPA = 8  # 1 / kappa: after a change the coefficient decays as kappa / samples since the change
+PAR_EPS = 9  # uV added to the larger of pre-envelope and output before dividing
+PAR_DT_MS = 10  # sampling interval in ms (evidence is summed in time, not in samples)
+PAR_MID_ALPHA = 11  # smoothing coefficient at the middle corner (output following a gradual change)
+PAR_TREND_ALPHA = 12  # coefficient of the smoothing of the output's relative innovation
+PAR_TREND0 = 13  # |smoothed innovation| below which the output stays at the slow corner
+PAR_INV_DTREND = 14  # 1 / (|smoothed innovation| span over which it moves to the middle corner)
+NPAR = 16
 
 # integer header ``ist``
 I_N_CH = 0  # real channel count
@@ -512,42 +526,131 @@ def _lowpass_rect(buf, nt, co, k, st, zp, cp, clamp):
 
 
 @njit(cache=True)
-def _adaptive(buf, nt, st, s1, s2, s3, a_slow, a_fast, d0, inv_dd, eps, hold):
-    """Adaptive smoothing of the tile ``buf`` (TILE, 8) in place; stage states at ``st[s1:]``, ``st[s2:]``.
+def _adaptive(buf, nt, st, o_aux, cp, c0, co, o_par):
+    """Adaptive smoothing of the tile ``buf`` (TILE, 8) of pre-envelope values in place; state rows of
+    ``st`` at ``o_aux + AUX_* * cp + c0`` (8 channels each). Written out for 8 channels (SIMD).
 
-    Two first-order stages share a corner that slides from slow to fast with the relative distance
-    between the input (pre-envelope) and the output; the corner position is peak-held and released
-    with time constant set by ``hold`` (state at ``st[s3:]``), so after a change the output converges
-    fast all the way instead of creeping over the last part. Written out for 8 channels (SIMD).
+    Decision track: two first-order stages (``AUX_REF1``, ``AUX_REF``) with a shared coefficient ``a``
+    (``AUX_GAIN``; 0 means "not started" and reads as the fast coefficient). A change of level is
+    declared by two one-sided CUSUM tests on its relative innovation ``q = (pre - ref) / max(pre, ref)``
+    (``AUX_CUSUM_UP``, ``AUX_CUSUM_DN``): each sums the excess of ``q`` (or ``-q``) over an allowance, in
+    milliseconds, clamped at 0, and opens the corner to fast only once that evidence passes a threshold.
+    The short deep dips and peaks of the pre-envelope during a steady contraction (a few ms each) never
+    gather that much evidence; a real step does within 10-30 ms. After a change ``a`` decays
+    harmonically (``a <- a / (1 + a / kappa)``: the running mean of the samples since the change) down
+    to the slow corner, so the track settles on the new level without creeping or chasing noise.
+
+    Display track (``AUX_ADAPT``, ``AUX_ADAPT2``: the output): the same two stages with coefficient
+    ``max(a, mid)``, where ``mid`` rises from the slow to a middle corner with the smoothed relative
+    innovation of the display (``AUX_TREND``), so gradual rises and relaxations, which never make a
+    step-sized innovation, are followed like a ~5 Hz low-pass would, without slowing the decision track.
     """
-    v1 = np.uint64(s1)
-    v2 = np.uint64(s2)
-    v3 = np.uint64(s3)
-    m0 = st[v1 + U0]
-    m1 = st[v1 + U1]
-    m2 = st[v1 + U2]
-    m3 = st[v1 + U3]
-    m4 = st[v1 + U4]
-    m5 = st[v1 + U5]
-    m6 = st[v1 + U6]
-    m7 = st[v1 + U7]
-    o0 = st[v2 + U0]
-    o1 = st[v2 + U1]
-    o2 = st[v2 + U2]
-    o3 = st[v2 + U3]
-    o4 = st[v2 + U4]
-    o5 = st[v2 + U5]
-    o6 = st[v2 + U6]
-    o7 = st[v2 + U7]
-    k0 = st[v3 + U0]
-    k1 = st[v3 + U1]
-    k2 = st[v3 + U2]
-    k3 = st[v3 + U3]
-    k4 = st[v3 + U4]
-    k5 = st[v3 + U5]
-    k6 = st[v3 + U6]
-    k7 = st[v3 + U7]
-    da = a_fast - a_slow
+    a_slow = co[o_par + PAR_FMIN_ALPHA]
+    a_fast = co[o_par + PAR_FMAX_ALPHA]
+    a_mid = co[o_par + PAR_MID_ALPHA]
+    a_z = co[o_par + PAR_TREND_ALPHA]
+    zt0 = co[o_par + PAR_TREND0]
+    inv_dz = co[o_par + PAR_INV_DTREND]
+    k_up = co[o_par + PAR_K_UP]
+    k_dn = co[o_par + PAR_K_DN]
+    h_up = co[o_par + PAR_H_UP]
+    h_dn = co[o_par + PAR_H_DN]
+    w_up = co[o_par + PAR_W_UP]
+    w_dn = co[o_par + PAR_W_DN]
+    ik = co[o_par + PAR_INV_KAPPA]
+    eps = co[o_par + PAR_EPS]
+    dt = co[o_par + PAR_DT_MS]
+    cap_up = 2.0 * h_up
+    cap_dn = 2.0 * h_dn
+    da_mid = a_mid - a_slow
+    vm = np.uint64(o_aux + AUX_ADAPT * cp + c0)
+    vo = np.uint64(o_aux + AUX_ADAPT2 * cp + c0)
+    va = np.uint64(o_aux + AUX_GAIN * cp + c0)
+    vu = np.uint64(o_aux + AUX_CUSUM_UP * cp + c0)
+    vd = np.uint64(o_aux + AUX_CUSUM_DN * cp + c0)
+    vn = np.uint64(o_aux + AUX_REF1 * cp + c0)
+    vr = np.uint64(o_aux + AUX_REF * cp + c0)
+    vz = np.uint64(o_aux + AUX_TREND * cp + c0)
+    m0 = st[vm + U0]
+    m1 = st[vm + U1]
+    m2 = st[vm + U2]
+    m3 = st[vm + U3]
+    m4 = st[vm + U4]
+    m5 = st[vm + U5]
+    m6 = st[vm + U6]
+    m7 = st[vm + U7]
+    o0 = st[vo + U0]
+    o1 = st[vo + U1]
+    o2 = st[vo + U2]
+    o3 = st[vo + U3]
+    o4 = st[vo + U4]
+    o5 = st[vo + U5]
+    o6 = st[vo + U6]
+    o7 = st[vo + U7]
+    a0 = st[va + U0]
+    a1 = st[va + U1]
+    a2 = st[va + U2]
+    a3 = st[va + U3]
+    a4 = st[va + U4]
+    a5 = st[va + U5]
+    a6 = st[va + U6]
+    a7 = st[va + U7]
+    u0 = st[vu + U0]
+    u1 = st[vu + U1]
+    u2 = st[vu + U2]
+    u3 = st[vu + U3]
+    u4 = st[vu + U4]
+    u5 = st[vu + U5]
+    u6 = st[vu + U6]
+    u7 = st[vu + U7]
+    d0 = st[vd + U0]
+    d1 = st[vd + U1]
+    d2 = st[vd + U2]
+    d3 = st[vd + U3]
+    d4 = st[vd + U4]
+    d5 = st[vd + U5]
+    d6 = st[vd + U6]
+    d7 = st[vd + U7]
+    n0 = st[vn + U0]
+    n1 = st[vn + U1]
+    n2 = st[vn + U2]
+    n3 = st[vn + U3]
+    n4 = st[vn + U4]
+    n5 = st[vn + U5]
+    n6 = st[vn + U6]
+    n7 = st[vn + U7]
+    r0 = st[vr + U0]
+    r1 = st[vr + U1]
+    r2 = st[vr + U2]
+    r3 = st[vr + U3]
+    r4 = st[vr + U4]
+    r5 = st[vr + U5]
+    r6 = st[vr + U6]
+    r7 = st[vr + U7]
+    z0 = st[vz + U0]
+    z1 = st[vz + U1]
+    z2 = st[vz + U2]
+    z3 = st[vz + U3]
+    z4 = st[vz + U4]
+    z5 = st[vz + U5]
+    z6 = st[vz + U6]
+    z7 = st[vz + U7]
+    if not a0 > 0.0:
+        a0 = a_fast
+    if not a1 > 0.0:
+        a1 = a_fast
+    if not a2 > 0.0:
+        a2 = a_fast
+    if not a3 > 0.0:
+        a3 = a_fast
+    if not a4 > 0.0:
+        a4 = a_fast
+    if not a5 > 0.0:
+        a5 = a_fast
+    if not a6 > 0.0:
+        a6 = a_fast
+    if not a7 > 0.0:
+        a7 = a_fast
     for t in range(np.uint64(nt)):
         f0 = max(buf[t, 0], 0.0)
         f1 = max(buf[t, 1], 0.0)
@@ -557,62 +660,102 @@ def _adaptive(buf, nt, st, s1, s2, s3, a_slow, a_fast, d0, inv_dd, eps, hold):
         f5 = max(buf[t, 5], 0.0)
         f6 = max(buf[t, 6], 0.0)
         f7 = max(buf[t, 7], 0.0)
-        h0 = max(f0, o0)
-        h1 = max(f1, o1)
-        h2 = max(f2, o2)
-        h3 = max(f3, o3)
-        h4 = max(f4, o4)
-        h5 = max(f5, o5)
-        h6 = max(f6, o6)
-        h7 = max(f7, o7)
-        l0 = min(f0, o0)
-        l1 = min(f1, o1)
-        l2 = min(f2, o2)
-        l3 = min(f3, o3)
-        l4 = min(f4, o4)
-        l5 = min(f5, o5)
-        l6 = min(f6, o6)
-        l7 = min(f7, o7)
-        g0 = min(max(((h0 - l0) / (l0 + eps) - d0) * inv_dd, 0.0), 1.0)
-        g1 = min(max(((h1 - l1) / (l1 + eps) - d0) * inv_dd, 0.0), 1.0)
-        g2 = min(max(((h2 - l2) / (l2 + eps) - d0) * inv_dd, 0.0), 1.0)
-        g3 = min(max(((h3 - l3) / (l3 + eps) - d0) * inv_dd, 0.0), 1.0)
-        g4 = min(max(((h4 - l4) / (l4 + eps) - d0) * inv_dd, 0.0), 1.0)
-        g5 = min(max(((h5 - l5) / (l5 + eps) - d0) * inv_dd, 0.0), 1.0)
-        g6 = min(max(((h6 - l6) / (l6 + eps) - d0) * inv_dd, 0.0), 1.0)
-        g7 = min(max(((h7 - l7) / (l7 + eps) - d0) * inv_dd, 0.0), 1.0)
-        k0 = max(g0, k0 * hold)
-        a0 = a_slow + da * k0
-        k1 = max(g1, k1 * hold)
-        a1 = a_slow + da * k1
-        k2 = max(g2, k2 * hold)
-        a2 = a_slow + da * k2
-        k3 = max(g3, k3 * hold)
-        a3 = a_slow + da * k3
-        k4 = max(g4, k4 * hold)
-        a4 = a_slow + da * k4
-        k5 = max(g5, k5 * hold)
-        a5 = a_slow + da * k5
-        k6 = max(g6, k6 * hold)
-        a6 = a_slow + da * k6
-        k7 = max(g7, k7 * hold)
-        a7 = a_slow + da * k7
-        m0 = m0 + a0 * (f0 - m0)
-        m1 = m1 + a1 * (f1 - m1)
-        m2 = m2 + a2 * (f2 - m2)
-        m3 = m3 + a3 * (f3 - m3)
-        m4 = m4 + a4 * (f4 - m4)
-        m5 = m5 + a5 * (f5 - m5)
-        m6 = m6 + a6 * (f6 - m6)
-        m7 = m7 + a7 * (f7 - m7)
-        o0 = o0 + a0 * (m0 - o0)
-        o1 = o1 + a1 * (m1 - o1)
-        o2 = o2 + a2 * (m2 - o2)
-        o3 = o3 + a3 * (m3 - o3)
-        o4 = o4 + a4 * (m4 - o4)
-        o5 = o5 + a5 * (m5 - o5)
-        o6 = o6 + a6 * (m6 - o6)
-        o7 = o7 + a7 * (m7 - o7)
+        q0 = (f0 - r0) / (max(f0, r0) + eps)
+        q1 = (f1 - r1) / (max(f1, r1) + eps)
+        q2 = (f2 - r2) / (max(f2, r2) + eps)
+        q3 = (f3 - r3) / (max(f3, r3) + eps)
+        q4 = (f4 - r4) / (max(f4, r4) + eps)
+        q5 = (f5 - r5) / (max(f5, r5) + eps)
+        q6 = (f6 - r6) / (max(f6, r6) + eps)
+        q7 = (f7 - r7) / (max(f7, r7) + eps)
+        u0 = min(max(u0 + (q0 - k_up) * dt, 0.0), cap_up)
+        u1 = min(max(u1 + (q1 - k_up) * dt, 0.0), cap_up)
+        u2 = min(max(u2 + (q2 - k_up) * dt, 0.0), cap_up)
+        u3 = min(max(u3 + (q3 - k_up) * dt, 0.0), cap_up)
+        u4 = min(max(u4 + (q4 - k_up) * dt, 0.0), cap_up)
+        u5 = min(max(u5 + (q5 - k_up) * dt, 0.0), cap_up)
+        u6 = min(max(u6 + (q6 - k_up) * dt, 0.0), cap_up)
+        u7 = min(max(u7 + (q7 - k_up) * dt, 0.0), cap_up)
+        d0 = min(max(d0 - (q0 + k_dn) * dt, 0.0), cap_dn)
+        d1 = min(max(d1 - (q1 + k_dn) * dt, 0.0), cap_dn)
+        d2 = min(max(d2 - (q2 + k_dn) * dt, 0.0), cap_dn)
+        d3 = min(max(d3 - (q3 + k_dn) * dt, 0.0), cap_dn)
+        d4 = min(max(d4 - (q4 + k_dn) * dt, 0.0), cap_dn)
+        d5 = min(max(d5 - (q5 + k_dn) * dt, 0.0), cap_dn)
+        d6 = min(max(d6 - (q6 + k_dn) * dt, 0.0), cap_dn)
+        d7 = min(max(d7 - (q7 + k_dn) * dt, 0.0), cap_dn)
+        g0 = max(min(max((u0 - h_up) * w_up, 0.0), 1.0), min(max((d0 - h_dn) * w_dn, 0.0), 1.0))
+        g1 = max(min(max((u1 - h_up) * w_up, 0.0), 1.0), min(max((d1 - h_dn) * w_dn, 0.0), 1.0))
+        g2 = max(min(max((u2 - h_up) * w_up, 0.0), 1.0), min(max((d2 - h_dn) * w_dn, 0.0), 1.0))
+        g3 = max(min(max((u3 - h_up) * w_up, 0.0), 1.0), min(max((d3 - h_dn) * w_dn, 0.0), 1.0))
+        g4 = max(min(max((u4 - h_up) * w_up, 0.0), 1.0), min(max((d4 - h_dn) * w_dn, 0.0), 1.0))
+        g5 = max(min(max((u5 - h_up) * w_up, 0.0), 1.0), min(max((d5 - h_dn) * w_dn, 0.0), 1.0))
+        g6 = max(min(max((u6 - h_up) * w_up, 0.0), 1.0), min(max((d6 - h_dn) * w_dn, 0.0), 1.0))
+        g7 = max(min(max((u7 - h_up) * w_up, 0.0), 1.0), min(max((d7 - h_dn) * w_dn, 0.0), 1.0))
+        a0 = max(a0 / (1.0 + a0 * ik), a_slow, a_fast * g0)
+        a1 = max(a1 / (1.0 + a1 * ik), a_slow, a_fast * g1)
+        a2 = max(a2 / (1.0 + a2 * ik), a_slow, a_fast * g2)
+        a3 = max(a3 / (1.0 + a3 * ik), a_slow, a_fast * g3)
+        a4 = max(a4 / (1.0 + a4 * ik), a_slow, a_fast * g4)
+        a5 = max(a5 / (1.0 + a5 * ik), a_slow, a_fast * g5)
+        a6 = max(a6 / (1.0 + a6 * ik), a_slow, a_fast * g6)
+        a7 = max(a7 / (1.0 + a7 * ik), a_slow, a_fast * g7)
+        n0 = n0 + a0 * (f0 - n0)
+        n1 = n1 + a1 * (f1 - n1)
+        n2 = n2 + a2 * (f2 - n2)
+        n3 = n3 + a3 * (f3 - n3)
+        n4 = n4 + a4 * (f4 - n4)
+        n5 = n5 + a5 * (f5 - n5)
+        n6 = n6 + a6 * (f6 - n6)
+        n7 = n7 + a7 * (f7 - n7)
+        r0 = r0 + a0 * (n0 - r0)
+        r1 = r1 + a1 * (n1 - r1)
+        r2 = r2 + a2 * (n2 - r2)
+        r3 = r3 + a3 * (n3 - r3)
+        r4 = r4 + a4 * (n4 - r4)
+        r5 = r5 + a5 * (n5 - r5)
+        r6 = r6 + a6 * (n6 - r6)
+        r7 = r7 + a7 * (n7 - r7)
+        p0 = (f0 - o0) / (max(f0, o0) + eps)
+        p1 = (f1 - o1) / (max(f1, o1) + eps)
+        p2 = (f2 - o2) / (max(f2, o2) + eps)
+        p3 = (f3 - o3) / (max(f3, o3) + eps)
+        p4 = (f4 - o4) / (max(f4, o4) + eps)
+        p5 = (f5 - o5) / (max(f5, o5) + eps)
+        p6 = (f6 - o6) / (max(f6, o6) + eps)
+        p7 = (f7 - o7) / (max(f7, o7) + eps)
+        z0 = z0 + a_z * (p0 - z0)
+        z1 = z1 + a_z * (p1 - z1)
+        z2 = z2 + a_z * (p2 - z2)
+        z3 = z3 + a_z * (p3 - z3)
+        z4 = z4 + a_z * (p4 - z4)
+        z5 = z5 + a_z * (p5 - z5)
+        z6 = z6 + a_z * (p6 - z6)
+        z7 = z7 + a_z * (p7 - z7)
+        b0 = max(a0, a_slow + da_mid * min(max((abs(z0) - zt0) * inv_dz, 0.0), 1.0))
+        b1 = max(a1, a_slow + da_mid * min(max((abs(z1) - zt0) * inv_dz, 0.0), 1.0))
+        b2 = max(a2, a_slow + da_mid * min(max((abs(z2) - zt0) * inv_dz, 0.0), 1.0))
+        b3 = max(a3, a_slow + da_mid * min(max((abs(z3) - zt0) * inv_dz, 0.0), 1.0))
+        b4 = max(a4, a_slow + da_mid * min(max((abs(z4) - zt0) * inv_dz, 0.0), 1.0))
+        b5 = max(a5, a_slow + da_mid * min(max((abs(z5) - zt0) * inv_dz, 0.0), 1.0))
+        b6 = max(a6, a_slow + da_mid * min(max((abs(z6) - zt0) * inv_dz, 0.0), 1.0))
+        b7 = max(a7, a_slow + da_mid * min(max((abs(z7) - zt0) * inv_dz, 0.0), 1.0))
+        m0 = m0 + b0 * (f0 - m0)
+        m1 = m1 + b1 * (f1 - m1)
+        m2 = m2 + b2 * (f2 - m2)
+        m3 = m3 + b3 * (f3 - m3)
+        m4 = m4 + b4 * (f4 - m4)
+        m5 = m5 + b5 * (f5 - m5)
+        m6 = m6 + b6 * (f6 - m6)
+        m7 = m7 + b7 * (f7 - m7)
+        o0 = o0 + b0 * (m0 - o0)
+        o1 = o1 + b1 * (m1 - o1)
+        o2 = o2 + b2 * (m2 - o2)
+        o3 = o3 + b3 * (m3 - o3)
+        o4 = o4 + b4 * (m4 - o4)
+        o5 = o5 + b5 * (m5 - o5)
+        o6 = o6 + b6 * (m6 - o6)
+        o7 = o7 + b7 * (m7 - o7)
         buf[t, 0] = o0
         buf[t, 1] = o1
         buf[t, 2] = o2
@@ -621,30 +764,70 @@ def _adaptive(buf, nt, st, s1, s2, s3, a_slow, a_fast, d0, inv_dd, eps, hold):
         buf[t, 5] = o5
         buf[t, 6] = o6
         buf[t, 7] = o7
-    st[v1 + U0] = m0
-    st[v1 + U1] = m1
-    st[v1 + U2] = m2
-    st[v1 + U3] = m3
-    st[v1 + U4] = m4
-    st[v1 + U5] = m5
-    st[v1 + U6] = m6
-    st[v1 + U7] = m7
-    st[v2 + U0] = o0
-    st[v2 + U1] = o1
-    st[v2 + U2] = o2
-    st[v2 + U3] = o3
-    st[v2 + U4] = o4
-    st[v2 + U5] = o5
-    st[v2 + U6] = o6
-    st[v2 + U7] = o7
-    st[v3 + U0] = k0
-    st[v3 + U1] = k1
-    st[v3 + U2] = k2
-    st[v3 + U3] = k3
-    st[v3 + U4] = k4
-    st[v3 + U5] = k5
-    st[v3 + U6] = k6
-    st[v3 + U7] = k7
+    st[vm + U0] = m0
+    st[vm + U1] = m1
+    st[vm + U2] = m2
+    st[vm + U3] = m3
+    st[vm + U4] = m4
+    st[vm + U5] = m5
+    st[vm + U6] = m6
+    st[vm + U7] = m7
+    st[vo + U0] = o0
+    st[vo + U1] = o1
+    st[vo + U2] = o2
+    st[vo + U3] = o3
+    st[vo + U4] = o4
+    st[vo + U5] = o5
+    st[vo + U6] = o6
+    st[vo + U7] = o7
+    st[va + U0] = a0
+    st[va + U1] = a1
+    st[va + U2] = a2
+    st[va + U3] = a3
+    st[va + U4] = a4
+    st[va + U5] = a5
+    st[va + U6] = a6
+    st[va + U7] = a7
+    st[vu + U0] = u0
+    st[vu + U1] = u1
+    st[vu + U2] = u2
+    st[vu + U3] = u3
+    st[vu + U4] = u4
+    st[vu + U5] = u5
+    st[vu + U6] = u6
+    st[vu + U7] = u7
+    st[vd + U0] = d0
+    st[vd + U1] = d1
+    st[vd + U2] = d2
+    st[vd + U3] = d3
+    st[vd + U4] = d4
+    st[vd + U5] = d5
+    st[vd + U6] = d6
+    st[vd + U7] = d7
+    st[vn + U0] = n0
+    st[vn + U1] = n1
+    st[vn + U2] = n2
+    st[vn + U3] = n3
+    st[vn + U4] = n4
+    st[vn + U5] = n5
+    st[vn + U6] = n6
+    st[vn + U7] = n7
+    st[vr + U0] = r0
+    st[vr + U1] = r1
+    st[vr + U2] = r2
+    st[vr + U3] = r3
+    st[vr + U4] = r4
+    st[vr + U5] = r5
+    st[vr + U6] = r6
+    st[vr + U7] = r7
+    st[vz + U0] = z0
+    st[vz + U1] = z1
+    st[vz + U2] = z2
+    st[vz + U3] = z3
+    st[vz + U4] = z4
+    st[vz + U5] = z5
+    st[vz + U6] = z6
+    st[vz + U7] = z7
 
 
 @njit(cache=True)
@@ -807,8 +990,8 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
                     cnt += 1
             elif env_code == ENV_ADAPTIVE:
                 # fast pre-envelope: rectify + low-pass; then two first-order smoothing stages whose
-                # common corner slides between a slow and a fast value with the relative distance
-                # between the pre-envelope and the output (an adaptive low-pass in the "1 euro" style).
+                # common corner opens from slow to fast when a CUSUM test on the pre-envelope/output
+                # innovation declares a change of level (an adaptive low-pass in the "1 euro" style).
                 if n_esec == 1:
                     _lowpass_rect(buf, nt, co, o_esos, st, o_ze + c0, cp, False)
                 else:
@@ -816,15 +999,7 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
                         for j in range(BLOCK):
                             buf[t, j] = abs(buf[t, j])
                     _cascade(buf, 0, nt, co, o_esos, n_esec, st, o_ze, cp, c0)
-                a_slow = co[o_par + PAR_FMIN_ALPHA]
-                a_fast = co[o_par + PAR_FMAX_ALPHA]
-                d0 = co[o_par + PAR_D0]
-                inv_dd = 1.0 / (co[o_par + PAR_D1] - d0)
-                eps = co[o_par + PAR_EPS]
-                s1 = o_aux + AUX_ADAPT * cp + c0
-                s2 = o_aux + AUX_ADAPT2 * cp + c0
-                s3 = o_aux + AUX_HOLD * cp + c0
-                _adaptive(buf, nt, st, s1, s2, s3, a_slow, a_fast, d0, inv_dd, eps, co[o_par + PAR_HOLD])
+                _adaptive(buf, nt, st, o_aux, cp, c0, co, o_par)
             for j in range(BLOCK):
                 c = c0 + j
                 if c < n_ch:

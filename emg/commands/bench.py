@@ -5,7 +5,8 @@ too (the machine load is printed with the numbers). Batch: the whole chain (band
 + rectify + 6 Hz envelope low-pass) over a recording. Streaming: per-call time of the live chain
 (filters + envelope + % of reference) for 16 channels. Exactness: the largest differences from scipy
 and between streaming and batch. Compile: Numba cold and from the on-disk cache (fresh processes).
-Envelopes: 10-90 % rise time and steady-state variability on the same generated contractions.
+Envelopes: 10-90 % rise time, 50 % delay, 90-10 % fall time, steady-state variability and the largest
+20 ms drop during a plateau on the same generated contractions.
 """
 
 from __future__ import annotations
@@ -255,14 +256,31 @@ def _envelopes() -> list[dict]:
     from dsp.pipeline import emg_clean
     from dsp.synth import step_response, step_train
 
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    def hold_drop(env, bursts):
+        # largest fall within any 20 ms during the plateaus (0.4 s after onset to offset), relative to
+        # the plateau's mean: a sudden dip of the bar while the patient holds steady
+        fs = bursts.fs_hz
+        w = max(1, int(round(0.02 * fs)))
+        worst = 0.0
+        for on, off in bursts.truth[0]:
+            seg = env[0, int(round((on + 0.4) * fs)): int(round(off * fs))]
+            win = sliding_window_view(seg, w + 1)
+            worst = max(worst, float((win.max(axis=1) - win[:, -1]).max() / seg.mean()))
+        return worst
+
     rows = []
     for fs in (1000.0, 250.0):
         b = step_train(fs, n_steps=60, on_s=1.5, off_s=1.5, snr=5.0, seed=3)
         y = emg_clean(b.x_uv, fs)
         for name in METHODS:
-            r = step_response(emg_amplitude(y, fs, method=name), b)
+            env = emg_amplitude(y, fs, method=name)
+            r = step_response(env, b)
             rows.append({"name": name, "fs": fs, "rise_lag_ms": float(r.rise_ms), "steady_cv": float(r.steady_cv),
-                         "delay50_ms": float(r.delay50_ms), "fall_ms": float(r.fall_ms)})
+                         "delay50_ms": float(r.delay50_ms), "fall_ms": float(r.fall_ms),
+                         "hold_drop_20ms": hold_drop(np.asarray(env), b)})
     return rows
 
 
@@ -289,9 +307,12 @@ def _print_tables(res: dict) -> None:
         print(f"\nNumba: cold compile of everything {c['cold_compile_all_s']:.1f} s; "
               f"import + first chunk with a warm cache {c['warm_import_first_chunk_s']:.2f} s")
     print("\nenvelopes on generated rest->contraction steps (5x floor RMS, 60 steps)")
-    print(f"{'envelope':>9} {'fs':>6} {'rise 10-90 ms':>13} {'delay 50% ms':>12} {'steady CV':>9}")
+    print(f"{'envelope':>9} {'fs':>6} {'rise 10-90 ms':>13} {'delay 50% ms':>12} {'fall 90-10 ms':>13} "
+          f"{'steady CV':>9} {'20 ms drop':>10}")
     for r in res["envelopes"]:
-        print(f"{r['name']:>9} {r['fs']:>6g} {r['rise_lag_ms']:>13.1f} {r['delay50_ms']:>12.1f} {r['steady_cv']:>9.3f}")
+        print(f"{r['name']:>9} {r['fs']:>6g} {r['rise_lag_ms']:>13.1f} {r['delay50_ms']:>12.1f} {r['fall_ms']:>13.1f} "
+              f"{r['steady_cv']:>9.3f} {r['hold_drop_20ms']:>10.3f}")
+    print("(20 ms drop: largest fall within any 20 ms during a steady plateau, relative to its mean)")
 
 
 def run(args: argparse.Namespace) -> int:
