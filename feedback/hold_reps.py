@@ -34,6 +34,8 @@ EPS = 1e-9
 #: told when relaxing takes longer than RELAX_HINT_AFTER_S, or the muscle tenses during the rest
 RELAX_HINT = "Let the muscle go completely: the rest counts only while it is quiet"
 RELAX_HINT_AFTER_S = 2.0
+#: during a rest, tension this long turns the REST cue back to RELAX
+TENSE_CUE_AFTER_S = 0.2
 
 
 def _round(x: float | None) -> float | None:
@@ -134,6 +136,7 @@ class HoldRepDrill(Drill):
         self.phase = "rest"
         self._rest_t = t
         self._rest_count = 0
+        self._tense_n = 0
         self._rest_dur = duration_s
         self._rest_needed = max(1, self._n(duration_s)) if self.relax_required else self._n(duration_s)
         self._rest_cue(t, relaxed=self._pending is None)
@@ -164,7 +167,14 @@ class HoldRepDrill(Drill):
                 return  # a clock tick: nothing to judge
             if relaxed:
                 self._rest_count += 1
-            self._rest_cue(t, relaxed)
+                self._tense_n = 0
+            else:
+                self._tense_n += 1
+            # REST shows at once; back to RELAX only after TENSE_CUE_AFTER_S of tension, so a level
+            # hovering at the threshold does not flip the cue every sample
+            showing_rest = self.cue is not None and self.cue.phase == "rest"
+            if relaxed or not showing_rest or self._tense_n >= self._n(TENSE_CUE_AFTER_S):
+                self._rest_cue(t, relaxed)
             if self._pending is None and self._rest_count >= self._rest_needed:
                 self._begin_rep(t + self.dt_s)  # the rest ends with this sample
         elif self._pending is None and t - self._rest_t >= self._rest_dur - EPS:

@@ -115,7 +115,9 @@ def test_patient_is_told_to_relax_when_it_takes_long_or_tenses_in_the_rest():
     assert drill.state.message.startswith("Let the muscle go completely")
     run(drill, levels(FS, (0.3, 0)), t0_s=3.6)
     assert drill.state.cue == "REST" and drill.state.message == ""
-    run(drill, levels(FS, (0.1, 20)), t0_s=3.9)  # tenses during the rest
+    ev = run(drill, levels(FS, (0.1, 20), (0.1, 0)), t0_s=3.9)  # a 0.1 s blip at the threshold
+    assert drill.state.cue == "REST" and not labels(ev, "cue")  # the cue does not flicker
+    run(drill, levels(FS, (0.25, 20)), t0_s=4.1)  # tenses during the rest
     assert drill.state.cue == "RELAX" and drill.state.message.startswith("Let the muscle go completely")
 
 
