@@ -1,11 +1,23 @@
 """Activation detection: offline onsets/offsets (sub-sample interpolated) and an online per-chunk detector.
 
-Offline (Hodges-Bui style, with Bonato-style double threshold and TKEO conditioning): band-pass
-(zero-phase) -> Teager-Kaiser operator -> zero-phase low-pass -> square root (an uV-like envelope).
-The rest baseline (mean ``mu`` and SD ``sd`` of that envelope over rest) anchors the false-alarm rate:
-an activation is a stretch above ``mu + k_low*sd`` that contains at least ``min_on_s`` continuously above
-``mu + k_high*sd``; stretches closer than ``min_off_s`` merge. Onset and offset are the interpolated
-crossings of the low threshold.
+Offline (Hodges-Bui style, with Bonato-style double threshold and TKEO conditioning), in two steps:
+
+1. Find bursts: band-pass + notches (zero-phase) -> Teager-Kaiser operator -> zero-phase low-pass ->
+   square root (an uV-like envelope). The rest baseline (mean ``mu`` and SD ``sd`` of that envelope over
+   rest) anchors the false-alarm rate: an activation is a stretch above ``mu + k_low*sd`` that contains at
+   least ``min_on_s`` continuously above ``mu + k_high*sd``; stretches closer than ``min_off_s`` merge.
+2. Place the edges (``refine=True``, raw input): the zero-phase filters (the 2 Hz mains notches above all)
+   ring before a strong onset and after a strong offset, so on contractions 10-100x rest the stretch above
+   ``mu + k_low*sd`` starts 50-400 ms early and ends as late. Each onset is re-placed on a causal chain
+   (the same band-pass and notches run forward only: no response before the event), as the
+   maximum-likelihood change point of its raw TKEO from the rest level to the contraction's level,
+   minus the chain's energy delay; each offset likewise on the anti-causal chain (the signal run backwards).
+   The zero-phase edge bounds the refined one (it can only be too early / too late); weak bursts (whose
+   ringing stays inside the rest band) keep the zero-phase edge, strong ones take the causal one, blended
+   in between by the burst's TKEO power ratio. A burst touching a file edge whose power, on the chain settled
+   at that edge, is at rest level is dropped (a filter start-up transient). See :mod:`dsp._refine`.
+
+With ``prefiltered=True`` only step 1 runs (the causal chains need the raw samples).
 
 Online: :class:`OnlineDetector` takes envelope chunks (from :class:`dsp.pipeline.EmgPipeline`) and
 decides per channel, with hysteresis and minimum on/off times (bounded delay ``min_on_s``).
@@ -19,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from dsp._chain import as_signal, hold_bad_samples
+from dsp._refine import ringing_weight as _ringing_weight
 from dsp.design import lowpass_sos
 from dsp.errors import SignalError
 
@@ -28,6 +41,9 @@ K_LOW = 3.0
 MIN_ON_S = 0.05
 MIN_OFF_S = 0.15
 CUTOFF_HZ = 15.0
+#: a burst touching a file edge is kept only if, on the chain settled at that edge, its mean TKEO power is
+#: at least this many times the rest mean (a zero-phase start-up transient sits at about 1)
+EDGE_MIN_RATIO = 2.0
 
 
 @dataclass(frozen=True)
@@ -49,12 +65,26 @@ def tkeo_envelope(filtered_uv: np.ndarray, fs_hz: float, cutoff_hz: float = CUTO
     """Zero-phase TKEO-conditioned envelope (C, n), uV-like: sqrt(lowpass(|x[n]^2 - x[n-1] x[n+1]|))."""
     from dsp.filters import sosfiltfilt
 
-    x = filtered_uv
+    x = np.ascontiguousarray(filtered_uv, dtype=np.float64)
     psi = np.empty_like(x)
-    psi[:, 1:-1] = np.abs(x[:, 1:-1] ** 2 - x[:, :-2] * x[:, 2:])
-    psi[:, 0] = psi[:, 1] if x.shape[1] > 2 else 0.0
-    psi[:, -1] = psi[:, -2] if x.shape[1] > 2 else 0.0
+    _tkeo_centred(x, psi)
     return np.sqrt(np.maximum(sosfiltfilt(psi, lowpass_sos(cutoff_hz, fs_hz, order=2)), 0.0))
+
+
+@njit(cache=True)
+def _tkeo_centred(x, out):
+    """out = |x[n]^2 - x[n-1] x[n+1]|, ends copied from their neighbours (0 when n <= 2)."""
+    n_ch, n = x.shape
+    for c in range(n_ch):
+        for i in range(1, n - 1):
+            v = x[c, i] * x[c, i] - x[c, i - 1] * x[c, i + 1]
+            out[c, i] = v if v >= 0.0 else -v
+        if n > 2:
+            out[c, 0] = out[c, 1]
+            out[c, n - 1] = out[c, n - 2]
+        else:
+            for i in range(n):
+                out[c, i] = 0.0
 
 
 def _robust_rest_windows(env: np.ndarray, fs_hz: float, window_s: float = 0.5, fraction: float = 0.2):
@@ -88,10 +118,48 @@ def _crossing(env: np.ndarray, i: int, level: float) -> float:
     return (i - 1) + (level - a) / (b - a)
 
 
-def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (exclusive) indices of runs of True."""
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+@njit(cache=True)
+def _find_spans(e, lo, hi, min_on, min_off, out):
+    """Stretches of ``e`` above ``lo`` (closer than ``min_off`` samples merged) that hold at least ``min_on``
+    samples in a row above ``hi``: start/end (exclusive) written to out[0]/out[1]; returns the count."""
+    n = e.shape[0]
+    k = 0
+    cur_s = -1
+    cur_t = -1
+    cur_ok = False
+    i = 0
+    while i < n:
+        if not e[i] > lo:
+            i += 1
+            continue
+        j = i
+        run = 0
+        ok = False
+        while j < n and e[j] > lo:
+            if e[j] > hi:
+                run += 1
+                if run >= min_on:
+                    ok = True
+            else:
+                run = 0
+            j += 1
+        if cur_s >= 0 and i - cur_t < min_off:
+            cur_t = j
+            cur_ok = cur_ok or ok
+        else:
+            if cur_s >= 0 and cur_ok:
+                out[0, k] = cur_s
+                out[1, k] = cur_t
+                k += 1
+            cur_s = i
+            cur_t = j
+            cur_ok = ok
+        i = j
+    if cur_s >= 0 and cur_ok:
+        out[0, k] = cur_s
+        out[1, k] = cur_t
+        k += 1
+    return k
 
 
 def detect_activations(
@@ -113,7 +181,8 @@ def detect_activations(
     """Offline onsets and offsets per channel of ``x_uv`` (C, n) raw uV (or band-passed if ``prefiltered``).
 
     ``rest`` (C, m) is a rest recording (same units/filtering as ``x_uv``) to anchor the thresholds;
-    without it the quietest 20 % of 0.5 s windows of ``x_uv`` serve as baseline.
+    without it the quietest 20 % of 0.5 s windows of ``x_uv`` serve as baseline. ``refine=False`` keeps the
+    zero-phase edges (step 1 of the module docstring only; they are early/late on strong contractions).
     Returns a list per channel of :class:`Activation`, times in s from the first sample.
     """
     from dsp.envelope import emg_amplitude
@@ -156,51 +225,46 @@ def detect_activations(
     n = x.shape[1]
     spans_all: list[list[tuple[int, int]]] = []
     for c in range(x.shape[0]):
-        e = env[c]
-        hi = mus[c] + k_high * sds[c]
         lo = mus[c] + k_low * sds[c]
-        s_lo, e_lo = _runs(e > lo)
-        spans: list[tuple[int, int]] = []
-        if s_lo.size:
-            # merge stretches separated by less than min_off
-            merged: list[list[int]] = [[int(s_lo[0]), int(e_lo[0])]]
-            for s, t in zip(s_lo[1:], e_lo[1:]):
-                if s - merged[-1][1] < min_off:
-                    merged[-1][1] = int(t)
-                else:
-                    merged.append([int(s), int(t)])
-            above_hi = e > hi
-            for s, t in merged:
-                hs, he = _runs(above_hi[s:t])
-                if hs.size and (he - hs).max() >= min_on:
-                    spans.append((s, t))
-        spans_all.append(spans)
-    starts, ends = (_refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, k_low, min_on)
-                    if refine and not prefiltered and any(spans_all) else (None, None))
+        hi = mus[c] + k_high * sds[c]
+        buf = np.empty((2, env.shape[1] // 2 + 2), dtype=np.int64)
+        k = _find_spans(env[c], lo, hi, min_on, min_off, buf)
+        spans_all.append([(int(buf[0, i]), int(buf[1, i])) for i in range(k)])
+    starts, ends, edge_ratio = (_refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, min_on)
+                                if refine and not prefiltered and any(spans_all) else (None, None, {}))
     out: list[list[Activation]] = []
     for c in range(x.shape[0]):
         e = env[c]
         lo = mus[c] + k_low * sds[c]
         acts: list[Activation] = []
         for k, (s, t) in enumerate(spans_all[c]):
+            if edge_ratio.get((c, k), np.inf) < EDGE_MIN_RATIO:
+                # touches a file edge and the chain that is settled at that edge (anti-causal at the
+                # start, causal at the end) sees rest there: a zero-phase start-up transient, not a contraction
+                continue
             on = _crossing(e, s, lo)
             off = _crossing(e, t, lo) if t < n else float(t)
+            # the zero-phase onset can only be early and its offset only late (ringing): move them toward
+            # the causal / anti-causal edges, fully for strong bursts (see dsp._refine.ringing_weight)
             if starts is not None and starts[c][k] is not None:
-                on = max(on, min(starts[c][k], off - 1.0))  # the zero-phase onset can only be early
+                pos, ratio = starts[c][k]
+                on = on + _ringing_weight(ratio) * max(0.0, min(pos, off - 1.0) - on)
             if ends is not None and ends[c][k] is not None:
-                off = min(off, max(ends[c][k], on + 1.0))  # ... and its offset only late
+                pos, ratio = ends[c][k]
+                off = off - _ringing_weight(ratio) * max(0.0, off - max(pos, on + 1.0))
             i0 = min(max(int(np.floor(on)), s), t - 1)
             i1 = max(min(int(np.ceil(off)) + 1, t), i0 + 1)
             seg = amp[c, i0:i1]
-            acts.append(Activation(onset_s=on / fs_hz, offset_s=off / fs_hz,
+            acts.append(Activation(onset_s=float(on) / fs_hz, offset_s=float(off) / fs_hz,
                                    peak_uv=float(seg.max()), mean_uv=float(seg.mean())))
         out.append(acts)
     return out
 
 
-def _refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, k_low, min_on):
+def _refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, min_on):
     """Onsets from the causal chain and offsets from the anti-causal one (see :mod:`dsp._refine`):
-    per channel a list (one per span) of sample positions or None."""
+    per channel a list (one per span) of sample positions or None; and for spans touching a file edge,
+    {(channel, span): mean TKEO power over the span / rest mean} on the chain settled at that edge."""
     from dsp import _refine as R
 
     n = x.shape[1]
@@ -209,6 +273,7 @@ def _refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, k_low, min_on
     plateau = max(1, int(R.PLATEAU_S * fs_hz))
     lookback = int(R.LOOKBACK_S * fs_hz)
     results = []
+    edge_ratio: dict[tuple[int, int], float] = {}
     for direction in (1, -1):
         sig = x if direction == 1 else np.ascontiguousarray(x[:, ::-1])
         p, psi = R.causal_power(clean_causal(sig), fs_hz)
@@ -216,7 +281,7 @@ def _refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, k_low, min_on
             r = as_signal(rest, x.shape[0], name="rest recording")
             r = r if direction == 1 else np.ascontiguousarray(r[:, ::-1])
             rp, rpsi = R.causal_power(clean_causal(r), fs_hz)
-            skip = min(int(0.3 * fs_hz), rp.shape[1] // 3)
+            skip = min(int(1.0 * fs_hz), rp.shape[1] // 3)  # the causal notches settle
             mu, sd = np.sqrt(rp[:, skip:]).mean(axis=1), np.sqrt(rp[:, skip:]).std(axis=1)
             mp = rpsi[:, skip:].mean(axis=1)
         else:
@@ -227,11 +292,16 @@ def _refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, k_low, min_on
             got = R.refine_starts(p[c], psi[c], sp, mu=mu[c], sd=sd[c], mp_raw=mp[c], k_high=k_high,
                                   min_on=min_on, fs_hz=fs_hz, chain_delay_s=delay, plateau=plateau,
                                   lookback=lookback)
+            for k, (s0, t0) in enumerate(sp):
+                # the causal chain is settled at the file's end, the anti-causal one at its start
+                if t0 == n and mp[c] > 0:
+                    kk = k if direction == 1 else len(sp) - 1 - k
+                    edge_ratio[(c, kk)] = min(edge_ratio.get((c, kk), np.inf), float(psi[c, s0:t0].mean()) / mp[c])
             if direction == -1:
-                got = [None if g is None else (n - 1) - g for g in reversed(got)]
+                got = [None if g is None else ((n - 1) - g[0], g[1]) for g in reversed(got)]
             per_ch.append(got)
         results.append(per_ch)
-    return results[0], results[1]
+    return results[0], results[1], edge_ratio
 
 
 @njit(cache=True)

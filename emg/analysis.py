@@ -29,7 +29,7 @@ from emg.errors import ConfigError, RecordingError
 from emg.recording import Recording
 from emg._analysis_common import _jsonable, _r
 from emg.analysis_drill import _drill_reps, _replay_drill
-from emg.analysis_edges import _edge_lines, _sharpen_onsets, _unpad_activations, edge_pad
+from emg.analysis_edges import _edge_lines, _unpad_activations, edge_pad
 from emg.analysis_quality import (_basic_checks, _choose_mains, _ecg_checks, _fill_nonfinite, _mains_share,
                                   _rail_uv, _recording_quality, _spectra)
 
@@ -239,26 +239,20 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     if s.zero_phase:
         proc = dspa.emg_process(padded, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=True,
                                 envelope=s.envelope)
-        det_in = proc.filtered_uv  # the detector reuses the zero-phase filtering (no second pass)
         proc.filtered_uv = np.ascontiguousarray(proc.filtered_uv[:, pad:pad + n])
         proc.envelope_uv = np.ascontiguousarray(proc.envelope_uv[:, pad:pad + n])
     else:
         # causal: the raw samples exactly as the live pipeline received them (it holds NaNs itself)
         proc = dspa.emg_process(raw, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=False,
                                 envelope=s.envelope)
-        det_in = None
     _lap(timings, "filter_envelope")
     bar.update(1)
-    # detection is always on the zero-phase (offline) filtering, whatever the display mode
+    # detection is always offline, whatever the display mode: dsp finds the bursts on its zero-phase
+    # filtering and places each onset/offset with its causal/anti-causal chains, so it needs the raw
+    # (edge-padded) samples, not a prefiltered signal
     rows_ok = [c for c in range(len(idx)) if usable[c]]
-    if det_in is not None and getattr(proc, "from_dsp", False):
-        det = dspa.detect_activations(det_in[rows_ok], fs, mains_hz=mains_hz, near_heart=near_heart,
-                                      zero_phase=True, prefiltered=True) if rows_ok else []
-    else:
-        det = dspa.detect_activations(padded[rows_ok], fs, mains_hz=mains_hz, near_heart=near_heart,
-                                      zero_phase=True) if rows_ok else []
-    if rows_ok and dspa.notch_frequencies(fs, mains_hz, near_heart):
-        det = _sharpen_onsets(det, padded[rows_ok], fs, mains_hz, near_heart)
+    det = dspa.detect_activations(padded[rows_ok], fs, mains_hz=mains_hz, near_heart=near_heart,
+                                  zero_phase=True) if rows_ok else []
     det = [_unpad_activations(ch, pad / fs, n / fs) for ch in det]
     acts: list[list[dspa.Activation]] = [[] for _ in idx]
     j = 0

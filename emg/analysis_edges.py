@@ -2,8 +2,8 @@
 
 ``edge_pad`` extends a recording past both ends (mains lines at their measured frequency, DC and
 drift continued) so zero-phase filters settle before the real data; ``_unpad_activations`` maps
-activations back; ``_sharpen_onsets`` takes onsets from a second dsp detection pass with the mains
-notches applied forward only (a zero-phase notch rings before a strong onset).
+activations back. (The notches' ringing around strong onsets/offsets is handled inside
+dsp.detection, which places each edge with a causal / anti-causal chain.)
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy import signal as sps
 
 from emg import _dsp_adapter as dspa
 
@@ -80,42 +79,6 @@ def _refine_lines(x: np.ndarray, t: np.ndarray, lines_hz: Sequence[float], span_
         basis = np.exp(-2j * np.pi * np.outer(f + deltas, t))  # (D, m)
         power = (np.abs(xc @ basis.T) ** 2).sum(axis=0)  # (D,)
         out.append(float(f + deltas[int(np.argmax(power))]))
-    return out
-
-
-def _sharpen_onsets(det: list[list[dspa.Activation]], x_padded: np.ndarray, fs: float, mains_hz: float | None,
-                    near_heart: bool) -> list[list[dspa.Activation]]:
-    """Onsets free of the notch filters' pre-ringing.
-
-    A zero-phase notch rings before a strong onset (the backward pass carries the ringing earlier in
-    time), so dsp's offline detector places onsets 60-220 ms early on strong contractions whenever mains
-    notches are on. dsp.detection is run a second time on the same signal with the band-pass zero-phase
-    but the notches applied forward only (they ring after, not before, an onset); each activation keeps
-    its span from the first run and takes its onset from an activation of the second run that starts
-    inside it. Returns ``det`` with those onsets (same activations, same offsets)."""
-    try:
-        from dsp.design import design_filters
-        from dsp.filters import sosfiltfilt
-    except ImportError:
-        return det
-    full = design_filters(fs, mains_hz=mains_hz, near_heart=near_heart)
-    k = len(full.notch_hz)
-    if k == 0:
-        return det
-    band, notch = full.sos[:-k], full.sos[-k:]
-    y = sosfiltfilt(x_padded, band)
-    zi = sps.sosfilt_zi(notch)[:, None, :] * y[None, :, :1]  # steady state on the first (padded) sample
-    y, _ = sps.sosfilt(notch, y, axis=-1, zi=zi)
-    fwd = dspa.detect_activations(y, fs, mains_hz=None, near_heart=near_heart, zero_phase=True, prefiltered=True)
-    out = []
-    for acts, early in zip(det, fwd):
-        starts = np.array([a.onset_s for a in early])
-        new = []
-        for a in acts:
-            inside = starts[(starts >= a.onset_s) & (starts < a.offset_s)] if starts.size else starts
-            on = float(inside.min()) if inside.size else a.onset_s
-            new.append(dspa.Activation(on, a.offset_s, a.peak_uv, a.mean_uv))
-        out.append(new)
     return out
 
 
