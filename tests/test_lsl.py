@@ -519,3 +519,51 @@ def test_markers_from_another_program_arrive_with_unix_times() -> None:
     with pytest.raises(BoardError, match="carries numbers"):
         keep = make_outlet(unique("num"))
         LslMarkerSource(keep.get_info().name(), resolve_timeout_s=2.0).open()
+
+
+def test_emg_train_with_lsl_publishes_raw_activation_and_markers(tmp_path: Path) -> None:
+    """`emg train --lsl NAME` (headless, synthetic board, saved calibration): all three streams."""
+    from dsp.calibration import Calibration
+    from emg.cli import build_parser, main
+
+    if "--lsl" not in build_parser()._subparsers._group_actions[0].choices["train"].format_help():
+        pytest.skip("emg train has no --lsl option yet (wiring pending, see docs/INTEROP.md)")
+    cal = Calibration(rest_floor_uv=np.array([5.0]), rest_sd_uv=np.array([1.0]), reference_uv=np.array([60.0]),
+                      channel_names=["ch1"], fs_hz=250.0, envelope="adaptive", meta={"board": "synthetic"})
+    cal_path = tmp_path / "cal.json"
+    cal_path.write_text(cal.to_json())
+    name = unique("train")
+    got: dict[str, object] = {}
+
+    def consumer() -> None:  # the command keeps the main thread (Qt, signal handlers)
+        from pylsl.util import LostError
+
+        inlets = {k: open_inlet(f"{name}-{k}", timeout_s=30.0) for k in ("raw", "activation", "markers")}
+        got["info"] = inlets["raw"].info(timeout=3.0)
+        counts = {k: 0 for k in inlets}
+        labels: list[str] = []
+        alive = set(inlets)
+        deadline = time.monotonic() + 60
+        while alive and time.monotonic() < deadline:
+            for k in list(alive):
+                try:
+                    d, ts = inlets[k].pull_chunk(timeout=0.05, max_samples=5000)
+                except LostError:
+                    alive.discard(k)
+                    continue
+                counts[k] += len(ts)
+                labels += [m[0].split(" ")[0] for m in d] if k == "markers" else []
+        got["counts"], got["labels"] = counts, labels
+
+    thread = threading.Thread(target=consumer, daemon=True)
+    thread.start()
+    rc = main(["train", "--board", "synthetic", "--drill", "reach_hold_demo", "--calibration", str(cal_path),
+               "--channels-used", "1", "--headless", "--duration", "4", "--out", str(tmp_path / "t.csv"),
+               "--lsl", name])
+    thread.join(30)
+    assert rc in (0, 2) and "counts" in got
+    counts = got["counts"]
+    assert got["info"].channel_count() == 1 and channel_desc(got["info"]) == [("ch1", "microvolts", "")]
+    assert 500 <= counts["raw"] <= 1000  # 4 s at 250 Hz; the inlets join a moment after the start
+    assert 250 <= counts["activation"] <= counts["raw"]
+    assert "drill_start" in got["labels"] or "cue" in got["labels"]
