@@ -186,8 +186,13 @@ class Session:
         calibration_out: str | os.PathLike | None = None,
         hold_summary_s: float | None = None,
         progress: Callable[[str], None] | None = None,
+        lsl: str | None = None,
+        lsl_scope: str | None = None,
     ) -> None:
         self.acquire = acquire
+        from emg.lsl import SessionPublisher  # light: pylsl loads only when --lsl is given
+
+        self.lsl = SessionPublisher(lsl, lsl_scope)
         self.drill_factory = drill_factory
         self._calibration_arg = calibration
         self.record_to = Path(record_to)
@@ -308,6 +313,8 @@ class Session:
         names = [muscles[c] if c < len(muscles) and muscles[c] else acq.channel_names[c] for c in self.channels]
         self.channel_names = names
         self.board_name = str(played.get("board_name") or getattr(acq.source, "board_name", "") or acq.preset.name)
+        self.lsl.start(fs_hz=self.fs_hz, channel_names=[acq.channel_names[c] for c in self.channels],
+                       muscles=[muscles[c] if c < len(muscles) else "" for c in self.channels], device=self.board_name)
         n = len(self.channels)
         self.pipeline = EmgPipeline(self.fs_hz, n, mains_hz=self.mains_hz, envelope=self.envelope)
         self.quality = _quality_monitor(self.fs_hz, n, acq.preset.rail_for_gain(acq.gain))
@@ -391,6 +398,7 @@ class Session:
     # ------------------------------------------------------------------ events
     def _record(self, label: str, sample: int, data: dict[str, Any]) -> None:
         """Put an event into the current part's recording at ``sample`` (index within the part)."""
+        self.lsl.event(label, data)
         part_samples = self.samples_total - int(round(self._part_t0_s * self.fs_hz))
         sample = max(min(int(sample), part_samples - 1), 0)  # an event at the end sits on the last sample
         self.events.put(self.acq, self.recordings[-1], label, sample, sample / self.fs_hz, data)
@@ -438,6 +446,7 @@ class Session:
         if self.acq is not None and not self.board_lost:
             self.marks += 1
             self.acq.mark("mark", {"n": self.marks, "source": "key"})
+            self.lsl.event("mark", {"n": self.marks, "source": "key"})
             if self.view is not None:
                 self.view.set_status(f"mark {self.marks} set", "info")
 
@@ -487,6 +496,7 @@ class Session:
         """Raw chunk -> activation -> quality flags -> drill (events recorded) -> view."""
         t0, c0 = time.perf_counter(), time.thread_time()
         x = chunk.data_uv if len(self.channels) == chunk.data_uv.shape[0] else chunk.data_uv[self.channels]
+        self.lsl.raw(x, chunk.timestamps)
         env = self.pipeline.process(x)
         flags = self.quality.update(x) if self.quality is not None else None
         if chunk.dropped:
@@ -513,6 +523,7 @@ class Session:
                     self.view.set_scale_label("activation (% of reference)")
         else:
             act = self.calibration.activation_pct(env)
+            self.lsl.activation(act, chunk.timestamps)
             accel = chunk.accel if getattr(self.drill, "uses_accel", False) else None
             self._record_drill_events(self.drill.update(t_s, act, flags, accel))
             state = self.drill.state
@@ -567,6 +578,7 @@ class Session:
             if self.acq is not None:
                 self.acq.stop("session set-up failed")
             self.events.close()
+            self.lsl.close()
             raise
         try:
             self._loop()
@@ -576,6 +588,7 @@ class Session:
             self.stop_reason = f"error: {err}"
             self._close_recording()
             self.events.close()
+            self.lsl.close()
             raise
         return self._finish()
 
@@ -770,6 +783,7 @@ class Session:
             self._hold_summary()
             self.view.close()
         self.events.close()
+        self.lsl.close()
         return SessionResult(summary=summary, recordings=list(self.recordings), summary_path=summary_path,
                              frame_png=Path(png_path) if png_path else None, board_lost=self.board_lost,
                              error=self.lost_error)

@@ -56,7 +56,8 @@ class PatientCueAdapter:
 def run_demo(out_dir: str | Path, *, duration_s: float | None = None, headless: bool = True,
              drill: str | Path = DEMO_DRILL, patient: str | None = None, reps: int | None = None,
              calibration_options: dict[str, Any] | None = None, fps_hz: float = 60.0, tone: bool = False,
-             seed: int | None = DEMO_SEED, mains_hz: float = 50.0, progress: Any = None) -> Any:
+             seed: int | None = DEMO_SEED, mains_hz: float = 50.0, progress: Any = None, lsl: str | None = None,
+             lsl_scope: str | None = None) -> Any:
     """Run the demo session and return its :class:`emg.session.SessionResult`.
 
     ``out_dir`` receives ``demo.csv`` + ``demo.json`` (the recording), ``demo.summary.json``,
@@ -101,6 +102,8 @@ def run_demo(out_dir: str | Path, *, duration_s: float | None = None, headless: 
             channels=list(range(n_used)),
             calibration_options=dict(calibration_options or DEMO_CALIBRATION),
             progress=progress,
+            lsl=lsl,
+            lsl_scope=lsl_scope,
         )
         adapter.session = session
         result = session.run()

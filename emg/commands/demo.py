@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, default=60.0, help="frames a second (default 60)")
     p.add_argument("--tone", action="store_true", help="pitch follows activation, where an audio output exists")
     p.add_argument("--seed", type=int, default=7, help="simulated patient's random seed (default 7)")
+    from emg.lsl import add_lsl_options
+
+    add_lsl_options(p)
     p.set_defaults(func=run)
 
 
@@ -55,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     mode = f"offscreen ({problem})" if headless and problem else ("offscreen" if headless else "window")
     print(f"emg demo: simulated patient on a virtual Cyton, {mode}; calibration then reach-and-hold", flush=True)
     result = run_demo(out, duration_s=args.duration, headless=headless, drill=args.drill or DEMO_DRILL,
-                      patient=args.patient, reps=args.reps, fps_hz=args.fps, tone=args.tone, seed=args.seed,
+                      patient=args.patient, reps=args.reps, fps_hz=args.fps, tone=args.tone, seed=args.seed, lsl=args.lsl, lsl_scope=args.lsl_scope,
                       progress=(lambda line: print(line, flush=True)) if headless else None)
     s = result.summary
     att, ok = s.get("reps_attempted"), s.get("reps_succeeded")

@@ -50,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--contraction-s", type=float, default=3.0, help="calibration: seconds per contraction (default 3)")
     p.add_argument("--submax", type=float, default=None, metavar="PCT",
                    help="calibrate on a sub-maximal reference contraction of PCT %% of maximum instead of an MVC")
+    from emg.lsl import add_lsl_options
+
+    add_lsl_options(p)
     p.set_defaults(func=run)
 
 
@@ -149,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
 
     session = Session(acquire, drill_factory, calibration, record_to=out, headless=headless, fps_hz=args.fps,
                       duration_s=args.duration, mains_hz=args.mains or None, envelope=args.envelope, tone=args.tone,
-                      channels=channels, calibration_options=cal_options,
+                      channels=channels, calibration_options=cal_options, lsl=args.lsl, lsl_scope=args.lsl_scope,
                       progress=(lambda line: print(line, flush=True)) if headless else None)
     print(f"emg train: {config.name} ({config.kind}) on {args.board}, "
           f"{'offscreen' if headless else 'window'}; recording to {out}", flush=True)
