@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "and, with --lsl, the LSL streams on this machine (--board lsl:NAME).",
     )
     p.add_argument("--json", action="store_true", help="print the presets as JSON")
-    p.add_argument("--lsl", action="store_true", help="also list LSL streams visible on this machine (1 s)")
+    p.add_argument("--lsl", action="store_true", help="also list LSL streams visible on this machine (waits 2 s)")
     p.set_defaults(func=run)
 
 
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         except ImportError:
             print("LSL streams: LSL support is not installed in this version")
             return 0
-        streams = list_streams(1.0)
+        streams = list_streams()
         if not streams:
             print("LSL streams: none visible")
         for s in streams:
