@@ -118,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
+    print_summary(res)
+    return 0
+
+
+def print_summary(res: dict[str, Any]) -> None:
+    """Print the figures of :func:`run_benchmark` for a person."""
     print(f"offline analysis, {res['minutes']:g} min x {res['channels']} ch x {res['fs_hz']:g} Hz "
           f"({res['samples']} samples/channel, {res['file_mb']} MB file; {res['filters']})")
     print(f"  read {res['read_s']:.2f} s + analyse {res['analyse_s']:.2f} s = {res['analysis_s']:.2f} s "
@@ -128,8 +134,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  contractions per channel {res['contractions_per_channel']}, activations found "
           f"{res['activations_found_per_channel'][0]}-{res['activations_found_per_channel'][1]}")
     print(f"  machine: {res['cpus']} CPUs, load average {res['load_average_1min']}")
-    return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -37,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=5,
                    help="batch timings per case, interleaved; the fastest counts (default 5)")
     p.add_argument("--no-compile", action="store_true", help="skip the cold/warm Numba compile measurement")
+    p.add_argument("--analysis", action="store_true",
+                   help="also time the offline analysis of a 1-hour 16-channel 250 Hz recording (read + analyse, "
+                        "target <= 10 s; adds about 30 s and JSON key 'analysis')")
     p.add_argument("--quick", action="store_true",
                    help="a fast smoke run: 20 s recordings, 2000 calls, 1 repeat, no compile measurement")
     p.set_defaults(func=run)
@@ -336,6 +339,10 @@ def run(args: argparse.Namespace) -> int:
     res["stream_vs_batch_max_abs_diff"] = _stream_vs_batch(args.seconds)
     res["compile"] = None if args.no_compile else _compile_times()
     res["envelopes"] = _envelopes()
+    if args.analysis:
+        from emg.analysis_bench import run_benchmark
+
+        res["analysis"] = run_benchmark(minutes=60.0, n_channels=16, fs_hz=250.0, report=False)
     after = _load()
     res["machine"] = {"cpus": before["cpus"], "load1_before": before["load1"], "load1_after": after["load1"],
                       "load5_after": after["load5"]}
@@ -343,4 +350,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(res, indent=2))
     else:
         _print_tables(res)
+        if args.analysis:
+            from emg.analysis_bench import print_summary
+
+            print()
+            print_summary(res["analysis"])
     return 0
