@@ -107,7 +107,7 @@ class Acquisition:
         else:
             preset = get_preset(preset_name)
             if preset.needs_file and playback_file is None:
-                raise ConfigError("board playback needs a recording file (PATH.csv made by `emg record`)")
+                raise ConfigError("board playback needs a recording file: add --file PATH.csv (one made by `emg record`)")
             if playback_file is not None and not preset.needs_file:
                 raise ConfigError(f"a playback file was given but board {preset.name} does not play files; use --board playback")
             self.source = BrainFlowSource(preset, serial_port=serial_port, playback_file=playback_file, gain=gain,

@@ -124,6 +124,9 @@ def analyze_many(paths: Iterable[str | Path], settings: AnalysisSettings | None 
     Local processes by default (``workers`` defaults to the CPU count); ``scheduler`` is a Dask
     scheduler address (``tcp://127.0.0.1:8786``) to run on a cluster instead.
     """
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers {workers} is not a positive number of processes; give e.g. --workers 2 "
+                          "(or leave it out to use every CPU)")
     paths = [str(p) for p in paths]
     s = settings or AnalysisSettings()
     sd = {k: getattr(s, k) for k in s.__dataclass_fields__}  # plain, picklable settings for the workers
@@ -581,7 +584,11 @@ def _load_calibration(cal: Any) -> Any:
         p = Path(cal)
         if not p.is_file():
             raise ConfigError(f"calibration file not found: {p} (check the path)")
-        cal = p.read_text(encoding="utf-8")
+        try:
+            cal = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"calibration file {p} cannot be read as text ({type(err).__name__}); "
+                              "give the .json written by a calibration run") from None
     if isinstance(cal, str):
         try:
             from dsp.calibration import Calibration

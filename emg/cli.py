@@ -38,8 +38,55 @@ COMMAND_MODULES = (
 )
 
 
+#: Commands that run a live session or a board: a closed stdout pipe must not end them.
+_LIVE_COMMANDS = {"demo", "train", "record", "replay", "virtual-cyton"}
+
+
+class _PipeSafeStdout:
+    """stdout for live commands: when the reader goes away (`emg record ... | head -1`) the output is
+    dropped and the session (and its recording) carries on instead of ending early."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.broken = False
+
+    def _broke(self) -> None:
+        self.broken = True
+        try:  # later writes and the flush at exit go to /dev/null
+            fd = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(fd, self._stream.fileno())
+            os.close(fd)
+        except (OSError, ValueError):
+            pass
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._broke()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._broke()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line (problem and where to look), not a usage dump."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {self.prog}: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="emg",
         description="Surface-EMG biofeedback for muscle re-activation training "
         "(OpenBCI Cyton/Daisy/Ganglion, BrainFlow synthetic and playback boards).",
@@ -68,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    if args.command in _LIVE_COMMANDS and sys.stdout is sys.__stdout__ and sys.stdout is not None:
+        sys.stdout = _PipeSafeStdout(sys.stdout)  # type: ignore[assignment]
     try:
         code = args.func(args)
         return int(code or 0)

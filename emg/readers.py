@@ -147,7 +147,8 @@ def _check_data(rec: Recording) -> None:
     if x.ndim != 2 or x.shape[0] == 0:
         raise RecordingError(f"{rec.path}: no EMG channels found; expected {EXPECTED}")
     if x.shape[1] < 2:
-        raise RecordingError(f"{rec.path}: only {x.shape[1]} sample(s): the recording is empty or truncated")
+        raise RecordingError(f"{rec.path}: only {x.shape[1]} sample(s): the recording is empty or truncated; "
+                             "restore the full file or pick another")
     if len(rec.channel_names) != x.shape[0]:
         rec.channel_names = [f"ch{i + 1}" for i in range(x.shape[0])]
     rec.data_uv = np.ascontiguousarray(x, dtype=np.float64)
@@ -215,7 +216,8 @@ def _read_openbci_gui(p: Path) -> Recording:
     n_declared = int(_NCH_RE.search(head_text).group(1)) if _NCH_RE.search(head_text) else None
     board = _BOARD_RE.search(head_text).group(1).strip() if _BOARD_RE.search(head_text) else ""
     if not body:
-        raise RecordingError(f"{p}: OpenBCI header but no samples; the recording is empty")
+        raise RecordingError(f"{p}: OpenBCI header but no samples; the recording is empty: "
+                             "record again or pick another file")
     first_tokens = [t.strip() for t in body[0].split(",")]
     if not _is_number(first_tokens[0]):
         return _read_openbci_v6(p, fs, board, n_declared, body, head_text)
@@ -227,7 +229,8 @@ def _read_openbci_v6(p: Path, fs: float, board: str, n_declared: int | None, bod
     cols = [c.strip() for c in body[0].split(",")]
     rows = body[1:]
     if not rows:
-        raise RecordingError(f"{p}: OpenBCI header but no samples; the recording is empty")
+        raise RecordingError(f"{p}: OpenBCI header but no samples; the recording is empty: "
+                             "record again or pick another file")
     text_cols = {i for i, c in enumerate(cols) if "formatted" in c.lower()}
     # any column that does not parse as a number in the first row is text (e.g. a formatted time)
     first = [t.strip() for t in rows[0].split(",")]
@@ -355,7 +358,8 @@ def _read_edf(p: Path) -> Recording:
                 "equipment": reader.getEquipment() or None, "skipped_channels": skipped,
                 "prefilter": [reader.getPrefilter(i) for i in chans]}
         if not signals or n_min < 2:
-            raise RecordingError(f"{p}: the EDF/BDF file holds no samples")
+            raise RecordingError(f"{p}: the EDF/BDF file holds no samples; "
+                                 "export it again or pick another file")
         return Recording(data_uv=np.vstack(signals), fs_hz=fs, channel_names=names, events=events,
                          source_format=fmt, path=p, meta=meta)
     finally:
@@ -418,7 +422,7 @@ def _read_plain_csv(p: Path, fs_hz: float | None) -> Recording:
     text = p.read_text(encoding="utf-8", errors="replace").lstrip("\ufeff")
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
-        raise RecordingError(f"{p} holds no data rows: the recording is empty")
+        raise RecordingError(f"{p} holds no data rows: the recording is empty; record again or pick another file")
     sample = "\n".join(lines[:20])
     try:
         delim = csv.Sniffer().sniff(sample, delimiters=",;\t ").delimiter
@@ -436,7 +440,8 @@ def _read_plain_csv(p: Path, fs_hz: float | None) -> Recording:
         raise RecordingError(f"{p}: cannot parse {lines[0][:60]!r} as numbers; expected {EXPECTED}")
     data = _load_numeric(lines, delim, p)
     if data.shape[0] < 2:
-        raise RecordingError(f"{p}: only {data.shape[0]} data row(s): the recording is empty or truncated")
+        raise RecordingError(f"{p}: only {data.shape[0]} data row(s): the recording is empty or truncated; "
+                             "restore the full file or pick another")
     n_cols = data.shape[1]
     if n_cols >= 20 and delim == "\t" and header is None:
         raise RecordingError(f"{p} looks like a BrainFlow file without its sidecar {p.with_suffix('.json').name}; "

@@ -177,7 +177,7 @@ def load_recording(path: str | os.PathLike, *, allow_truncated: bool = False) ->
             truncated = True
             if not allow_truncated:
                 raise RecordingError(f"{csv_path} is truncated: its sidecar says {declared} samples, the file holds {n}; "
-                                     "restore the full file (or load it with allow_truncated=True)")
+                                     "restore the full file (`emg replay --allow-truncated` plays the samples present)")
         else:
             raise RecordingError(f"{csv_path} holds {n} samples but its sidecar says {declared}: "
                                  "the sidecar does not belong to this data file; restore the matching .json")
@@ -185,7 +185,7 @@ def load_recording(path: str | os.PathLike, *, allow_truncated: bool = False) ->
         truncated = True
         if not allow_truncated:
             raise RecordingError(f"{csv_path} is truncated (its last line is cut short); restore the full file "
-                                 "(or load it with allow_truncated=True)")
+                                 "(`emg replay --allow-truncated` plays the samples present)")
     if not complete:
         log.warning("%s: the recording did not end cleanly (sidecar incomplete); read %d whole samples", csv_path, n)
     fs_hz = float(meta["sampling_rate"])

@@ -45,20 +45,22 @@ th{background:#eef3f8} td.l,th.l{text-align:left} .bad{color:#b00020;font-weight
 
 
 def write_report(path: str | Path, out_html: str | Path, settings: AnalysisSettings | None = None, *,
-                 progress: bool = False) -> Path:
-    """Read ``path``, analyse it and write the HTML report to ``out_html``; returns the output path."""
+                 progress: bool = False, force: bool = False) -> Path:
+    """Read ``path``, analyse it and write the HTML report to ``out_html``; returns the output path.
+
+    ConfigError before any work when ``out_html`` is a folder, is in a missing folder, is the input
+    recording, or exists (unless ``force``).
+    """
+    from emg.outputs import check_output, write_output
     from emg.readers import read_recording
+
+    out = check_output(out_html, force=force, inputs=[path])
 
     s = settings or AnalysisSettings()
     s.keep_signals = True
     rec = read_recording(path, s.fs_hz, units=s.units)
     res = analyze_recording(rec, s, progress=progress)
-    out = Path(out_html)
-    text = render_report(res)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_output(out, render_report(res))
 
 
 def render_report(res: Analysis) -> str:

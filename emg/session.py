@@ -86,8 +86,13 @@ def load_calibration(path: str | os.PathLike) -> Any:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"calibration file {p} not found; give the file written by a calibration run") from None
+    except IsADirectoryError:
+        raise ConfigError(f"calibration {p} is a folder; give the calibration JSON file inside it") from None
     except OSError as err:
         raise ConfigError(f"cannot read calibration file {p} ({err.strerror}); check the path and permissions") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"calibration file {p} is not a text (JSON) file; give the .json written by a "
+                          "calibration run") from None
     try:
         return Calibration.from_json(text)
     except SignalError as err:

@@ -69,9 +69,18 @@ def run_demo(out_dir: str | Path, *, duration_s: float | None = None, headless: 
     from emg.virtual_cyton import VirtualCyton
     from feedback.drills import find_drill, load_drill, make_drill
 
+    from emg.errors import ConfigError
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     config = load_drill(find_drill(drill))
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; the demo writes a folder of outputs: give a new folder, "
+                          f"e.g. --out {out.with_suffix('')}-demo")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"cannot create the output folder {out} ({err.strerror or err}); "
+                          "choose a writable --out folder") from None
     if reps is not None:
         params = dict(config.params)
         params["protocol"] = {**params["protocol"], "reps": int(reps)}

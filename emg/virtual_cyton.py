@@ -208,6 +208,11 @@ class VirtualCyton:
         return self._thread is not None and self._thread.is_alive() and not self._killed
 
     def start(self) -> VirtualCyton:
+        if self._link and not self._link.is_symlink() and self._link.exists():
+            from emg.errors import ConfigError
+
+            raise ConfigError(f"--link {self._link} already exists and is not a symlink; choose another path "
+                              "(only an old port symlink is ever replaced)")
         master, slave = os.openpty()
         tty.setraw(master)
         tty.setraw(slave)
@@ -215,9 +220,18 @@ class VirtualCyton:
         self._master, self._slave = master, slave
         self._port = os.ttyname(slave)
         if self._link:
-            if self._link.is_symlink() or self._link.exists():
-                self._link.unlink()
-            self._link.symlink_to(self._port)
+            try:
+                if self._link.is_symlink():
+                    self._link.unlink()
+                self._link.symlink_to(self._port)
+            except OSError as err:
+                os.close(master)
+                os.close(slave)
+                self._master = self._slave = None
+                from emg.errors import ConfigError
+
+                raise ConfigError(f"cannot make the symlink --link {self._link} ({err.strerror or err}); "
+                                  "choose a path in a writable folder") from None
         self._thread = threading.Thread(target=self._run, name="virtual-cyton", daemon=True)
         self._thread.start()
         log.info("virtual Cyton on %s", self.port)

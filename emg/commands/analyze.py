@@ -50,9 +50,12 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         raise ConfigError(f"--mains {args.mains!r} is not 50, 60, none or auto")
     cal = None
     if args.calibration:
+        from emg.session import load_calibration
+
         cal_path = Path(args.calibration)
-        if not cal_path.is_file():
+        if not cal_path.exists():
             raise ConfigError(f"calibration file not found: {cal_path} (check the path)")
+        load_calibration(cal_path)  # one-line ConfigError for a folder, a binary or a non-calibration file
         cal = cal_path.read_text(encoding="utf-8")
     return AnalysisSettings(channels=args.channels, mains_hz=mains, zero_phase=args.zero_phase,
                             envelope=args.envelope, near_heart=args.near_heart, calibration=cal,
@@ -73,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="recording file(s) or folder(s)")
     p.add_argument("--json", action="store_true", help="print JSON (one object, or a list for several files)")
     p.add_argument("-o", "--out", metavar="FILE", help="also write the JSON to FILE")
+    p.add_argument("--force", action="store_true", help="replace the -o FILE if it exists")
     add_analysis_options(p)
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="Dask scheduler address (e.g. tcp://127.0.0.1:8786) to analyse many files on a cluster")
@@ -100,10 +104,16 @@ def expand_paths(paths: list[str]) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     from emg.analysis import analyze_file, analyze_many
-    from emg.errors import RecordingError
+    from emg.errors import ConfigError, RecordingError
+    from emg.outputs import check_output, write_output
 
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers {args.workers} is not a positive number of processes; give e.g. --workers 2 "
+                          "(or leave it out to use every CPU)")
     settings = settings_from_args(args)
     paths = expand_paths(args.paths)
+    if args.out:
+        check_output(args.out, force=args.force, inputs=paths, example_name="analysis.json")
     show_bar = not args.no_progress and sys.stderr.isatty()
     if len(paths) == 1 and not args.scheduler:
         results = [analyze_file(paths[0], settings, progress=show_bar)]
@@ -112,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     payload: Any = results[0] if len(results) == 1 else results
     text = json.dumps(payload, indent=2, allow_nan=False)
     if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        write_output(args.out, text + "\n")
     if args.json:
         print(text)
     else:
@@ -153,6 +163,9 @@ def format_text(res: dict[str, Any]) -> str:
         if ch["status"] != "ok" or not ch["activations"]:
             head += f": {ch['reason']}"
         lines.append(head)
+        if cq.get("nan_samples") and ch["status"] != "no-data":
+            lines.append(f"    ! {cq['nan_samples']} NaN/inf sample(s) ({cq.get('nan_fraction', 0):.1%}) were bridged by "
+                         "interpolation (zero-phase) or held (causal); check the electrode, the cable and the file")
         if ch["noise_floor"] is not None:
             ms = cq.get("mains_share")
             ecg = cq.get("ecg") or {}

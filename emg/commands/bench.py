@@ -326,10 +326,10 @@ def run(args: argparse.Namespace) -> int:
 
     from emg.errors import ConfigError
 
+    if not args.seconds >= 5 or args.calls < 100 or args.repeats < 1:  # checked before --quick replaces them
+        raise ConfigError("bench needs --seconds >= 5, --calls >= 100 and --repeats >= 1; lower values measure nothing")
     if args.quick:
         args.seconds, args.calls, args.repeats, args.no_compile = 20.0, 2000, 1, True
-    if args.seconds < 5 or args.calls < 100 or args.repeats < 1:
-        raise ConfigError("bench needs --seconds >= 5, --calls >= 100 and --repeats >= 1; lower values measure nothing")
     BoardShim.disable_board_logger()
     logging.getLogger("numba").setLevel(logging.WARNING)
     before = _load()

@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
             print(path.read_text(encoding="utf-8"), end="")
         except DrillConfigError as err:
             raise ConfigError(str(err)) from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"drill file {args.show} cannot be read as text ({type(err).__name__}); "
+                              "give a .toml drill file or a shipped drill name (`emg drills` lists them)") from None
         return 0
     paths = list(shipped_drills())
     if args.dir:

@@ -29,23 +29,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from emg.commands.analyze import settings_from_args
-    from emg.errors import ConfigError, RecordingError
+    from emg.errors import RecordingError
+    from emg.outputs import check_output, write_output
     from emg.progress import collect_progress, figure_png, format_table, progress_figure, render_progress_html
 
     folder = Path(args.folder)
+    if folder.exists() and not folder.is_dir():
+        raise RecordingError(f"{folder} is a file; `emg progress` takes the folder that holds the session "
+                             f"recordings, e.g. emg progress {folder.parent}")
     if not folder.is_dir():
         raise RecordingError(f"folder not found: {folder} (give the folder that holds the session recordings)")
     out = Path(args.out) if args.out else folder / "progress.html"
-    if not out.parent.exists():
-        raise ConfigError(f"output folder {out.parent} does not exist; create it or choose another -o path")
+    check_output(out, protect_recordings=True)
+    check_output(out.with_suffix(".png"), protect_recordings=True)
     prog = collect_progress(folder, settings_from_args(args), scheduler=args.scheduler, workers=args.workers,
                             progress=sys.stderr.isatty())
     if not prog["groups"]:
         raise RecordingError(f"none of the recordings in {folder} could be analysed: "
                              + "; ".join(f"{Path(str(e['path'])).name}: {e['error']}" for e in prog["errors"][:3]))
-    out.write_text(render_progress_html(prog), encoding="utf-8")
-    png = out.with_suffix(".png")
-    png.write_bytes(figure_png(progress_figure(prog)))
+    write_output(out, render_progress_html(prog))
+    png = write_output(out.with_suffix(".png"), figure_png(progress_figure(prog)))
     if args.json:
         print(json.dumps(prog, indent=2, allow_nan=False))
     else:

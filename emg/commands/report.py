@@ -18,20 +18,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="PATH", help="recording file (any format `emg analyze` reads)")
     p.add_argument("-o", "--out", metavar="REPORT.html",
                    help="output HTML file (default: PATH with .report.html)")
+    p.add_argument("--force", action="store_true", help="replace the output HTML file if it exists")
     add_analysis_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from emg.commands.analyze import settings_from_args
-    from emg.errors import ConfigError
     from emg.report import write_report
 
     src = Path(args.path)
     out = Path(args.out) if args.out else src.with_name(src.stem + ".report.html")
-    if not out.parent.exists():
-        raise ConfigError(f"output folder {out.parent} does not exist; create it or choose another -o path")
     settings = settings_from_args(args)
-    write_report(src, out, settings, progress=sys.stderr.isatty())
+    write_report(src, out, settings, progress=sys.stderr.isatty(), force=args.force)
     print(f"report written to {out}")
     return 0

@@ -42,8 +42,12 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import threading
 
+    from emg.errors import ConfigError
     from emg.virtual_cyton import NoiseBurstSource, VirtualCyton
 
+    if args.duration is not None and not args.duration > 0:
+        raise ConfigError(f"--duration {args.duration:g} is not a positive number of seconds; give e.g. --duration 60 "
+                          "(or leave it out to run until Ctrl-C)")
     if args.source == "patient":
         source = _patient_source(args)
     else:
