@@ -526,6 +526,129 @@ def _lowpass_rect(buf, nt, co, k, st, zp, cp, clamp):
 
 
 @njit(cache=True)
+def _lowpass_rect_out(buf, nt, co, k, st, zp, cp, out_f, want_f, out_e, c0, t0):
+    """Fused last stage for a full block with the linear envelope: write the tile ``buf`` (filtered)
+    to rows ``c0 .. c0+7`` of ``out_f`` (if ``want_f``), run :func:`_lowpass_rect` (clamped) on it and
+    write the envelope to the same rows of ``out_e``, in one pass (the low-pass recursion is
+    latency-bound, so the row stores come almost free). Same arithmetic as :func:`_lowpass_rect`."""
+    b0 = co[k]
+    b1 = co[k + 1]
+    b2 = co[k + 2]
+    a1 = co[k + 4]
+    a2 = co[k + 5]
+    vq = np.uint64(zp + cp)
+    vp = np.uint64(zp)
+    p0 = st[vp + U0]
+    p1 = st[vp + U1]
+    p2 = st[vp + U2]
+    p3 = st[vp + U3]
+    p4 = st[vp + U4]
+    p5 = st[vp + U5]
+    p6 = st[vp + U6]
+    p7 = st[vp + U7]
+    q0 = st[vq + U0]
+    q1 = st[vq + U1]
+    q2 = st[vq + U2]
+    q3 = st[vq + U3]
+    q4 = st[vq + U4]
+    q5 = st[vq + U5]
+    q6 = st[vq + U6]
+    q7 = st[vq + U7]
+    f0 = out_f[c0] if want_f else out_e[c0]
+    f1 = out_f[c0 + 1] if want_f else out_e[c0 + 1]
+    f2 = out_f[c0 + 2] if want_f else out_e[c0 + 2]
+    f3 = out_f[c0 + 3] if want_f else out_e[c0 + 3]
+    f4 = out_f[c0 + 4] if want_f else out_e[c0 + 4]
+    f5 = out_f[c0 + 5] if want_f else out_e[c0 + 5]
+    f6 = out_f[c0 + 6] if want_f else out_e[c0 + 6]
+    f7 = out_f[c0 + 7] if want_f else out_e[c0 + 7]
+    e0 = out_e[c0]
+    e1 = out_e[c0 + 1]
+    e2 = out_e[c0 + 2]
+    e3 = out_e[c0 + 3]
+    e4 = out_e[c0 + 4]
+    e5 = out_e[c0 + 5]
+    e6 = out_e[c0 + 6]
+    e7 = out_e[c0 + 7]
+    ut0 = np.uint64(t0)
+    for t in range(np.uint64(nt)):
+        u = ut0 + t
+        w0 = buf[t, U0]
+        w1 = buf[t, U1]
+        w2 = buf[t, U2]
+        w3 = buf[t, U3]
+        w4 = buf[t, U4]
+        w5 = buf[t, U5]
+        w6 = buf[t, U6]
+        w7 = buf[t, U7]
+        if want_f:
+            f0[u] = w0
+            f1[u] = w1
+            f2[u] = w2
+            f3[u] = w3
+            f4[u] = w4
+            f5[u] = w5
+            f6[u] = w6
+            f7[u] = w7
+        x0 = abs(w0)
+        x1 = abs(w1)
+        x2 = abs(w2)
+        x3 = abs(w3)
+        x4 = abs(w4)
+        x5 = abs(w5)
+        x6 = abs(w6)
+        x7 = abs(w7)
+        y0 = b0 * x0 + p0
+        y1 = b0 * x1 + p1
+        y2 = b0 * x2 + p2
+        y3 = b0 * x3 + p3
+        y4 = b0 * x4 + p4
+        y5 = b0 * x5 + p5
+        y6 = b0 * x6 + p6
+        y7 = b0 * x7 + p7
+        p0 = b1 * x0 - a1 * y0 + q0
+        p1 = b1 * x1 - a1 * y1 + q1
+        p2 = b1 * x2 - a1 * y2 + q2
+        p3 = b1 * x3 - a1 * y3 + q3
+        p4 = b1 * x4 - a1 * y4 + q4
+        p5 = b1 * x5 - a1 * y5 + q5
+        p6 = b1 * x6 - a1 * y6 + q6
+        p7 = b1 * x7 - a1 * y7 + q7
+        q0 = b2 * x0 - a2 * y0
+        q1 = b2 * x1 - a2 * y1
+        q2 = b2 * x2 - a2 * y2
+        q3 = b2 * x3 - a2 * y3
+        q4 = b2 * x4 - a2 * y4
+        q5 = b2 * x5 - a2 * y5
+        q6 = b2 * x6 - a2 * y6
+        q7 = b2 * x7 - a2 * y7
+        e0[u] = max(y0, 0.0)
+        e1[u] = max(y1, 0.0)
+        e2[u] = max(y2, 0.0)
+        e3[u] = max(y3, 0.0)
+        e4[u] = max(y4, 0.0)
+        e5[u] = max(y5, 0.0)
+        e6[u] = max(y6, 0.0)
+        e7[u] = max(y7, 0.0)
+    st[vp + U0] = p0
+    st[vp + U1] = p1
+    st[vp + U2] = p2
+    st[vp + U3] = p3
+    st[vp + U4] = p4
+    st[vp + U5] = p5
+    st[vp + U6] = p6
+    st[vp + U7] = p7
+    st[vq + U0] = q0
+    st[vq + U1] = q1
+    st[vq + U2] = q2
+    st[vq + U3] = q3
+    st[vq + U4] = q4
+    st[vq + U5] = q5
+    st[vq + U6] = q6
+    st[vq + U7] = q7
+
+
+@njit(cache=True)
 def _adaptive(buf, nt, st, o_aux, cp, c0, co, o_par):
     """Adaptive smoothing of the tile ``buf`` (TILE, 8) of pre-envelope values in place; state rows of
     ``st`` at ``o_aux + AUX_* * cp + c0`` (8 channels each). Written out for 8 channels (SIMD).
@@ -831,6 +954,81 @@ def _adaptive(buf, nt, st, o_aux, cp, c0, co, o_par):
 
 
 @njit(cache=True)
+def _row_clean(x, c, t0, nt):
+    """True when samples ``t0 .. t0+nt-1`` of row ``c`` of ``x`` are all finite and below MAX_ABS_UV."""
+    n_bad = 0
+    uc = np.uint64(c)
+    ut0 = np.uint64(t0)
+    for ut in range(np.uint64(nt)):
+        n_bad += not abs(x[uc, ut0 + ut]) < MAX_ABS_UV
+    return n_bad == 0
+
+
+@njit(cache=True)
+def _gather8(x, buf, c0, t0, nt):
+    """Rows ``c0 .. c0+7``, samples ``t0 .. t0+nt-1`` of ``x`` into the tile ``buf`` (nt, 8), sample by
+    sample (eight loads, one vector store per sample: faster than eight strided passes). Returns True when
+    every copied sample is finite and below MAX_ABS_UV (else the caller redoes the tile the slow way)."""
+    r0 = x[c0]
+    r1 = x[c0 + 1]
+    r2 = x[c0 + 2]
+    r3 = x[c0 + 3]
+    r4 = x[c0 + 4]
+    r5 = x[c0 + 5]
+    r6 = x[c0 + 6]
+    r7 = x[c0 + 7]
+    ut0 = np.uint64(t0)
+    n_bad = 0
+    for ut in range(np.uint64(nt)):
+        u = ut0 + ut
+        v0 = r0[u]
+        v1 = r1[u]
+        v2 = r2[u]
+        v3 = r3[u]
+        v4 = r4[u]
+        v5 = r5[u]
+        v6 = r6[u]
+        v7 = r7[u]
+        buf[ut, U0] = v0
+        buf[ut, U1] = v1
+        buf[ut, U2] = v2
+        buf[ut, U3] = v3
+        buf[ut, U4] = v4
+        buf[ut, U5] = v5
+        buf[ut, U6] = v6
+        buf[ut, U7] = v7
+        # a sum of magnitudes is NaN/inf/>= MAX_ABS_UV whenever one sample is (false alarms only send the
+        # tile down the exact slow path); max() could drop a NaN
+        m = ((abs(v0) + abs(v1)) + (abs(v2) + abs(v3))) + ((abs(v4) + abs(v5)) + (abs(v6) + abs(v7)))
+        n_bad += not m < MAX_ABS_UV
+    return n_bad == 0
+
+
+@njit(cache=True)
+def _scatter8(out, buf, c0, t0, nt):
+    """The tile ``buf`` (nt, 8) into rows ``c0 .. c0+7``, samples ``t0 .. t0+nt-1`` of ``out``."""
+    r0 = out[c0]
+    r1 = out[c0 + 1]
+    r2 = out[c0 + 2]
+    r3 = out[c0 + 3]
+    r4 = out[c0 + 4]
+    r5 = out[c0 + 5]
+    r6 = out[c0 + 6]
+    r7 = out[c0 + 7]
+    ut0 = np.uint64(t0)
+    for ut in range(np.uint64(nt)):
+        u = ut0 + ut
+        r0[u] = buf[ut, U0]
+        r1[u] = buf[ut, U1]
+        r2[u] = buf[ut, U2]
+        r3[u] = buf[ut, U3]
+        r4[u] = buf[ut, U4]
+        r5[u] = buf[ut, U5]
+        r6[u] = buf[ut, U6]
+        r7[u] = buf[ut, U7]
+
+
+@njit(cache=True)
 def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
     """Process channels ``c0 .. c0+7`` of ``x`` (C, n) through the chain; update their state in place.
 
@@ -862,11 +1060,26 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
     a_last = o_aux + AUX_LAST * cp + c0
     a_started = o_aux + AUX_STARTED * cp + c0
     a_bad = o_aux + AUX_NONFINITE * cp + c0
+    full = c0 + BLOCK <= n_ch
     t0 = 0
     while t0 < n:
         nt = min(TILE, n - t0)
-        # 1. gather into the tile, hold non-finite samples, note the first finite sample of new channels
-        for j in range(BLOCK):
+        # 1. gather into the tile, hold non-finite samples, note the first finite sample of new channels.
+        # Fast path: all 8 channels real, started and clean in a tile of >= 64 samples -> one
+        # sample-major copy (on short streaming chunks the per-channel copy below is quicker).
+        fast = full and nt >= 64
+        if fast:
+            for j in range(BLOCK):
+                if not st[a_started + j] > 0.0:
+                    fast = False
+                    break
+        if fast:
+            fast = _gather8(x, buf, c0, t0, nt)
+        if fast:
+            for j in range(BLOCK):
+                st[ws + j] = -1.0
+                st[a_last + j] = buf[nt - 1, j]
+        for j in range(BLOCK if not fast else 0):
             c = c0 + j
             st[ws + j] = -1.0
             if c < n_ch:
@@ -922,7 +1135,13 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
                 if tb >= nt:
                     break
                 ta = tb
-        if want_f:
+        # full block + linear envelope: filtered rows, envelope and envelope rows in one pass
+        fused = full and want_e and env_code == ENV_LINEAR and n_esec == 1
+        if fused:
+            _lowpass_rect_out(buf, nt, co, o_esos, st, o_ze + c0, cp, out_f, want_f, out_e, c0, t0)
+        elif want_f and full:
+            _scatter8(out_f, buf, c0, t0, nt)
+        elif want_f:
             for j in range(BLOCK):
                 c = c0 + j
                 if c < n_ch:
@@ -932,7 +1151,7 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
                     for ut in range(np.uint64(nt)):
                         out_f[uc, ut0 + ut] = buf[ut, uj]
         # 3. envelope, in place in the tile
-        if want_e:
+        if want_e and not fused:
             if env_code == ENV_LINEAR and n_esec == 1:
                 _lowpass_rect(buf, nt, co, o_esos, st, o_ze + c0, cp, True)
             elif env_code == ENV_LINEAR:
@@ -1000,7 +1219,9 @@ def run_block(x, c0, out_f, out_e, co, st, ist, pos0, cnt0, wo, buf):
                             buf[t, j] = abs(buf[t, j])
                     _cascade(buf, 0, nt, co, o_esos, n_esec, st, o_ze, cp, c0)
                 _adaptive(buf, nt, st, o_aux, cp, c0, co, o_par)
-            for j in range(BLOCK):
+            if full:
+                _scatter8(out_e, buf, c0, t0, nt)
+            for j in range(BLOCK if not full else 0):
                 c = c0 + j
                 if c < n_ch:
                     uc = np.uint64(c)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import numpy as np
@@ -105,6 +106,21 @@ class EmgPipeline:
         return self._chain.nonfinite_count
 
 
+@functools.lru_cache(maxsize=32)
+def _envelope_stage_cached(method: str, fs_hz: float, params) -> dict:
+    return envelope_stage(method, fs_hz, params)
+
+
+def _envelope_stage(method: str, fs_hz: float, params: EnvelopeParams | None) -> dict:
+    """:func:`envelope_stage`, memoised (its filter design costs a few hundred us per batch call); every
+    caller gets its own copies of the arrays."""
+    try:
+        stage = _envelope_stage_cached(method, float(fs_hz), params)
+    except TypeError:  # unhashable params
+        return envelope_stage(method, fs_hz, params)
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in stage.items()}
+
+
 def emg_clean(x_uv, fs_hz: float, *, mains_hz: float | None = 50, band_hz=None, near_heart: bool = False,
               order: int = 4, zero_phase: bool = False) -> np.ndarray:
     """Band-passed, notched signal (C, n) in uV; causal (== streaming) or ``zero_phase`` (offline)."""
@@ -134,6 +150,6 @@ def emg_process(x_uv, fs_hz: float, *, mains_hz: float | None = 50, band_hz=None
         return filtered, emg_amplitude(filtered, fs_hz, method=envelope, zero_phase=True, params=envelope_params)
     design = design_filters(fs_hz, band_hz=band_hz, mains_hz=mains_hz, near_heart=near_heart, order=order)
     chain = Chain(x.shape[0], design.sos, design.zi_unit, init_steady=True,
-                  **envelope_stage(envelope, float(fs_hz), envelope_params))
+                  **_envelope_stage(envelope, float(fs_hz), envelope_params))
     filtered, env = chain.run(x, want_filtered=True, want_envelope=True, parallel=True)
     return filtered, env
