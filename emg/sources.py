@@ -338,6 +338,15 @@ class LslRowsSource:
     def insert_marker(self, value: float) -> None:
         self._marker = float(value)
 
+    @property
+    def recording_meta(self) -> dict:
+        """The stream's own channel labels and muscles (read like a played recording's sidecar)."""
+        n = len(self.preset.exg_rows)
+        names = [str(c) for c in (getattr(self._lsl, "channel_names", None) or [])]
+        muscles = [str(m) for m in (getattr(self._lsl, "muscles", None) or [])]
+        return {"channel_names": names if n and len(names) == n else [],
+                "muscles": muscles if len(muscles) == n and any(muscles) else []}
+
     def describe(self) -> dict:
         info = {"lsl_stream": self._lsl.name}
         if getattr(self._lsl, "channel_names", None):

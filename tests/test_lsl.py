@@ -280,6 +280,8 @@ def test_lsl_board_drives_a_recording(tmp_path: Path) -> None:
     rec = read_recording(out)
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["board_name"] == f"lsl:{name}" and side["complete"] is True
+    assert side["channel_names"] == ["EMG1", "EMG2", "EMG3"]  # the stream's own labels
+    assert side["muscles"] == ["biceps", "triceps", ""]  # --muscles wins over the stream's
     assert rec.fs_hz == 250.0 and rec.n_samples == N
     np.testing.assert_allclose(rec.data_uv, x, atol=1e-6)  # the file keeps 6 decimals
     assert [e.label for e in rec.events] == ["done"]
