@@ -350,13 +350,19 @@ def _read_edf(p: Path) -> Recording:
         events = [Event(label=str(txt), sample=int(round(float(on) * fs)), time_s=float(on),
                         data={"duration_s": float(dur)} if float(dur) > 0 else {})
                   for on, dur, txt in zip(onsets, durations, texts)]
+        from emg.export.bids import read_bids_events  # here: emg.export reads recordings through this module
+
+        bids_events = read_bids_events(p)  # a BIDS events.tsv keeps whole labels and each event's data
+        events_source = "BIDS events.tsv" if bids_events is not None else "EDF+ annotations"
+        if bids_events is not None:
+            events = bids_events
         start = reader.getStartdatetime()
         fmt = {0: "edf", 1: "edf+", 2: "bdf", 3: "bdf+"}.get(reader.filetype, "edf")
         meta = {"units": "uV" if not units_seen else f"as in file ({', '.join(sorted(set(units_seen)))})",
                 "start_time": start.isoformat() if start else None,
                 "patient": reader.getPatientName() or reader.getPatientCode() or None,
                 "equipment": reader.getEquipment() or None, "skipped_channels": skipped,
-                "prefilter": [reader.getPrefilter(i) for i in chans]}
+                "prefilter": [reader.getPrefilter(i) for i in chans], "events_source": events_source}
         if not signals or n_min < 2:
             raise RecordingError(f"{p}: the EDF/BDF file holds no samples; "
                                  "export it again or pick another file")

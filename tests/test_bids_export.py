@@ -166,7 +166,9 @@ def test_bids_data_read_back_by_the_project_reader(rec, tmp_path: Path) -> None:
     res = export_bids(rec, tmp_path / "study", subject="P01", task="reachhold")
     back = read_recording(res.data_file)
     assert back.fs_hz == 250.0 and back.n_samples == rec.n_samples
-    assert [e.label for e in back.events] == [lab[:40] for lab, _, _ in EVENTS]
+    # events.tsv beside the BDF gives the whole labels and each event's data (EDF+ keeps 40 characters)
+    assert [(e.label, e.sample, e.data) for e in back.events] == [(lab, s, d) for lab, s, d in EVENTS]
+    assert back.meta["events_source"] == "BIDS events.tsv"
     np.testing.assert_allclose(back.data_uv[:7], rec.data_uv[:7], atol=1e-3)
 
 
