@@ -110,6 +110,9 @@ class Acquisition:
                 raise ConfigError("board playback needs a recording file: add --file PATH.csv (one made by `emg record`)")
             if playback_file is not None and not preset.needs_file:
                 raise ConfigError(f"a playback file was given but board {preset.name} does not play files; use --board playback")
+            if serial_port and not preset.needs_serial_port:
+                raise ConfigError(f"board {preset.name} takes no serial port; drop --serial-port, or use --board cyton, "
+                                  "cyton-daisy or ganglion for a board on that port")
             self.source = BrainFlowSource(preset, serial_port=serial_port, playback_file=playback_file, gain=gain,
                                           fast=fast, loop=loop, allow_truncated=allow_truncated)
         self._muscles_arg = list(muscles or [])

@@ -205,3 +205,11 @@ def test_drills_show_binary_file(tmp_path: Path, capsys) -> None:
 def test_playback_without_file_names_the_option(tmp_path: Path, capsys) -> None:
     assert main(["record", "--board", "playback", "--duration", "1", "--out", str(tmp_path / "p.csv")]) == 2
     assert "--file" in _one_line_error(capsys.readouterr().err)
+
+
+def test_serial_port_on_a_board_without_one_is_refused(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "emg", "record", "--board", "synthetic", "--serial-port", "/dev/ttyUSB0",
+                           "--duration", "1", "--out", str(tmp_path / "r.csv")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().count("\n") == 0 and "takes no serial port" in proc.stderr
+    assert not (tmp_path / "r.csv").exists()
