@@ -27,7 +27,14 @@ fi
 PY="${PYTHON:-python3}"
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python >= 3.11 is needed (found $("$PY" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2; exit 2; }
 if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv || { echo "error: could not create a virtual environment; on Debian install python3-venv" >&2; exit 2; }
+  if ! "$PY" -m venv .venv 2>/dev/null; then
+    rm -rf .venv
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "installing python3-venv"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    fi
+    "$PY" -m venv .venv || { echo "error: could not create a virtual environment; on Debian install python3-venv (as root: apt-get install python3-venv)" >&2; exit 2; }
+  fi
 fi
 stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
