@@ -108,6 +108,21 @@ class Drill:
             self._cue_emitted = True
             self._emit(ev.CUE, t, **cue.to_dict())
 
+    def _count_result(self, t: float, result: str, failure_reason: str, gated_s: float | None) -> None:
+        """Count a finished rep or trial (success / failure / void), emit its event and flash the view."""
+        self.attempted += 1
+        if result == "success":
+            self.succeeded += 1
+            self._emit(ev.SUCCESS, t, set=self.set_index, rep=self.rep)
+            self._flash(t, "success", self.flash_s)
+        elif result == "failure":
+            self._emit(ev.FAILURE, t, set=self.set_index, rep=self.rep, reason=failure_reason)
+            self._flash(t, "failure", self.flash_s)
+        else:
+            self.voided += 1
+            self._emit(ev.REP_VOID, t, set=self.set_index, rep=self.rep, gated_s=gated_s)
+        self.state.attempted, self.state.successes = self.attempted, self.succeeded
+
     def _flash(self, t: float, kind: str, duration_s: float) -> None:
         self._flash_until, self._flash_kind = t + duration_s, kind
 

@@ -263,18 +263,7 @@ class HoldRepDrill(Drill):
             "gated_s": _round(gated_s),
             **self._extra_metrics(),
         }
-        self.attempted += 1
-        if result == "success":
-            self.succeeded += 1
-            self._emit(ev.SUCCESS, t, set=self.set_index, rep=self.rep)
-            self._flash(t, "success", self.flash_s)
-        elif result == "failure":
-            self._emit(ev.FAILURE, t, set=self.set_index, rep=self.rep, reason="work time ran out")
-            self._flash(t, "failure", self.flash_s)
-        else:
-            self.voided += 1
-            self._emit(ev.REP_VOID, t, set=self.set_index, rep=self.rep, gated_s=_round(gated_s))
-        self.state.attempted, self.state.successes = self.attempted, self.succeeded
+        self._count_result(t, result, "work time ran out", _round(gated_s))
         self.state.message = "Not counted: too much artefact in that rep" if result == "void" else ""
         change = self.shaper.record(result)
         if change:

@@ -121,18 +121,7 @@ class TimedTrialDrill(Drill):
                    "cue_time_s": round(self._cue_time_s, 6),
                    "clean_fraction": round(clean_fraction, 6), "gated_s": round(self._gated * self.dt_s, 6),
                    **metrics}
-        self.attempted += 1
-        if result == "success":
-            self.succeeded += 1
-            self._emit(ev.SUCCESS, t, set=self.set_index, rep=self.rep)
-            self._flash(t, "success", self.flash_s)
-        elif result == "failure":
-            self._emit(ev.FAILURE, t, set=self.set_index, rep=self.rep, reason="score outside the goal")
-            self._flash(t, "failure", self.flash_s)
-        else:
-            self.voided += 1
-            self._emit(ev.REP_VOID, t, set=self.set_index, rep=self.rep, gated_s=metrics["gated_s"])
-        self.state.attempted, self.state.successes = self.attempted, self.succeeded
+        self._count_result(t, result, "score outside the goal", metrics["gated_s"])
         self.results.append(metrics)
         self._emit(ev.REP_END, t, **metrics)
         if self.rep >= self.reps_per_set:
