@@ -334,7 +334,8 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     bar.update(1)
 
     # ---- across channels
-    cocon = _cocontraction(proc.envelope_uv, acts, names, usable, fs)
+    cocon = _cocontraction(proc.envelope_uv, acts, names, usable, fs, cal_map,
+                           [ch["noise_floor_envelope"] for ch in channels_out])
     sym = _symmetry(proc.envelope_uv, names, muscles, usable, acts, fs)
     reps, drill = _drill_reps(rec, idx, acts, pct, fs, names)
     if drill is not None and isinstance(rec.meta.get("drill"), dict):
@@ -525,8 +526,15 @@ def _active_mask(n: int, fs: float, acts: list[dspa.Activation]) -> np.ndarray:
 
 
 def _cocontraction(env: np.ndarray, acts: list[list[dspa.Activation]], names: list[str], usable: list[bool],
-                   fs: float) -> list[dict[str, Any]]:
-    """Co-contraction index (%) for each pair of active channels, over the time either is active."""
+                   fs: float, cal_map: dict[int, tuple[float, float]] | None = None,
+                   rest_env: list[float | None] | None = None) -> list[dict[str, Any]]:
+    """Co-contraction index (%) for each pair of active channels, over the time either is active.
+
+    With a calibration for both channels the envelopes are compared in % of each muscle's reference
+    (floor removed): relative effort. Without one, each is taken above its rest level and scaled to its
+    own 99th percentile: the overlap of the two activation *patterns*, which says nothing about how hard
+    the second muscle worked; ``normalisation`` in the result says which it is."""
+    cal_map = cal_map or {}
     active = [c for c in range(env.shape[0]) if usable[c] and acts[c]][:8]
     out = []
     for i, a in enumerate(active):
@@ -535,12 +543,22 @@ def _cocontraction(env: np.ndarray, acts: list[list[dspa.Activation]], names: li
             if not m.any():
                 continue
             ea, eb = env[a][m], env[b][m]
-            # normalise each channel to its own peak so different gains compare
-            na, nb = np.percentile(ea, 99), np.percentile(eb, 99)
-            if na <= 0 or nb <= 0:
-                continue
+            if a in cal_map and b in cal_map:
+                (fa, ra), (fb, rb) = cal_map[a], cal_map[b]
+                xa, xb = (ea - fa) / (ra - fa), (eb - fb) / (rb - fb)
+                how = "% of reference"
+            else:
+                la = (rest_env[a] if rest_env and rest_env[a] else 0.0)
+                lb = (rest_env[b] if rest_env and rest_env[b] else 0.0)
+                xa, xb = np.maximum(ea - la, 0.0), np.maximum(eb - lb, 0.0)
+                na, nb = np.percentile(xa, 99), np.percentile(xb, 99)
+                if na <= 0 or nb <= 0:
+                    continue
+                xa, xb = xa / na, xb / nb
+                how = "own peak (no calibration: pattern overlap, not relative effort)"
             out.append({"channels": [names[a], names[b]],
-                        "index_pct": _r(dspa.cocontraction_index(ea / na, eb / nb), 2),
+                        "index_pct": _r(dspa.cocontraction_index(xa, xb), 2),
+                        "normalisation": how,
                         "overlap_s": _r(float((_active_mask(env.shape[1], fs, acts[a])
                                                & _active_mask(env.shape[1], fs, acts[b])).sum() / fs))})
     return out

@@ -346,3 +346,24 @@ def test_recorded_drill_is_replayed_and_agrees(tmp_path: Path) -> None:
     assert res["drill"]["reps_succeeded"] == live_summary.get("succeeded", sum(r == "success" for r in live_results))
     for r in res["reps"]:
         assert r["time_in_band_s"] is not None and r["reaction_time_s"] is not None
+
+
+def test_cocontraction_is_relative_effort_only_with_a_calibration() -> None:
+    """An antagonist firing with the agonist at a tenth of its amplitude: without a calibration the index
+    measures pattern overlap (high) and says so; with both muscles calibrated to the same reference it
+    is relative effort (low)."""
+    fs, n = 1000.0, 30_000
+    rng = np.random.default_rng(4)
+    drive = np.zeros(n)
+    for start in (5_000, 15_000, 25_000):
+        drive[start:start + 3_000] = 1.0
+    x = np.vstack([rng.normal(0, 2, n) + rng.normal(0, 100, n) * drive,
+                   rng.normal(0, 2, n) + rng.normal(0, 10, n) * drive])
+    rec = Recording(data_uv=x, fs_hz=fs, channel_names=["agonist", "antagonist"])
+    own = analyze_recording(rec, AnalysisSettings(mains_hz=None)).to_dict()["cocontraction"][0]
+    assert own["normalisation"].startswith("own peak")
+    assert own["index_pct"] > 70.0
+    cal = {"rest_floor_uv": [1.6, 1.6], "reference_uv": [80.0, 80.0], "channel_names": ["agonist", "antagonist"]}
+    rel = analyze_recording(rec, AnalysisSettings(mains_hz=None, calibration=cal)).to_dict()["cocontraction"][0]
+    assert rel["normalisation"] == "% of reference"
+    assert 5.0 < rel["index_pct"] < 30.0  # 10 % of the agonist's effort: 200 * 0.1 / 1.1 = 18 %

@@ -188,7 +188,8 @@ def format_text(res: dict[str, Any]) -> str:
                          f"({fat['fatigue_index_pct_per_s']:+.2f} %/s) over {len(fat['contractions'])} "
                          "sustained contraction(s)")
     for cc in res.get("cocontraction", []):
-        lines.append(f"  co-contraction {cc['channels'][0]} / {cc['channels'][1]}: {cc['index_pct']:.1f} %")
+        lines.append(f"  co-contraction {cc['channels'][0]} / {cc['channels'][1]}: {cc['index_pct']:.1f} % "
+                     f"({cc.get('normalisation', '')})")
     for sy in res.get("symmetry", []):
         lines.append(f"  symmetry {sy['left']} / {sy['right']}: {sy['index_pct']:+.1f} %")
     drill = res.get("drill")

@@ -30,7 +30,13 @@ log = logging.getLogger(__name__)
 #: onset/offset rule of the ground truth
 ONSET_RULE = ("onset: first sample after a contract cue where the drive exceeds rest + 5 % of that rep's "
               "peak excursion; offset: first sample after the peak where it falls below that level again; "
-              "rise_start: first sample where the drive leaves rest (+0.1 % of the excursion)")
+              "rise_start: first sample where the drive leaves rest (+0.1 % of the excursion); "
+              "fall_end: first sample after the offset where the drive is back within rest + 0.1 % of the "
+              "excursion (None if not before the next rep's cue); detectable_onset / detectable_offset: first "
+              "sample up to the peak where the noise-free EMG RMS of the muscle (reference_uv_at_board x drive) "
+              "exceeds the channel's rest noise RMS (sqrt(noise_floor_uv^2 + (reference_uv_at_board x rest)^2)), "
+              "and first sample after the peak where it is below it again (both None if the peak never exceeds "
+              "it; crosstalk, fatigue gain and artefacts are not counted)")
 ONSET_FRACTION = 0.05
 CHUNK_S = 10.0
 
@@ -68,8 +74,10 @@ class SimResult:
 
 
 def _activations(act: np.ndarray, rest: np.ndarray, cue_samples: list[tuple[int, dict]], fs_hz: float,
-                 n_muscles: int) -> list[list[dict[str, Any]]]:
-    """Per channel, the contractions (onset, offset, peak) in each rep, by :data:`ONSET_RULE`."""
+                 n_muscles: int, detect_level: np.ndarray | None = None) -> list[list[dict[str, Any]]]:
+    """Per channel, the contractions (onset, offset, peak) in each rep, by :data:`ONSET_RULE`.
+    ``detect_level``: per channel, the drive whose EMG equals the rest noise RMS (rest noise RMS /
+    reference_uv_at_board); without it the detectable keys are not added."""
     starts = [(k, c) for k, c in cue_samples if c["phase"] == "contract"]
     n = act.shape[1]
     out: list[list[dict[str, Any]]] = [[] for _ in range(act.shape[0])]
@@ -97,6 +105,21 @@ def _activations(act: np.ndarray, rest: np.ndarray, cue_samples: list[tuple[int,
             below_after = np.flatnonzero(seg[ipk:] < thr)
             off = ipk + int(below_after[0]) if below_after.size else None
             hold = seg[on: off if off is not None else seg.size]
+            extra: dict[str, Any] = {}
+            if off is not None:
+                back = np.flatnonzero(seg[off:] <= base + 1e-4 + 1e-3 * (peak - base))
+                extra["fall_end_s"] = (k0 + off + int(back[0])) / fs_hz if back.size else None
+            else:
+                extra["fall_end_s"] = None
+            if detect_level is not None:
+                lvl = float(detect_level[ch])
+                d_on = d_off = None
+                if peak > lvl:
+                    d_on = int(np.flatnonzero(seg[: ipk + 1] > lvl)[0])
+                    d_below = np.flatnonzero(seg[ipk:] <= lvl)
+                    d_off = ipk + int(d_below[0]) if d_below.size else None
+                extra["detectable_onset_s"] = (k0 + d_on) / fs_hz if d_on is not None else None
+                extra["detectable_offset_s"] = (k0 + d_off) / fs_hz if d_off is not None else None
             out[ch].append({
                 "rep": int(cue.get("rep", i + 1)),
                 "cue_s": k0 / fs_hz,
@@ -108,6 +131,7 @@ def _activations(act: np.ndarray, rest: np.ndarray, cue_samples: list[tuple[int,
                 "offset_sample": k0 + off if off is not None else None,
                 "peak_pct": 100.0 * peak,
                 "mean_pct": 100.0 * float(np.mean(hold)) if hold.size else None,
+                **extra,
             })
     return out
 
@@ -257,10 +281,19 @@ def build_truth(sim: Simulator, sc: Scenario, res: SimResult, cues: list[tuple[i
         "channels": channels,
         "cues": cue_list,
         "onset_rule": ONSET_RULE,
-        "activations": _activations(res.activation, rest, cues, sim.fs_hz, sim.n_muscles),
+        "activations": _activations(res.activation, rest, cues, sim.fs_hz, sim.n_muscles, _detect_level(sim, rest)),
         "artefacts": arts,
         "dropped_samples": _ranges(dropped),
     }
+
+
+def _detect_level(sim: Simulator, rest: np.ndarray) -> np.ndarray:
+    """Per muscle channel, the drive at which the muscle's noise-free EMG RMS at the board
+    (reference_uv_at_board x drive) equals the channel's rest noise RMS (noise floor and rest EMG)."""
+    m = sim.n_muscles
+    ref_b = sim.reference_uv[:m] * np.sqrt(sim.power_fraction[:m])
+    rest_rms = np.sqrt(sim.noise_floor_uv[:m] ** 2 + (ref_b * rest[:m]) ** 2)
+    return rest_rms / ref_b
 
 
 def _ranges(idx: np.ndarray) -> list[list[int]]:
