@@ -45,6 +45,34 @@ def test_simulated_reps_edges_within_targets(patient, fs, onset_ms):
         assert a.offset_s > a.onset_s and a.peak_uv >= a.mean_uv > 0
 
 
+def test_weak_cocontraction_edges_against_the_detectable_truth():
+    """Channel 1 of the healthy reps co-contracts to ~3x rest: its 5 % edges lie inside the rest noise,
+    so the detector is scored against the detectable edges (EMG above the rest noise RMS). Measured at
+    seed 3: median |onset error| 47 ms, |offset error| 79 ms (against the 5 % keys: 83 / 203 ms);
+    bounds are 2x those."""
+    fs = 250.0
+    r = simulate("reps", "healthy", duration_s=120, fs_hz=fs, n_channels=2, seed=3)
+    truth = r.truth["activations"][1]
+    assert truth and all(t["detectable_onset_s"] is not None for t in truth)
+    acts = detect_activations(r.exg_uv, fs, mains_hz=50)[1]
+    dur = r.exg_uv.shape[1] / fs
+    found, used, on_err, off_err = 0, set(), [], []
+    for t in truth:
+        hi = t["detectable_offset_s"] if t["detectable_offset_s"] is not None else dur
+        hits = [i for i, a in enumerate(acts) if a.onset_s < hi and a.offset_s > t["rise_start_s"]]
+        if not hits:
+            continue
+        found += 1
+        used.update(hits)
+        on_err.append(acts[hits[0]].onset_s - t["detectable_onset_s"])
+        if t["detectable_offset_s"] is not None:
+            off_err.append(acts[hits[-1]].offset_s - t["detectable_offset_s"])
+    assert found / len(truth) >= 0.9
+    assert len(acts) - len(used) <= 1
+    assert 1000 * np.median(np.abs(on_err)) <= 95.0
+    assert 1000 * np.median(np.abs(off_err)) <= 160.0
+
+
 @pytest.mark.parametrize("fs", [1000.0, 250.0])
 @pytest.mark.parametrize("snr", [10.0, 100.0])
 def test_strong_bursts_are_not_widened_by_ringing(fs, snr):

@@ -106,6 +106,44 @@ def test_onsets_in_truth_match_cues_plus_reaction_time():
         assert a["peak_pct"] == pytest.approx(50.0, abs=8.0)
 
 
+def test_detectable_edges_and_fall_end_are_ordered_as_the_levels_are():
+    """The detectable edges sit where the noise-free EMG crosses the rest noise RMS: before the 5 %
+    onset (after the 5 % offset) on a strong channel, after it (before it) on the weak co-contracting
+    one, and always inside [rise_start, fall_end] (that level is above rest + 0.1 % of the excursion)."""
+    res = simulate("reps", "healthy", duration_s=60.0, fs_hz=250.0, n_channels=2, seed=3)
+    t = res.truth
+    assert "fall_end" in t["onset_rule"] and "detectable_onset" in t["onset_rule"]
+    kinds = set()
+    for ch in range(2):
+        c = t["channels"][ch]
+        ref_b, rest = c["reference_uv_at_board"], c["rest_activation"]
+        level = float(np.hypot(c["noise_floor_uv"], ref_b * rest)) / ref_b
+        assert t["activations"][ch]
+        for a in t["activations"][ch]:
+            peak = a["peak_pct"] / 100.0
+            five = rest + 0.05 * (peak - rest)
+            assert level > rest + 1e-4 + 1e-3 * (peak - rest)
+            assert a["detectable_onset_s"] is not None and a["rise_start_s"] <= a["detectable_onset_s"]
+            assert a["rise_start_s"] <= a["onset_s"]
+            if a["offset_s"] is not None:
+                assert a["detectable_offset_s"] is not None
+                assert a["detectable_onset_s"] < a["detectable_offset_s"]
+                if a["fall_end_s"] is not None:
+                    assert a["offset_s"] <= a["fall_end_s"] and a["detectable_offset_s"] <= a["fall_end_s"]
+            if level < five:  # strong: the rest noise is passed before 5 % of the excursion is
+                kinds.add("strong")
+                assert a["detectable_onset_s"] <= a["onset_s"]
+                if a["offset_s"] is not None:
+                    assert a["detectable_offset_s"] >= a["offset_s"]
+            elif level > five:  # weak: 5 % of the excursion is still inside the rest noise
+                kinds.add("weak")
+                assert a["detectable_onset_s"] >= a["onset_s"]
+                if a["offset_s"] is not None:
+                    assert a["detectable_offset_s"] <= a["offset_s"]
+    assert any(a["fall_end_s"] is not None for a in t["activations"][0])
+    assert kinds == {"strong", "weak"}  # channel 0 (reps at 50 %) and channel 1 (co-contraction ~3x rest)
+
+
 # --------------------------------------------------------------------------------------- fatigue
 
 def test_fatigue_slope_recovered_within_20_percent():
