@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -122,6 +122,27 @@ class Drill:
             self.voided += 1
             self._emit(ev.REP_VOID, t, set=self.set_index, rep=self.rep, gated_s=gated_s)
         self.state.attempted, self.state.successes = self.attempted, self.succeeded
+
+    def _record_rep_end(self, t: float, metrics: dict[str, Any], rest: Callable[[float, float], None]) -> None:
+        """Record a finished rep, close its set where it was the last one (finishing the drill after the last
+        set), and start the rest that follows: ``rest(t, duration_s)``, ``set_rest_s`` between sets."""
+        self.results.append(metrics)
+        self._emit(ev.REP_END, t, **metrics)
+        if self.rep < self.reps_per_set:
+            rest(t, self.rest_s)
+            return
+        done = [r for r in self.results if r["set"] == self.set_index]
+        succeeded = sum(1 for r in done if r["result"] == "success")
+        self._emit(ev.SET_END, t, set=self.set_index, attempted=len(done), succeeded=succeeded)
+        if self.set_index >= self.sets:
+            self._finish(t)
+            return
+        self.state.message = (f"Set {self.set_index} done: {succeeded} of {len(done)} reps. "
+                              f"Rest before set {self.set_index + 1}")
+        self.set_index += 1
+        self.rep = 0
+        self._emit(ev.SET_START, t, set=self.set_index)
+        rest(t, self.set_rest_s)
 
     def _flash(self, t: float, kind: str, duration_s: float) -> None:
         self._flash_until, self._flash_kind = t + duration_s, kind

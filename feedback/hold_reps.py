@@ -282,25 +282,7 @@ class HoldRepDrill(Drill):
     def _close_rep(self, t: float) -> None:
         metrics, self._pending = self._pending, None
         assert metrics is not None
-        self.results.append(metrics)
-        self._emit(ev.REP_END, t, **metrics)
-        if self.rep >= self.reps_per_set:
-            self._emit(ev.SET_END, t, set=self.set_index,
-                       attempted=sum(1 for r in self.results if r["set"] == self.set_index),
-                       succeeded=sum(1 for r in self.results if r["set"] == self.set_index
-                                     and r["result"] == "success"))
-            if self.set_index >= self.sets:
-                self._finish(t)
-                return
-            done = [r for r in self.results if r["set"] == self.set_index]
-            self.state.message = (f"Set {self.set_index} done: {sum(r['result'] == 'success' for r in done)} of "
-                                  f"{len(done)} reps. Rest before set {self.set_index + 1}")
-            self.set_index += 1
-            self.rep = 0
-            self._emit(ev.SET_START, t, set=self.set_index)
-            self._set_rest_duration(t, self.set_rest_s)
-        else:
-            self._set_rest_duration(t, self.rest_s)
+        self._record_rep_end(t, metrics, self._set_rest_duration)
 
     def _before_stop(self, t: float) -> None:
         if self._pending is not None:  # stopped while waiting for relaxation: keep the rep's metrics

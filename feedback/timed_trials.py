@@ -122,22 +122,7 @@ class TimedTrialDrill(Drill):
                    "clean_fraction": round(clean_fraction, 6), "gated_s": round(self._gated * self.dt_s, 6),
                    **metrics}
         self._count_result(t, result, "score outside the goal", metrics["gated_s"])
-        self.results.append(metrics)
-        self._emit(ev.REP_END, t, **metrics)
-        if self.rep >= self.reps_per_set:
-            self._emit(ev.SET_END, t, set=self.set_index,
-                       attempted=sum(1 for r in self.results if r["set"] == self.set_index),
-                       succeeded=sum(1 for r in self.results if r["set"] == self.set_index
-                                     and r["result"] == "success"))
-            if self.set_index >= self.sets:
-                self._finish(t)
-                return
-            self.set_index += 1
-            self.rep = 0
-            self._emit(ev.SET_START, t, set=self.set_index)
-            self._enter_rest(t, self.set_rest_s)
-        else:
-            self._enter_rest(t, self.rest_s)
+        self._record_rep_end(t, metrics, self._enter_rest)
 
     def _refresh_state(self, t: float) -> None:
         left = self._phase_dur - (t - self._phase_t)
