@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dsp.quality.flags import QualityFlag
 from feedback.errors import DrillConfigError
 
 REQUIRED = object()
 
-#: The artefact flag names a drill can gate on (the dsp.quality bits).
-FLAG_BITS = {"railed": 1, "flat": 2, "nan": 4, "spike": 8, "lead_off": 16, "dropped": 32}
+#: The artefact flag names a drill can gate on: the bits of :class:`dsp.quality.QualityFlag`.
+FLAG_BITS = {flag.name.lower(): int(flag) for flag in QualityFlag if flag}
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """Artefact gating: flagged samples never count toward success and never move a threshold.
 
-The flags are the ``dsp.quality`` bits (RAILED=1, FLAT=2, NAN=4, SPIKE=8, LEAD_OFF=16,
-DROPPED=32), one uint8 per channel and sample. :class:`ArtefactGate` reduces them over the
+The flags are the bits of :class:`dsp.quality.QualityFlag`, one uint8 per channel and sample. :class:`ArtefactGate` reduces them over the
 channels a drill uses to one word per sample, adds NAN for non-finite activation, and tracks
 gated spells so the patient is told why the samples are not counting.
 """
@@ -10,16 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from dsp.quality.flags import QualityFlag
 from feedback.drill_config import FLAG_BITS
 
 #: Bit -> what the patient or therapist reads, and what to do.
 FLAG_MESSAGES = {
-    32: "data lost between board and computer: move the dongle closer",
-    16: "electrode off on {ch}: press it back onto the skin",
-    1: "signal saturated on {ch}: check the electrode and its lead",
-    8: "movement artefact on {ch}: keep the leads still",
-    2: "no signal on {ch}: the lead may be unplugged",
-    4: "unusable samples on {ch}",
+    int(QualityFlag.DROPPED): "data lost between board and computer: move the dongle closer",
+    int(QualityFlag.LEAD_OFF): "electrode off on {ch}: press it back onto the skin",
+    int(QualityFlag.RAILED): "signal saturated on {ch}: check the electrode and its lead",
+    int(QualityFlag.SPIKE): "movement artefact on {ch}: keep the leads still",
+    int(QualityFlag.FLAT): "no signal on {ch}: the lead may be unplugged",
+    int(QualityFlag.NAN): "unusable samples on {ch}",
 }
 FLAG_NAMES = {bit: name for name, bit in FLAG_BITS.items()}
 #: seconds a gating reason stays on screen after the last flagged sample, so a brief one is readable

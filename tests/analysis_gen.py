@@ -149,7 +149,7 @@ def write_project_recording(path: Path, x_uv: np.ndarray, fs_hz: float, *, chann
                             muscles: list[str] | None = None, events: list[dict] | None = None,
                             extra_meta: dict | None = None, board_id: int = 0) -> Path:
     """Write ``x_uv`` in the project's format with the foundation's RecordingWriter (Cyton row layout)."""
-    from emg.recorder import RecordingWriter
+    from emg.recordings.writer import RecordingWriter
 
     n_rows = 24
     c, n = x_uv.shape

@@ -12,10 +12,10 @@ import time
 import numpy as np
 import pytest
 
-from emg.acquisition import Acquisition, Chunk, SampleSource
-from emg.boards import get_preset
+from emg.acquire.acquisition import Acquisition, Chunk, SampleSource
+from emg.acquire.boards import get_preset
 from emg.errors import BoardError, ConfigError
-from emg.recording import load_recording
+from emg.recordings.recording import load_recording
 
 
 class StoppingSource:
@@ -132,8 +132,8 @@ def test_brainflow_native_log_goes_to_python_logging_not_fd2():
     code = (
         "import logging, sys\n"
         "logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, format='%(name)s|%(message)s')\n"
-        "from emg.acquisition import Acquisition\n"
-        "from emg import brainflow_log\n"
+        "from emg.acquire.acquisition import Acquisition\n"
+        "from emg.acquire import brainflow_log\n"
         "with Acquisition('synthetic', max_samples=10) as a:\n"
         "    list(a.chunks())\n"
         "brainflow_log.drain()\n"
@@ -145,8 +145,8 @@ def test_brainflow_native_log_goes_to_python_logging_not_fd2():
 
 
 def test_a_second_session_on_the_same_port_is_refused():
-    from emg.serial_ports import PortLock
-    from emg.virtual_cyton import VirtualCyton
+    from emg.acquire.serial_ports import PortLock
+    from emg.acquire.virtual_cyton import VirtualCyton
 
     with VirtualCyton() as vc:
         first = PortLock(vc.port)  # what a running Acquisition holds on its port
@@ -161,7 +161,7 @@ def test_a_second_session_on_the_same_port_is_refused():
 
 
 def test_a_port_held_by_another_program_is_busy():
-    from emg.virtual_cyton import VirtualCyton
+    from emg.acquire.virtual_cyton import VirtualCyton
 
     with VirtualCyton() as vc:
         holder = subprocess.Popen(["sleep", "30"], stdin=open(vc.port, "rb"))

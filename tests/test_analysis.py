@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from analysis_gen import contractions, match, write_project_recording
-from emg.analysis import AnalysisSettings, analyze_file, analyze_recording, edge_pad
+from emg.analysis import AnalysisSettings, analyze_file, analyze_recording
+from emg.analysis.edges import edge_pad
 from emg.errors import ConfigError, RecordingError
-from emg.readers import read_recording
-from emg.recording import Event, Recording
+from emg.recordings.readers import read_recording
+from emg.recordings.recording import Event, Recording
 
 
 def _run(x: np.ndarray, fs: float, **kw) -> dict:

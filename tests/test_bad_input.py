@@ -106,7 +106,7 @@ def test_calibration_that_is_binary_or_a_folder(rec: Path, tmp_path: Path, capsy
     msg = _one_line_error(capsys.readouterr().err)
     assert "not found" not in msg and ("folder" in msg or "not a text" in msg)
     from emg.errors import ConfigError
-    from emg.session import load_calibration
+    from emg.live.session import load_calibration
 
     with pytest.raises(ConfigError):
         load_calibration(cal)

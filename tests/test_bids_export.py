@@ -161,7 +161,7 @@ def test_refuses_foreign_folder_and_session_layout_clash(rec, tmp_path: Path) ->
 
 def test_bids_data_read_back_by_the_project_reader(rec, tmp_path: Path) -> None:
     """`emg analyze` on the BIDS BDF: the project's reader gets the data and events back."""
-    from emg.readers import read_recording
+    from emg.recordings.readers import read_recording
 
     res = export_bids(rec, tmp_path / "study", subject="P01", task="reachhold")
     back = read_recording(res.data_file)
@@ -256,7 +256,7 @@ def test_lab_metadata_file_fills_recommended_fields(tmp_path: Path, capsys: pyte
 
 
 def test_bids_events_read_back_with_their_data(rec, tmp_path: Path) -> None:
-    from emg.export.bids import read_bids_events
+    from emg.recordings.bids_events import read_bids_events
 
     res = export_bids(rec, tmp_path / "study", subject="P01", task="reachhold")
     events = read_bids_events(res.data_file)

@@ -3,7 +3,7 @@
 import pytest
 from brainflow.board_shim import BoardShim
 
-from emg.boards import (PRESETS, bipolar_emg_commands, cyton_rail_uv, cyton_scale_uv_per_count, get_preset,
+from emg.acquire.boards import (PRESETS, bipolar_emg_commands, cyton_rail_uv, cyton_scale_uv_per_count, get_preset,
                         playback_preset, preset_for_board_id)
 from emg.errors import ConfigError
 

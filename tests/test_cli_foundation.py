@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from emg.cli import main
-from emg.recording import load_recording
+from emg.recordings.recording import load_recording
 
 
 def run_cli(capsys, *argv):
@@ -165,7 +165,7 @@ def test_record_from_a_board_that_dies_keeps_the_data(tmp_path, capsys):
     """The virtual Cyton is switched off mid-recording: one-line error, exit 3, samples kept, sidecar complete."""
     import threading
 
-    from emg.virtual_cyton import VirtualCyton
+    from emg.acquire.virtual_cyton import VirtualCyton
 
     out = tmp_path / "dies.csv"
     with VirtualCyton() as vc:
@@ -186,7 +186,7 @@ def test_record_from_a_board_that_dies_keeps_the_data(tmp_path, capsys):
 
 
 def test_board_switched_off_with_dongle_in(capsys, tmp_path):
-    from emg.virtual_cyton import VirtualCyton
+    from emg.acquire.virtual_cyton import VirtualCyton
 
     with VirtualCyton() as vc:
         vc.power_off()

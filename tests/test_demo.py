@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from emg.cli import main  # noqa: E402
-from emg.recording import load_recording  # noqa: E402
+from emg.recordings.recording import load_recording  # noqa: E402
 
 
 def test_demo_headless_patient_completes_the_drill(tmp_path, capsys):

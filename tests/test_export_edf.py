@@ -12,7 +12,7 @@ from emg.cli import main
 from emg.errors import ConfigError, RecordingError
 from emg.export import load_for_export, write_edf
 from emg.export.edf import END_LABEL, read_back, record_layout
-from emg.recorder import RecordingWriter
+from emg.recordings.writer import RecordingWriter
 
 FS = 250.0
 MUSCLES = ["vastus medialis L", "vastus medialis R", "rectus femoris (left)", "", "", "", "", ""]
@@ -111,8 +111,8 @@ def test_edf_round_trip_is_within_16_bit_quantisation(rec_path: Path, tmp_path: 
 
 
 def test_project_reader_reads_the_export_back(rec_path: Path, tmp_path: Path) -> None:
-    """`emg analyze` reads BDF through emg.readers: same data, rate and events."""
-    from emg.readers import read_recording
+    """`emg analyze` reads BDF through emg.recordings.readers: same data, rate and events."""
+    from emg.recordings.readers import read_recording
 
     rec = load_for_export(rec_path)
     write_edf(rec, tmp_path / "s.bdf")
@@ -247,7 +247,7 @@ def test_accelerometer_axes_on_request(rec_path: Path, tmp_path: Path) -> None:
 
 
 def test_values_beyond_the_header_and_stray_events(rec_path: Path, tmp_path: Path) -> None:
-    from emg.recording import Event
+    from emg.recordings.recording import Event
 
     rec = load_for_export(rec_path)
     rec.events = [Event("before start", -5, -0.02, {}), Event("after end", 10**9, 4e6, {})]

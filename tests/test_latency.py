@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emg.session_latency import LatencyMeter, format_latency_report
+from emg.live.latency import LatencyMeter, format_latency_report
 
 
 def test_each_sample_counts_once_at_the_frame_that_first_shows_it():

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from emg.errors import BoardError, ConfigError
-from emg.lsl import LOOPBACK_CONFIG, LslPublisher, LslSource, list_streams, parse_board_name
+from emg.acquire.lsl import LOOPBACK_CONFIG, LslPublisher, LslSource, list_streams, parse_board_name
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -244,8 +244,8 @@ def test_list_streams_sees_our_outlets() -> None:
 
 def test_lsl_board_drives_a_recording(tmp_path: Path) -> None:
     """--board lsl:NAME through the project's Acquisition: every sample recorded, values exact."""
-    from emg.acquisition import Acquisition
-    from emg.readers import read_recording
+    from emg.acquire.acquisition import Acquisition
+    from emg.recordings.readers import read_recording
 
     name = unique("board")
     outlet = make_outlet(name, n_ch=3, fs=250.0, unit="microvolts", fmt=pylsl().cf_double64)
@@ -298,7 +298,7 @@ def run_py(code: str, env_extra: dict[str, str | None]) -> subprocess.CompletedP
 
 
 def test_configure_lsl_defaults_to_loopback_before_pylsl_is_imported(tmp_path: Path) -> None:
-    code = ("import os, sys; from emg.lsl import configure_lsl; print(configure_lsl()); "
+    code = ("import os, sys; from emg.acquire.lsl import configure_lsl; print(configure_lsl()); "
             "print(os.environ.get('LSLAPICFG', '')); print('pylsl' in sys.modules)")
     res = run_py(code, {})
     assert res.returncode == 0, res.stderr
@@ -314,14 +314,14 @@ def test_configure_lsl_defaults_to_loopback_before_pylsl_is_imported(tmp_path: P
     mine.write_text("[multicast]\nResolveScope = site\n")
     res = run_py(code, {"LSLAPICFG": str(mine)})
     assert res.stdout.splitlines()[:2] == [f"LSL configuration from LSLAPICFG={mine}", str(mine)]
-    res = run_py("from emg.lsl import configure_lsl; configure_lsl()", {"LSLAPICFG": str(tmp_path / "missing.cfg")})
+    res = run_py("from emg.acquire.lsl import configure_lsl; configure_lsl()", {"LSLAPICFG": str(tmp_path / "missing.cfg")})
     assert res.returncode != 0 and "does not exist; fix the path or unset LSLAPICFG" in res.stderr
 
 
 def test_command_line_hooks_build_the_publisher() -> None:
     import argparse
 
-    from emg.lsl import add_lsl_options, publisher_from_args
+    from emg.acquire.lsl import add_lsl_options, publisher_from_args
 
     parser = argparse.ArgumentParser()
     add_lsl_options(parser)
@@ -341,7 +341,7 @@ def test_command_line_hooks_build_the_publisher() -> None:
 
 def test_synthetic_board_session_published_sample_for_sample() -> None:
     """The hook as `emg record --lsl` uses it: every BrainFlow chunk pushed, every sample received."""
-    from emg.acquisition import Acquisition
+    from emg.acquire.acquisition import Acquisition
 
     name = unique("synth")
     acq = Acquisition("synthetic", max_samples=500)
@@ -366,7 +366,7 @@ def test_synthetic_board_session_published_sample_for_sample() -> None:
 def test_emg_record_from_an_lsl_stream(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """`emg record --board lsl:NAME --duration 1`: the command line end to end."""
     from emg.cli import main
-    from emg.readers import read_recording
+    from emg.recordings.readers import read_recording
 
     name = unique("cli")
     outlet = make_outlet(name, n_ch=2, fs=250.0, unit="microvolts")
@@ -409,7 +409,7 @@ def test_activation_nan_is_sent_as_zero_and_caller_array_kept() -> None:
 def test_emg_record_with_lsl_publishes_what_it_records(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """`emg record --board synthetic --lsl NAME`: an inlet on this machine gets the recorded samples."""
     from emg.cli import build_parser, main
-    from emg.readers import read_recording
+    from emg.recordings.readers import read_recording
 
     if "--lsl" not in build_parser()._subparsers._group_actions[0].choices["record"].format_help():
         pytest.skip("emg record has no --lsl option yet (wiring pending)")
@@ -448,8 +448,8 @@ def test_emg_record_with_lsl_publishes_what_it_records(tmp_path: Path, capsys: p
 
 def test_lsl_board_that_stops_keeps_the_recording(tmp_path: Path) -> None:
     """A sender that goes silent mid-recording: BoardError within about a second, every sample kept."""
-    from emg.acquisition import Acquisition
-    from emg.readers import read_recording
+    from emg.acquire.acquisition import Acquisition
+    from emg.recordings.readers import read_recording
 
     name = unique("halt")
     outlet = make_outlet(name, n_ch=2, fs=250.0, unit="uV", fmt=pylsl().cf_double64)
@@ -473,7 +473,7 @@ def test_lsl_board_that_stops_keeps_the_recording(tmp_path: Path) -> None:
 
 
 def test_session_publisher_is_a_no_op_without_lsl_and_lazy_with_it() -> None:
-    from emg.lsl import SessionPublisher
+    from emg.acquire.lsl import SessionPublisher
 
     off = SessionPublisher(None)
     off.start(fs_hz=250, channel_names=["a"])
@@ -499,7 +499,7 @@ def test_session_publisher_is_a_no_op_without_lsl_and_lazy_with_it() -> None:
 
 
 def test_markers_from_another_program_arrive_with_unix_times() -> None:
-    from emg.lsl import LslMarkerSource, sample_at_time
+    from emg.acquire.lsl import LslMarkerSource, sample_at_time
 
     lsl = pylsl()
     name = unique("stim")

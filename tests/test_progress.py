@@ -1,4 +1,4 @@
-"""emg.progress and `emg progress`: trends over three simulated sessions, on local processes and on Dask."""
+"""emg.analysis.progress and `emg progress`: trends over three simulated sessions, on local processes and on Dask."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from analysis_gen import write_drill_session
 from emg.analysis import AnalysisSettings, analyze_many
 from emg.cli import main
-from emg.progress import collect_progress, progress_from_results
+from emg.analysis.progress import collect_progress, progress_from_results
 
 SESSIONS = [  # (date, snr, reps succeeded, relax ramp s): a patient who gets stronger and relaxes faster
     ("2026-01-05T10:00:00+00:00", 3.0, [True, False, False, False], 1.6),

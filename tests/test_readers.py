@@ -1,4 +1,4 @@
-"""emg.readers: every supported format, real files read from ../shared/realdata, files written and read back."""
+"""emg.recordings.readers: every supported format, real files read from ../shared/realdata, files written and read back."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from analysis_gen import write_project_recording
 from emg.errors import RecordingError
-from emg.readers import find_recordings, read_recording
+from emg.recordings.readers import find_recordings, read_recording
 
 GANGLION = "openbci_ganglion_myoware_s05/OpenBCI-RAW-S05_S1R0.txt"
 CYTON_V6 = "openbci_cyton_jawclench/OpenBCI_GUI-v6-blinks-jawClench-alpha.txt"

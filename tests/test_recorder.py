@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from brainflow.data_filter import DataFilter
 
-from emg.acquisition import Acquisition
-from emg.recorder import RecordingWriter, format_rows
-from emg.recording import load_recording
+from emg.acquire.acquisition import Acquisition
+from emg.recordings.writer import RecordingWriter, format_rows
+from emg.recordings.recording import load_recording
 
 
 def _start_record(out, *extra):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from emg.errors import RecordingError
-from emg.recorder import RecordingWriter
-from emg.recording import Recording, load_recording, read_sidecar
+from emg.recordings.writer import RecordingWriter
+from emg.recordings.recording import Recording, load_recording, read_sidecar
 
 CYTON_META = {"board_id": 0, "board_name": "cyton", "sampling_rate": 250.0, "num_rows": 24,
               "exg_rows": list(range(1, 9)), "accel_rows": [9, 10, 11], "timestamp_row": 22, "marker_row": 23,

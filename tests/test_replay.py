@@ -8,9 +8,9 @@ import time
 
 import numpy as np
 
-from emg.acquisition import Acquisition
-from emg.recorder import RecordingWriter
-from emg.recording import load_recording
+from emg.acquire.acquisition import Acquisition
+from emg.recordings.writer import RecordingWriter
+from emg.recordings.recording import load_recording
 
 
 def _daisy_recording(path, n=250, fs=125.0):

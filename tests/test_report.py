@@ -1,4 +1,4 @@
-"""emg.report and `emg report`: one self-contained HTML file with every section, figures as real PNGs."""
+"""emg.analysis.report and `emg report`: one self-contained HTML file with every section, figures as real PNGs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from analysis_gen import write_drill_session
 from emg.analysis import AnalysisSettings
 from emg.cli import main
-from emg.report import write_report
+from emg.analysis.report import write_report
 
 SECTIONS = ("summary", "settings", "quality", "signals", "activations", "reps", "fatigue", "cross")
 

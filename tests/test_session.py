@@ -12,12 +12,12 @@ import pytest
 pytest.importorskip("PySide6")
 
 from dsp.calibration import Calibration  # noqa: E402
-from emg.acquisition import Acquisition  # noqa: E402
-from emg.boards import get_preset  # noqa: E402
+from emg.acquire.acquisition import Acquisition  # noqa: E402
+from emg.acquire.boards import get_preset  # noqa: E402
 from emg.cli import main  # noqa: E402
 from emg.errors import ConfigError  # noqa: E402
-from emg.recording import load_recording  # noqa: E402
-from emg.session import Session, check_calibration, headless_needed, load_calibration, part_path  # noqa: E402
+from emg.recordings.recording import load_recording  # noqa: E402
+from emg.live.session import Session, check_calibration, headless_needed, load_calibration, part_path  # noqa: E402
 from feedback.drills import make_drill, parse_drill  # noqa: E402
 
 QUICK_DRILL = """
@@ -131,7 +131,7 @@ def test_bad_train_options_are_one_line_errors(tmp_path, capsys):
 
 
 def test_board_lost_mid_session_keeps_recording_and_ends_cleanly(tmp_path):
-    from emg.virtual_cyton import VirtualCyton
+    from emg.acquire.virtual_cyton import VirtualCyton
 
     cfg = parse_drill(QUICK_DRILL)
     with VirtualCyton() as vc:
@@ -185,7 +185,7 @@ def test_part_paths_and_headless_detection(monkeypatch):
 
 def test_board_lost_then_reconnected_continues_in_a_second_part(tmp_path):
     """Windowed policy: the session waits; R reconnects (new recording part), Esc ends it cleanly."""
-    from emg.virtual_cyton import VirtualCyton
+    from emg.acquire.virtual_cyton import VirtualCyton
 
     cfg = parse_drill(QUICK_DRILL.replace("reps = 2", "reps = 20"))
     boards = [VirtualCyton().start()]

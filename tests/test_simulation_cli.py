@@ -19,7 +19,7 @@ def test_simulate_writes_a_readable_recording_with_ground_truth(tmp_path, capsys
     assert "sim.csv" in printed and "sinc^3" in printed and "dropped x1" in printed
     from brainflow.data_filter import DataFilter
 
-    from emg.recording import load_recording
+    from emg.recordings.recording import load_recording
     from emg.simulation.writer import load_truth
 
     rows = DataFilter.read_file(str(out))
@@ -56,7 +56,7 @@ def test_simulate_at_1khz_uses_the_synthetic_layout(tmp_path, capsys):
     out = tmp_path / "k.csv"
     assert main(["simulate", "--duration", "5", "--fs", "1000", "--channels", "16", "--out", str(out),
                  "--without", "mains"]) == 0
-    from emg.recording import load_recording
+    from emg.recordings.recording import load_recording
 
     rec = load_recording(out)
     assert rec.fs_hz == 1000.0 and rec.data_uv.shape == (16, 5000)
@@ -115,7 +115,7 @@ def test_start_time_dates_a_simulated_session(tmp_path, capsys):
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["start_time"].startswith("2026-03-02T10:00:00")
     assert side["ground_truth"]["session"] == 3
-    from emg.recording import load_recording
+    from emg.recordings.recording import load_recording
 
     rec = load_recording(out)
     assert rec.timestamps[0] == pytest.approx(1772445600.0)

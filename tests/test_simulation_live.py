@@ -70,8 +70,8 @@ def test_source_chunking_invariant():
 def test_brainflow_cyton_driver_streams_the_patient_from_the_virtual_cyton():
     from brainflow.board_shim import BoardIds, BoardShim, BrainFlowInputParams
 
-    from emg.boards import cyton_scale_uv_per_count
-    from emg.virtual_cyton import VirtualCyton
+    from emg.acquire.boards import cyton_scale_uv_per_count
+    from emg.acquire.virtual_cyton import VirtualCyton
 
     BoardShim.disable_board_logger()
     src = PatientSource(seed=5, scenario=_short_reps())

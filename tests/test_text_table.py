@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from emg.text_table import parse_table
+from emg.recordings.text_table import parse_table
 
 
 def _text(x: np.ndarray, fmt: str = "%.6f") -> bytes:

@@ -10,10 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from emg.acquisition import Acquisition
-from emg.boards import cyton_scale_uv_per_count
+from emg.acquire.acquisition import Acquisition
+from emg.acquire.boards import cyton_scale_uv_per_count
 from emg.errors import BoardError
-from emg.virtual_cyton import (ACCEL_G_PER_COUNT, NoiseBurstSource, VirtualCyton, encode_packets)
+from emg.acquire.virtual_cyton import (ACCEL_G_PER_COUNT, NoiseBurstSource, VirtualCyton, encode_packets)
 
 
 class RampSource:

@@ -50,7 +50,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         raise ConfigError(f"--mains {args.mains!r} is not 50, 60, none or auto")
     cal = None
     if args.calibration:
-        from emg.session import load_calibration
+        from emg.live.session import load_calibration
 
         cal_path = Path(args.calibration)
         if not cal_path.exists():
@@ -87,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def expand_paths(paths: list[str]) -> list[Path]:
     from emg.errors import RecordingError
-    from emg.readers import find_recordings
+    from emg.recordings.readers import find_recordings
 
     out: list[Path] = []
     for raw in paths:
@@ -105,7 +105,7 @@ def expand_paths(paths: list[str]) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     from emg.analysis import analyze_file, analyze_many
     from emg.errors import ConfigError, RecordingError
-    from emg.outputs import check_output, write_output
+    from emg.recordings.outputs import check_output, write_output
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers {args.workers} is not a positive number of processes; give e.g. --workers 2 "

@@ -340,7 +340,7 @@ def run(args: argparse.Namespace) -> int:
     res["compile"] = None if args.no_compile else _compile_times()
     res["envelopes"] = _envelopes()
     if args.analysis:
-        from emg.analysis_bench import run_benchmark
+        from emg.bench.analysis import run_benchmark
 
         res["analysis"] = run_benchmark(minutes=60.0, n_channels=16, fs_hz=250.0, report=False)
     after = _load()
@@ -351,7 +351,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_tables(res)
         if args.analysis:
-            from emg.analysis_bench import print_summary
+            from emg.bench.analysis import print_summary
 
             print()
             print_summary(res["analysis"])

@@ -19,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emg.boards import PRESETS
-    from emg.serial_ports import candidate_ports
+    from emg.acquire.boards import PRESETS
+    from emg.acquire.serial_ports import candidate_ports
 
     if args.json:
         import json
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
                                                            "`emg virtual-cyton` makes a virtual one)"))
     if args.lsl:
         try:
-            from emg.lsl import list_streams
+            from emg.acquire.lsl import list_streams
         except ImportError:
             print("LSL streams: LSL support is not installed in this version")
             return 0

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, default=60.0, help="frames a second (default 60)")
     p.add_argument("--tone", action="store_true", help="pitch follows activation, where an audio output exists")
     p.add_argument("--seed", type=int, default=7, help="simulated patient's random seed (default 7)")
-    from emg.lsl import add_lsl_options
+    from emg.acquire.lsl import add_lsl_options
 
     add_lsl_options(p)
     p.set_defaults(func=run)
@@ -42,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from emg.errors import ConfigError
-    from emg.session import display_problem, headless_needed
-    from emg.session_demo import DEMO_DRILL, run_demo
-    from emg.session_latency import format_latency_report
+    from emg.live.session import display_problem, headless_needed
+    from emg.live.demo import DEMO_DRILL, run_demo
+    from emg.live.latency import format_latency_report
 
     if args.duration is not None and not args.duration > 0:
         raise ConfigError(f"--duration {args.duration} is not a positive number of seconds; give e.g. --duration 30")

@@ -30,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from emg.commands.analyze import settings_from_args
     from emg.errors import RecordingError
-    from emg.outputs import check_output, write_output
-    from emg.progress import collect_progress, figure_png, format_table, progress_figure, render_progress_html
+    from emg.recordings.outputs import check_output, write_output
+    from emg.analysis.progress import collect_progress, figure_png, format_table, progress_figure, render_progress_html
 
     folder = Path(args.folder)
     if folder.exists() and not folder.is_dir():

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing recording at --out")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     try:
-        from emg.lsl import add_lsl_options
+        from emg.acquire.lsl import add_lsl_options
     except ImportError:  # LSL support not installed
         pass
     else:
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from emg.acquisition import Acquisition
+    from emg.acquire.acquisition import Acquisition
     from emg.errors import ConfigError, EmgError
 
     if args.duration is not None and (not math.isfinite(args.duration) or args.duration <= 0):
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
               + (f" for {args.duration:g} s" if args.duration else " until Ctrl-C"), flush=True)
         publisher = None
         if getattr(args, "lsl", None):
-            from emg.lsl import publisher_from_args
+            from emg.acquire.lsl import publisher_from_args
 
             publisher = publisher_from_args(args, fs_hz=acq.fs_hz, channel_names=acq.channel_names,
                                             muscles=acq.muscles, device=acq.source.board_name, activation=False)

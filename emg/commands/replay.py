@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from emg.acquisition import Acquisition
+    from emg.acquire.acquisition import Acquisition
 
     acq = Acquisition("playback", playback_file=args.path, fast=args.fast, loop=args.loop,
                       allow_truncated=args.allow_truncated)

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from emg.commands.analyze import settings_from_args
-    from emg.report import write_report
+    from emg.analysis.report import write_report
 
     src = Path(args.path)
     out = Path(args.out) if args.out else src.with_name(src.stem + ".report.html")

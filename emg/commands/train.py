@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--contraction-s", type=float, default=3.0, help="calibration: seconds per contraction (default 3)")
     p.add_argument("--submax", type=float, default=None, metavar="PCT",
                    help="calibrate on a sub-maximal reference contraction of PCT %% of maximum instead of an MVC")
-    from emg.lsl import add_lsl_options
+    from emg.acquire.lsl import add_lsl_options
 
     add_lsl_options(p)
     p.set_defaults(func=run)
@@ -109,11 +109,11 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from emg.acquisition import Acquisition
+    from emg.acquire.acquisition import Acquisition
     from emg.commands.record import parse_list
     from emg.errors import ConfigError
-    from emg.session import Session, headless_needed, load_calibration
-    from emg.session_latency import format_latency_report
+    from emg.live.session import Session, headless_needed, load_calibration
+    from emg.live.latency import format_latency_report
     from feedback.drills import find_drill, load_drill, make_drill
     from feedback.errors import FeedbackError
 

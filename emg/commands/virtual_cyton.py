@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     import threading
 
     from emg.errors import ConfigError
-    from emg.virtual_cyton import NoiseBurstSource, VirtualCyton
+    from emg.acquire.virtual_cyton import NoiseBurstSource, VirtualCyton
 
     if args.duration is not None and not args.duration > 0:
         raise ConfigError(f"--duration {args.duration:g} is not a positive number of seconds; give e.g. --duration 60 "

@@ -52,7 +52,8 @@ from emg.export.source import (
     muscles_of,
     start_datetime,
 )
-from emg.recording import Event, Recording
+from emg.recordings.bids_events import read_tsv
+from emg.recordings.recording import Event, Recording
 
 log = logging.getLogger(__name__)
 
@@ -94,17 +95,6 @@ def bids_label(value: Any, entity: str, *, required: bool = True) -> str | None:
         suggestion = re.sub(r"[^A-Za-z0-9]", "", text) or "S01"
         raise ConfigError(f"BIDS {entity} label {value!r} may hold only letters and digits; use e.g. {suggestion!r}")
     return text
-
-
-def _read_tsv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    if not path.exists():
-        return [], []
-    text = path.read_text(encoding="utf-8")
-    rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
-    if not rows:
-        return [], []
-    header = rows[0]
-    return header, [dict(zip(header, r + [""] * (len(header) - len(r)))) for r in rows[1:] if any(r)]
 
 
 def _tsv_text(header: list[str], rows: list[dict[str, Any]]) -> str:
@@ -153,7 +143,7 @@ def _add_row(path: Path, key: str, row: dict[str, Any], default_header: list[str
 
     Existing rows and columns are kept as they are; new columns of ``row`` are appended to the header.
     """
-    header, rows = _read_tsv(path)
+    header, rows = read_tsv(path)
     if header and key not in header:
         raise ConfigError(f"{path} has no '{key}' column; it is not a BIDS table - fix or remove it")
     if any(r.get(key) == str(row[key]) for r in rows):
@@ -168,7 +158,7 @@ def _add_row(path: Path, key: str, row: dict[str, Any], default_header: list[str
 
 
 def _replace_row(path: Path, key: str, row: dict[str, Any], default_header: list[str]) -> None:
-    header, rows = _read_tsv(path)
+    header, rows = read_tsv(path)
     header = header or list(default_header)
     for col in row:
         if col not in header:
@@ -315,7 +305,7 @@ EVENTS_JSON = {
 }
 
 
-#: What the project's event labels mean (feedback/events.py, emg.session, emg record marks).
+#: What the project's event labels mean (feedback/events.py, emg.live.session, emg record marks).
 EVENT_LEVELS = {
     "drill_start": "a drill began (data: kind, name, configuration)",
     "cue": "the instruction shown to the patient changed (data: phase, text, target, band)",
@@ -364,53 +354,6 @@ def events_rows(rec: Recording) -> list[dict[str, Any]]:
             "data": json.dumps(data, separators=(",", ":"), default=_json_default) if data else "n/a",
         })
     return rows
-
-
-def read_bids_events(data_file: str | Path) -> list[Event] | None:
-    """The events of a BIDS-EMG data file from its sibling ``*_events.tsv``, with their full data.
-
-    ``sub-01_task-x_emg.bdf`` -> ``sub-01_task-x_events.tsv``; None when there is no such table.
-    Samples come from the ``sample`` column where present, else from onset x SamplingFrequency
-    (``*_emg.json``). A reader can prefer these to the EDF+ annotations, which keep only the label.
-    """
-    p = Path(data_file)
-    stem = re.sub(r"_emg\.(bdf|edf)$", "", p.name)
-    if stem == p.name:
-        return None
-    table = p.with_name(f"{stem}_events.tsv")
-    if not table.is_file():
-        return None
-    fs = None
-    side = p.with_name(f"{stem}_emg.json")
-    if side.is_file():
-        try:
-            fs = float(json.loads(side.read_text(encoding="utf-8")).get("SamplingFrequency"))
-        except (ValueError, TypeError):
-            fs = None
-    header, rows = _read_tsv(table)
-    events = []
-    for r in rows:
-        try:
-            onset = float(r["onset"])
-        except (KeyError, ValueError):
-            continue
-        sample_text = r.get("sample", "n/a")
-        sample = int(float(sample_text)) if sample_text not in ("", "n/a") else int(round(onset * (fs or 0)))
-        data: dict[str, Any] = {}
-        if r.get("data") not in (None, "", "n/a"):
-            try:
-                loaded = json.loads(r["data"])
-                data = loaded if isinstance(loaded, dict) else {"value": loaded}
-            except ValueError:
-                data = {"text": r["data"]}
-        if r.get("duration") not in (None, "", "n/a"):
-            try:
-                data.setdefault("duration_s", float(r["duration"]))
-            except ValueError:
-                pass
-        label = r.get("trial_type") or r.get("value") or "event"
-        events.append(Event(label=label, sample=sample, time_s=onset, data=data))
-    return events
 
 
 def export_bids(rec: Recording, root: str | Path, *, subject: str, task: str, session: str | None = None,
@@ -570,7 +513,7 @@ def validate_bids_emg(root: str | Path) -> list[str]:
                 problems.append(f"dataset_description.json lacks {key}")
     except (OSError, ValueError) as err:
         return [f"dataset_description.json unreadable: {err}"]
-    _, parts = _read_tsv(root / "participants.tsv")
+    _, parts = read_tsv(root / "participants.tsv")
     listed = {r.get("participant_id") for r in parts}
     subjects = sorted(p.name for p in root.glob("sub-*") if p.is_dir())
     for s in subjects:
@@ -617,7 +560,7 @@ def validate_bids_emg(root: str | Path) -> list[str]:
         if abs(float(side.get("SamplingFrequency", 0)) - fs) > 1e-6:
             problems.append(f"{side_path.relative_to(root)}: SamplingFrequency {side.get('SamplingFrequency')} "
                             f"!= data file {fs}")
-        header, rows = _read_tsv(data.with_name(f"{stem}_channels.tsv"))
+        header, rows = read_tsv(data.with_name(f"{stem}_channels.tsv"))
         n_emg = sum(1 for r in rows if r.get("type") == "EMG")
         if side.get("EMGChannelCount", n_emg) != n_emg:
             problems.append(f"{side_path.relative_to(root)}: EMGChannelCount != {n_emg} EMG rows in channels.tsv")
@@ -630,7 +573,7 @@ def validate_bids_emg(root: str | Path) -> list[str]:
             problems.append(f"{stem}_channels.tsv must start with name, type, units")
         if [r.get("name") for r in rows] != labels:
             problems.append(f"{stem}_channels.tsv names {[r.get('name') for r in rows]} != data labels {labels}")
-        ev_header, ev_rows = _read_tsv(data.with_name(f"{stem}_events.tsv"))
+        ev_header, ev_rows = read_tsv(data.with_name(f"{stem}_events.tsv"))
         if ev_header[:2] != ["onset", "duration"]:
             problems.append(f"{stem}_events.tsv must start with onset, duration")
         for r in ev_rows:
@@ -641,7 +584,7 @@ def validate_bids_emg(root: str | Path) -> list[str]:
                 break
         scans_dir = data.parent.parent
         scans_name = f"sub-{m.group(1)}" + (f"_ses-{m.group(3)}" if m.group(3) else "") + "_scans.tsv"
-        _, scan_rows = _read_tsv(scans_dir / scans_name)
+        _, scan_rows = read_tsv(scans_dir / scans_name)
         if f"emg/{data.name}" not in {r.get("filename") for r in scan_rows}:
             problems.append(f"{scans_name} does not list emg/{data.name}")
     return problems

@@ -50,7 +50,7 @@ from emg.export.source import (
     muscles_of,
     start_datetime,
 )
-from emg.recording import Recording
+from emg.recordings.recording import Recording
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +310,7 @@ def _ascii80(text: str) -> str:
 def read_back(path: str | Path) -> tuple[np.ndarray, float, list[str], list[tuple[float, float, str]], datetime | None]:
     """``(data (C, n) physical, fs_hz, labels, [(onset_s, duration_s, text)], start)`` via pyedflib.
 
-    A thin check-reader (the project's reader for analysis is :func:`emg.readers.read_recording`).
+    A thin check-reader (the project's reader for analysis is :func:`emg.recordings.readers.read_recording`).
     """
     import pyedflib
 

@@ -1,6 +1,6 @@
 """Load a recording for export, and describe it (device, filters, channel labels, units).
 
-:func:`load_for_export` reads anything :func:`emg.readers.read_recording` reads. A BrainFlow file
+:func:`load_for_export` reads anything :func:`emg.recordings.readers.read_recording` reads. A BrainFlow file
 whose JSON sidecar is missing (copied alone, or from another program) is read too, but only when
 the user says what it is: ``fs_hz`` (``--fs``) and, where the column count does not name the board,
 ``board`` (``--board``) so the EMG rows are known.
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from emg.errors import ConfigError, RecordingError
-from emg.recording import Event, Recording
+from emg.recordings.recording import Event, Recording
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def load_for_export(path: str | Path, fs_hz: float | None = None, board: str | N
         columns = _brainflow_columns(p)
         if columns is not None:
             return _read_bare_brainflow(p, columns, fs_hz, board)
-    from emg.readers import read_recording
+    from emg.recordings.readers import read_recording
 
     return read_recording(p, fs_hz=fs_hz)
 
@@ -65,7 +65,7 @@ def _brainflow_columns(p: Path) -> int | None:
 
 
 def _read_bare_brainflow(p: Path, columns: int, fs_hz: float | None, board: str | None) -> Recording:
-    from emg.boards import PRESETS, get_preset
+    from emg.acquire.boards import PRESETS, get_preset
 
     side = p.with_suffix(".json")
     fitting = [b for b in PRESETS.values() if b.num_rows == columns and not b.needs_file]

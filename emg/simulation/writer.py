@@ -1,6 +1,6 @@
 """Write a simulation as a recording in the project's format, with its ground truth.
 
-``PATH.csv``: the board's rows in BrainFlow's file format (through :class:`emg.recorder.RecordingWriter`),
+``PATH.csv``: the board's rows in BrainFlow's file format (through :class:`emg.recordings.writer.RecordingWriter`),
 laid out as the board matching the rate: 250 Hz -> Cyton (24 rows), 200 Hz -> Ganglion (15 rows),
 125 Hz -> Cyton+Daisy (32 rows), any other rate -> BrainFlow's synthetic-board layout (32 rows,
 16 EXG rows) with the real rate in the sidecar. Dropped packets are left out (the package counter
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from emg.boards import BoardPreset, get_preset
+from emg.acquire.boards import BoardPreset, get_preset
 from emg.errors import ConfigError, RecordingError
 from emg.simulation.generator import SimResult
 
@@ -70,7 +70,7 @@ def board_rows(res: SimResult, preset: BoardPreset, start_unix_s: float, idx: np
 def write_simulation(res: SimResult, path: str | os.PathLike, *, board: str | None = None,
                      overwrite: bool = False, start_unix_s: float | None = None) -> dict[str, Any]:
     """Write ``res`` to ``PATH.csv`` + ``PATH.json`` + ``PATH.truth.npz``; returns the sidecar dict."""
-    from emg.recorder import RecordingWriter, csv_and_sidecar
+    from emg.recordings.writer import RecordingWriter, csv_and_sidecar
 
     csv_path, _ = csv_and_sidecar(path)
     preset = layout_for(res.fs_hz, res.exg_uv.shape[0], board)
@@ -129,7 +129,7 @@ def load_truth(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The per-sample truth arrays of a simulated recording (``PATH.csv`` or ``PATH.truth.npz``)."""
     p = Path(path)
     if not p.name.endswith(".truth.npz"):
-        from emg.recorder import csv_and_sidecar
+        from emg.recordings.writer import csv_and_sidecar
 
         p = truth_path(csv_and_sidecar(p)[0])
     if not p.exists():

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from emg.text_table import parse_table
+from emg.recordings.text_table import parse_table
 from emg.errors import RecordingError
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def read_sidecar(path: str | os.PathLike) -> dict[str, Any]:
 
     Raises :class:`RecordingError` (one line) when it is missing, not JSON, or not this project's.
     """
-    from emg.recorder import csv_and_sidecar
+    from emg.recordings.writer import csv_and_sidecar
 
     csv_path, side = csv_and_sidecar(path)
     if not side.exists():
@@ -151,7 +151,7 @@ def load_recording(path: str | os.PathLike, *, allow_truncated: bool = False) ->
     holds fewer samples than its sidecar says is truncated: RecordingError unless
     ``allow_truncated`` (then the samples present are returned, ``meta["truncated"] = True``).
     """
-    from emg.recorder import csv_and_sidecar
+    from emg.recordings.writer import csv_and_sidecar
 
     csv_path, side = csv_and_sidecar(path)
     if not csv_path.exists():

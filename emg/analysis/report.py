@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from emg import __version__
-from emg.analysis import Analysis, AnalysisSettings, analyze_recording
+from emg.analysis.analyze import Analysis, AnalysisSettings, analyze_recording
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,8 @@ def write_report(path: str | Path, out_html: str | Path, settings: AnalysisSetti
     ConfigError before any work when ``out_html`` is a folder, is in a missing folder, is the input
     recording, or exists (unless ``force``).
     """
-    from emg.outputs import check_output, write_output
-    from emg.readers import read_recording
+    from emg.recordings.outputs import check_output, write_output
+    from emg.recordings.readers import read_recording
 
     out = check_output(out_html, force=force, inputs=[path])
 

@@ -1,7 +1,7 @@
 """The file's edges and the notches' ringing: what keeps filter transients out of the activations.
 
 ``edge_pad`` extends a recording past both ends (mains lines at their measured frequency, DC and
-drift continued) so zero-phase filters settle before the real data; ``_unpad_activations`` maps
+drift continued) so zero-phase filters settle before the real data; ``unpad_activations`` maps
 activations back. (The notches' ringing around strong onsets/offsets is handled inside
 dsp.detection, which places each edge with a causal / anti-causal chain.)
 """
@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from emg import _dsp_adapter as dspa
+from dsp.detection import Activation
 
 
 #: An activation cut by the file's start or end must keep at least this much inside the file.
@@ -53,7 +53,7 @@ def edge_pad(x: np.ndarray, fs: float, lines_hz: Sequence[float], pad_s: float =
     return np.ascontiguousarray(np.concatenate([left, x, right], axis=1)), p
 
 
-def _edge_lines(fs: float, mains_hz: float | None, harmonics: int = 6) -> list[float]:
+def edge_lines(fs: float, mains_hz: float | None, harmonics: int = 6) -> list[float]:
     """Mains and its first harmonics as they appear at this rate (folded about Nyquist), for edge_pad."""
     if not mains_hz:
         return []
@@ -82,7 +82,7 @@ def _refine_lines(x: np.ndarray, t: np.ndarray, lines_hz: Sequence[float], span_
     return out
 
 
-def _unpad_activations(acts: list[dspa.Activation], pad_s: float, dur_s: float) -> list[dspa.Activation]:
+def unpad_activations(acts: list[Activation], pad_s: float, dur_s: float) -> list[Activation]:
     """Shift activations found on an edge-padded signal back; drop those wholly in the pads, clip the rest."""
     out = []
     for a in acts:
@@ -92,5 +92,5 @@ def _unpad_activations(acts: list[dspa.Activation], pad_s: float, dur_s: float) 
         clipped_on, clipped_off = max(0.0, on), min(dur_s, off)
         if (clipped_on, clipped_off) != (on, off) and clipped_off - clipped_on < EDGE_MIN_S:
             continue  # a sliver at the file's edge, mostly in the pad: not a contraction we can report
-        out.append(dspa.Activation(clipped_on, clipped_off, a.peak_uv, a.mean_uv))
+        out.append(Activation(clipped_on, clipped_off, a.peak_uv, a.mean_uv))
     return out

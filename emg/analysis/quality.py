@@ -12,8 +12,8 @@ import numpy as np
 from scipy import signal as sps
 
 from emg import _dsp_adapter as dspa
-from emg._analysis_common import _r
-from emg.recording import Recording
+from emg.analysis.rounding import rounded
+from emg.recordings.recording import Recording
 
 
 #: ADS1299 rail at gain 24 in microvolts (Cyton); scaled by 24/gain when a gain is known.
@@ -68,12 +68,12 @@ def _rail_uv(rec: Recording) -> float | None:
 def _basic_checks(x: np.ndarray, nan_count: int, n: int, rail_uv: float | None, raw_has_all_nan: bool
                   ) -> dict[str, Any]:
     """Flat / disconnected / railed / NaN checks on one raw channel."""
-    q: dict[str, Any] = {"nan_samples": int(nan_count), "nan_fraction": _r(nan_count / n, 6)}
+    q: dict[str, Any] = {"nan_samples": int(nan_count), "nan_fraction": rounded(nan_count / n, 6)}
     lo, hi = float(np.min(x)), float(np.max(x))
     ptp = hi - lo
     diffs = np.diff(x)
     still = float(np.mean(diffs == 0)) if diffs.size else 1.0
-    q["peak_to_peak"] = _r(ptp)
+    q["peak_to_peak"] = rounded(ptp)
     q["flat"] = bool(raw_has_all_nan or ptp == 0.0 or still > 0.98)
     # railed: samples at the board's rail, or pinned at the extremes for long runs
     if rail_uv:
@@ -82,7 +82,7 @@ def _basic_checks(x: np.ndarray, nan_count: int, n: int, rail_uv: float | None, 
         at_rail = ((x == hi) | (x == lo)) if ptp > 0 else np.zeros_like(x, dtype=bool)
         if at_rail.mean() < RAILED_FRACTION or not _long_runs(at_rail, max(8, n // 1000)):
             at_rail = np.zeros_like(at_rail)
-    q["railed_fraction"] = _r(float(at_rail.mean()), 6)
+    q["railed_fraction"] = rounded(float(at_rail.mean()), 6)
     q["railed"] = bool(q["railed_fraction"] >= RAILED_FRACTION)
     q["disconnected"] = bool(q["flat"] or q["railed_fraction"] > 0.5)
     if raw_has_all_nan:
@@ -177,7 +177,7 @@ def _mains_share(spectra: tuple[np.ndarray, np.ndarray], c: int, mains_hz: float
         share = float(pc[m & keep].sum()) / total
         if share > best["mains_share"]:
             best = {"mains_share": share, "mains_lines_hz": lines}
-    best["mains_share"] = _r(best["mains_share"], 4)
+    best["mains_share"] = rounded(best["mains_share"], 4)
     return best
 
 
@@ -232,8 +232,8 @@ def _ecg_check(y: np.ndarray, fs: float) -> dict[str, Any]:
     second = float(ac[k2 - 2:k2 + 3].max()) if k2 + 3 < ac.size else 0.0
     third = float(ac[k3 - 2:k3 + 3].max()) if k3 + 3 < ac.size else 0.0
     contaminated = score >= ECG_AUTOCORR_MIN and second >= 0.7 * score and third >= 0.5 * score
-    return {"contaminated": bool(contaminated), "heart_rate_bpm": _r(60.0 * fs_e / k, 1) if contaminated else None,
-            "score": _r(score, 3)}
+    return {"contaminated": bool(contaminated), "heart_rate_bpm": rounded(60.0 * fs_e / k, 1) if contaminated else None,
+            "score": rounded(score, 3)}
 
 
 def _recording_quality(rec: Recording, fs: float) -> dict[str, Any]:
@@ -247,7 +247,7 @@ def _recording_quality(rec: Recording, fs: float) -> dict[str, Any]:
         gaps = step[step != 1]
         lost = int(np.sum((gaps - 1) % mod)) if gaps.size else 0
         out["dropped_packets"] = lost
-        out["dropped_fraction"] = _r(lost / (lost + pk.size), 6)
+        out["dropped_fraction"] = rounded(lost / (lost + pk.size), 6)
         if lost:
             out["flags"].append(f"{lost} dropped packet(s) (package counter gaps)")
     ts = rec.timestamps
@@ -255,7 +255,7 @@ def _recording_quality(rec: Recording, fs: float) -> dict[str, Any]:
         span = float(ts[-1] - ts[0])
         if span > 0:
             rate = (ts.size - 1) / span
-            out["timestamp_rate_hz"] = _r(rate, 3)
+            out["timestamp_rate_hz"] = rounded(rate, 3)
             if abs(rate - fs) > 0.05 * fs:
                 out["flags"].append(f"timestamps give {rate:.1f} Hz but the file says {fs:g} Hz: "
                                     "the stated rate (or the sidecar) disagrees with the data")

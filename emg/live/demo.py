@@ -58,15 +58,15 @@ def run_demo(out_dir: str | Path, *, duration_s: float | None = None, headless: 
              calibration_options: dict[str, Any] | None = None, fps_hz: float = 60.0, tone: bool = False,
              seed: int | None = DEMO_SEED, mains_hz: float = 50.0, progress: Any = None, lsl: str | None = None,
              lsl_scope: str | None = None) -> Any:
-    """Run the demo session and return its :class:`emg.session.SessionResult`.
+    """Run the demo session and return its :class:`emg.live.session.SessionResult`.
 
     ``out_dir`` receives ``demo.csv`` + ``demo.json`` (the recording), ``demo.summary.json``,
     ``demo.png`` and ``demo.calibration.json``. ``reps`` overrides the drill's rep count.
     """
-    from emg.acquisition import Acquisition
-    from emg.session import Session
+    from emg.acquire.acquisition import Acquisition
+    from emg.live.session import Session
     from emg.simulation.source import PatientSource
-    from emg.virtual_cyton import VirtualCyton
+    from emg.acquire.virtual_cyton import VirtualCyton
     from feedback.drills import find_drill, load_drill, make_drill
 
     from emg.errors import ConfigError

@@ -1,7 +1,7 @@
 """Acquisition: a board (or stream) delivering channels x samples chunks in microvolts.
 
 :class:`Acquisition` is a context manager around a *sample source*. On entry it opens the source
-(prepares and starts the board), optionally opens a :class:`~emg.recorder.RecordingWriter`, and starts
+(prepares and starts the board), optionally opens a :class:`~emg.recordings.writer.RecordingWriter`, and starts
 one pump thread that polls the source every ``poll_interval_s`` (10 ms: about 100 chunks a second),
 writes every board row to the recording as it arrives, and queues :class:`Chunk` objects for
 :meth:`Acquisition.read` / :meth:`Acquisition.chunks`. On exit (or error, or Ctrl-C) the source is
@@ -13,8 +13,8 @@ Silence watchdog: when a source that should be sending delivers nothing for ``st
 at once (BrainFlow's Cyton read thread would otherwise spin a core). A finite source (playback) that reaches its end is not an error: ``finished``
 becomes true and :meth:`chunks` ends.
 
-Sources follow the small protocol :class:`emg.sources.SampleSource` (documented there):
-:class:`~emg.sources.BrainFlowSource` for the BrainFlow presets, :class:`~emg.sources.LslRowsSource`
+Sources follow the small protocol :class:`emg.acquire.sources.SampleSource` (documented there):
+:class:`~emg.acquire.sources.BrainFlowSource` for the BrainFlow presets, :class:`~emg.acquire.sources.LslRowsSource`
 for ``--board lsl:NAME``; pass any other with ``source=``.
 """
 
@@ -30,10 +30,10 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from emg import brainflow_log
-from emg.boards import BoardPreset, get_preset, preset_for_board_id
+from emg.acquire import brainflow_log
+from emg.acquire.boards import BoardPreset, get_preset, preset_for_board_id
 from emg.errors import BoardError, ConfigError, EmgError, RecordingError
-from emg.sources import BrainFlowSource, LslRowsSource, SampleSource
+from emg.acquire.sources import BrainFlowSource, LslRowsSource, SampleSource
 
 __all__ = ["Acquisition", "Chunk", "SampleSource", "BrainFlowSource", "LslRowsSource",
            "DEFAULT_STALL_TIMEOUT_S", "DEFAULT_START_TIMEOUT_S"]
@@ -70,7 +70,7 @@ class Chunk:
 class Acquisition:
     """Prepare, start, read and always release a board; optionally record everything it sends.
 
-    ``preset_name``: a preset from :mod:`emg.boards` or ``lsl:NAME``. ``record_to``: PATH(.csv) for
+    ``preset_name``: a preset from :mod:`emg.acquire.boards` or ``lsl:NAME``. ``record_to``: PATH(.csv) for
     a recording (raw rows + sidecar); ``muscles``/``channel_names`` label the channels;
     ``max_samples`` ends acquisition after that many samples (``finished`` becomes true);
     ``fast``/``loop``/``allow_truncated`` apply to playback (see :class:`BrainFlowSource`);
@@ -124,7 +124,7 @@ class Acquisition:
         self.record_to = record_to
         self.overwrite = overwrite
         if record_to is not None and not overwrite:  # refuse before the board is prepared
-            from emg.recorder import csv_and_sidecar
+            from emg.recordings.writer import csv_and_sidecar
 
             for p in csv_and_sidecar(record_to):
                 if p.exists():
@@ -185,7 +185,7 @@ class Acquisition:
         try:
             self._label_channels()
             if self.record_to is not None:
-                from emg.recorder import RecordingWriter
+                from emg.recordings.writer import RecordingWriter
 
                 self.recorder = RecordingWriter(self.record_to, self._sidecar_meta(), overwrite=self.overwrite)
         except BaseException:

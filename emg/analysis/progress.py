@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from emg.analysis import AnalysisSettings, analyze_many
+from emg.analysis.analyze import AnalysisSettings, analyze_many
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def collect_progress(folder: str | Path, settings: AnalysisSettings | None = Non
                      workers: int | None = None, progress: bool = False) -> dict[str, Any]:
     """Analyse every recording under ``folder`` and return the per patient/muscle trends (JSON dict)."""
     from emg.errors import RecordingError
-    from emg.readers import find_recordings
+    from emg.recordings.readers import find_recordings
 
     root = Path(folder)
     paths = find_recordings(root)

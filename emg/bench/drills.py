@@ -1,6 +1,6 @@
 """Benchmark of the drill logic: time per ``update`` call, as the live loop makes them.
 
-``python -m feedback.drill_bench [--json] [--calls N]`` runs every shipped drill on 16 channels for
+``python -m emg.bench.drills [--json] [--calls N]`` runs every shipped drill on 16 channels for
 each (rate, samples per call) case: 250 Hz x 4 samples (a Cyton chunk per 60 Hz frame), 250 Hz x 10,
 1 kHz x 17, with random activation, clean flags and an accelerometer, and prints the median,
 p99 and max microseconds per call, wall clock and this thread's CPU time (on a shared machine the
@@ -49,7 +49,7 @@ def bench_drills(calls: int = 3000, n_channels: int = 16, seed: int = 0) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m feedback.drill_bench", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m emg.bench.drills", description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--calls", type=int, default=3000)
     args = ap.parse_args(argv)

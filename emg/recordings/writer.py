@@ -3,7 +3,7 @@
 ``PATH.csv`` holds every board row BrainFlow delivered, one line per sample, tab-separated,
 ``%.6f``, no header: exactly what ``DataFilter.write_file`` writes, so ``DataFilter.read_file`` and
 BrainFlow's playback board read it. ``PATH.json`` (the sidecar) says what the rows are; see
-:data:`SIDECAR_KEYS` and :func:`emg.recording.load_recording`.
+:data:`SIDECAR_KEYS` and :func:`emg.recordings.recording.load_recording`.
 
 Crash safety:
 - data are flushed to the kernel and ``fsync``-ed at least every ``flush_interval_s`` (0.5 s by

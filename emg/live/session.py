@@ -1,6 +1,6 @@
 """One biofeedback session: board -> EmgPipeline -> Calibration -> drill -> view, all of it recorded.
 
-:class:`Session` ties an :class:`~emg.acquisition.Acquisition` (which records every board row as
+:class:`Session` ties an :class:`~emg.acquire.acquisition.Acquisition` (which records every board row as
 it arrives), the streaming :class:`dsp.pipeline.EmgPipeline`, a :class:`dsp.calibration.Calibration`,
 a drill state machine (:mod:`feedback.drills`) and the live :class:`feedback.view.FeedbackView`.
 Every drill event (cues, rep starts/ends, successes, threshold changes, artefact flags) goes into
@@ -32,8 +32,8 @@ from typing import Any, Callable
 import numpy as np
 
 from emg.errors import BoardError, ConfigError, EmgError, RecordingError
-from emg.session_events import EventWriter
-from emg.session_latency import LatencyMeter
+from emg.live.events import EventWriter
+from emg.live.latency import LatencyMeter
 from feedback.events import jsonable
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ class Session:
         lsl_scope: str | None = None,
     ) -> None:
         self.acquire = acquire
-        from emg.lsl import SessionPublisher  # light: pylsl loads only when --lsl is given
+        from emg.acquire.lsl import SessionPublisher  # light: pylsl loads only when --lsl is given
 
         self.lsl = SessionPublisher(lsl, lsl_scope)
         self.drill_factory = drill_factory
@@ -664,7 +664,7 @@ class Session:
 
     def _write_late_events(self) -> None:
         """Events that happened after a part's recorder closed (board lost): appended to its sidecar."""
-        from emg.recorder import csv_and_sidecar, write_json_atomic
+        from emg.recordings.writer import csv_and_sidecar, write_json_atomic
 
         self.events.flush()
         for csv_path, events in self._late_events.items():

@@ -1,4 +1,4 @@
-"""Benchmark of the simulated patient: ``python -m emg.simulation.bench [--seconds S] [--json]``.
+"""Benchmark of the simulated patient: ``python -m emg.bench.simulation [--seconds S] [--json]``.
 
 Prints, for the same scenario (contract-hold-relax reps with mains), the wall and CPU time to
 generate 16 muscles at 1 kHz (issue target: an hour in under 20 s), 8 channels on the Cyton model

@@ -40,7 +40,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from emg.boards import CYTON_GAINS, cyton_scale_uv_per_count
+from emg.acquire.boards import CYTON_GAINS, cyton_scale_uv_per_count
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Sample sources: where :class:`emg.acquisition.Acquisition` gets board rows from.
+"""Sample sources: where :class:`emg.acquire.acquisition.Acquisition` gets board rows from.
 
 Sample-source protocol (what issue 7's LSL source, or any other, implements)::
 
@@ -19,8 +19,8 @@ Sample-source protocol (what issue 7's LSL source, or any other, implements)::
 :class:`~emg.errors.BoardError` from ``poll`` (e.g. an LSL stream that vanished); silence is
 detected by the acquisition's watchdog, not by the source.
 
-:class:`BrainFlowSource` implements it for the BrainFlow presets (:mod:`emg.boards`);
-:class:`LslRowsSource` adapts :class:`emg.lsl.LslSource` for ``--board lsl:NAME``.
+:class:`BrainFlowSource` implements it for the BrainFlow presets (:mod:`emg.acquire.boards`);
+:class:`LslRowsSource` adapts :class:`emg.acquire.lsl.LslSource` for ``--board lsl:NAME``.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from emg import brainflow_log
-from emg.boards import BoardPreset, bipolar_emg_commands, get_preset, playback_preset, preset_for_board_id
+from emg.acquire import brainflow_log
+from emg.acquire.boards import BoardPreset, bipolar_emg_commands, get_preset, playback_preset, preset_for_board_id
 from emg.errors import BoardError, ConfigError, EmgError, RecordingError
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class BrainFlowSource:
 
     # -- opening ----------------------------------------------------------------------------
     def _prepare_playback(self, params: Any) -> None:
-        from emg.recording import load_recording
+        from emg.recordings.recording import load_recording
 
         if self.playback_file is None:
             raise ConfigError("board playback needs a recording: give PATH.csv (made by `emg record`)")
@@ -132,7 +132,7 @@ class BrainFlowSource:
             fd, name = tempfile.mkstemp(prefix="emg-replay-", suffix=".csv")
             os.close(fd)
             self._tmp_file = Path(name)
-            from emg.recorder import format_rows
+            from emg.recordings.writer import format_rows
 
             self._tmp_file.write_bytes(format_rows(rows))
             file_to_play = self._tmp_file
@@ -148,7 +148,7 @@ class BrainFlowSource:
         if self.preset.needs_file:
             self._prepare_playback(params)
         if self.preset.needs_serial_port:
-            from emg.serial_ports import PortLock, check_serial_port
+            from emg.acquire.serial_ports import PortLock, check_serial_port
 
             port = check_serial_port(self.serial_port, self.preset.name)
             lock = PortLock(port)
@@ -289,13 +289,13 @@ class BrainFlowSource:
 
 
 class LslRowsSource:
-    """``--board lsl:NAME``: an :class:`emg.lsl.LslSource` as a sample source.
+    """``--board lsl:NAME``: an :class:`emg.acquire.lsl.LslSource` as a sample source.
 
     Rows: EMG channels 0..C-1 (uV), then the LSL timestamp, then a marker row (zeros).
     """
 
     def __init__(self, name: str) -> None:
-        from emg.lsl import LslSource  # issue 7
+        from emg.acquire.lsl import LslSource  # issue 7
 
         self._lsl = LslSource(name)
         self.board_name = f"lsl:{self._lsl.name}"

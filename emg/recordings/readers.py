@@ -1,9 +1,9 @@
-"""Read any supported recording into a :class:`emg.recording.Recording` through one function.
+"""Read any supported recording into a :class:`emg.recordings.recording.Recording` through one function.
 
 Formats, chosen by sniffing the file (not only its name):
 
 - the project's own format: BrainFlow file ``PATH.csv`` + JSON sidecar ``PATH.json``
-  (delegated to :func:`emg.recording.load_recording`);
+  (delegated to :func:`emg.recordings.recording.load_recording`);
 - OpenBCI GUI text files, the older v4 header (``%First Column = SampleIndex``) and the current
   v5/v6 header (``%Board = ...`` then a named CSV header row);
 - EDF, EDF+, BDF and BDF+ (pyedflib); physical units converted to microvolts, annotations -> events;
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from emg.errors import RecordingError
-from emg.recording import Event, Recording
+from emg.recordings.recording import Event, Recording
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ def _load_numeric(lines: list[str], delimiter: str | None, path: Path, skip_cols
 
 
 def _read_project(p: Path) -> Recording:
-    from emg.recording import load_recording  # the foundation's reader: sidecar checks, truncation
+    from emg.recordings.recording import load_recording  # the foundation's reader: sidecar checks, truncation
 
     rec = load_recording(p)
     rec.source_format = rec.source_format or "emg-biofeedback"
@@ -350,7 +350,7 @@ def _read_edf(p: Path) -> Recording:
         events = [Event(label=str(txt), sample=int(round(float(on) * fs)), time_s=float(on),
                         data={"duration_s": float(dur)} if float(dur) > 0 else {})
                   for on, dur, txt in zip(onsets, durations, texts)]
-        from emg.export.bids import read_bids_events  # here: emg.export reads recordings through this module
+        from emg.recordings.bids_events import read_bids_events
 
         bids_events = read_bids_events(p)  # a BIDS events.tsv keeps whole labels and each event's data
         events_source = "BIDS events.tsv" if bids_events is not None else "EDF+ annotations"

@@ -1,7 +1,7 @@
 """Offline analysis of one recording: activations, noise floor, quality, fatigue, co-contraction, reps.
 
 ``analyze_recording(rec, settings) -> Analysis`` runs the :mod:`dsp` pipeline over a
-:class:`~emg.recording.Recording` (zero-phase by default, the best offline estimate; ``causal``
+:class:`~emg.recordings.recording.Recording` (zero-phase by default, the best offline estimate; ``causal``
 reproduces exactly what the patient saw live) and returns an :class:`Analysis` whose
 ``to_dict()`` is the stable JSON documented in docs/ANALYSIS_JSON.md. ``analyze_file(path)`` does
 the same from a path and returns that dict; ``analyze_many(paths)`` runs many files in parallel on
@@ -26,11 +26,12 @@ import numpy as np
 from emg import __version__
 from emg import _dsp_adapter as dspa
 from emg.errors import ConfigError, RecordingError
-from emg.recording import Recording
-from emg._analysis_common import _jsonable, _r
-from emg.analysis_drill import _drill_reps, _replay_drill
-from emg.analysis_edges import _edge_lines, _unpad_activations, edge_pad
-from emg.analysis_quality import (_basic_checks, _choose_mains, _ecg_checks, _fill_nonfinite, _mains_share,
+from emg.recordings.recording import Recording
+from emg.analysis.rounding import rounded
+from feedback.events import jsonable
+from emg.analysis.drill import drill_reps, replay_drill_recording
+from emg.analysis.edges import edge_lines, unpad_activations, edge_pad
+from emg.analysis.quality import (_basic_checks, _choose_mains, _ecg_checks, _fill_nonfinite, _mains_share,
                                   _rail_uv, _recording_quality, _spectra)
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class Analysis:
 def analyze_file(path: str | Path, settings: AnalysisSettings | None = None, *, progress: bool = False,
                  **overrides: Any) -> dict[str, Any]:
     """Read and analyse one file; the JSON dict (picklable: for process pools and Dask)."""
-    from emg.readers import read_recording
+    from emg.recordings.readers import read_recording
 
     s = settings or AnalysisSettings()
     s = AnalysisSettings(**{**{k: getattr(s, k) for k in s.__dataclass_fields__}, **overrides, "keep_signals": False})
@@ -238,7 +239,7 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     work = clean - np.median(clean, axis=1, keepdims=True)
     # zero-phase filters see the file's edges: continue the mains lines, DC and drift past them so no
     # start-up transient can look like an activation (see edge_pad)
-    padded, pad = edge_pad(work, fs, _edge_lines(fs, mains_hz))
+    padded, pad = edge_pad(work, fs, edge_lines(fs, mains_hz))
     if s.zero_phase:
         proc = dspa.emg_process(padded, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=True,
                                 envelope=s.envelope)
@@ -256,7 +257,7 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     rows_ok = [c for c in range(len(idx)) if usable[c]]
     det = dspa.detect_activations(padded[rows_ok], fs, mains_hz=mains_hz, near_heart=near_heart,
                                   zero_phase=True) if rows_ok else []
-    det = [_unpad_activations(ch, pad / fs, n / fs) for ch in det]
+    det = [unpad_activations(ch, pad / fs, n / fs) for ch in det]
     acts: list[list[dspa.Activation]] = [[] for _ in idx]
     j = 0
     for c in range(len(idx)):
@@ -285,8 +286,8 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
         q["ecg"] = ecg[c] or {"contaminated": False, "heart_rate_bpm": None, "score": None}
         if qflags is not None:
             q["spike_count"] = int(qflags["spike_count"][c])
-            q["lead_off_fraction"] = _r(float(qflags["lead_off_fraction"][c]), 6)
-            q["flagged_fraction"] = _r(float(qflags["flagged_fraction"][c]), 6)
+            q["lead_off_fraction"] = rounded(float(qflags["lead_off_fraction"][c]), 6)
+            q["flagged_fraction"] = rounded(float(qflags["flagged_fraction"][c]), 6)
         status = basic[c]["status"]
         reason = basic[c]["reason"]
         ch_acts = acts[c]
@@ -300,14 +301,14 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
             s0, s1 = int(a.onset_s * fs), max(int(a.onset_s * fs) + 1, int(a.offset_s * fs))
             seg = proc.envelope_uv[c][s0:s1]
             peak, level = float(seg.max()), float(seg.mean())
-            item = {"onset_s": _r(a.onset_s), "offset_s": _r(a.offset_s), "duration_s": _r(a.offset_s - a.onset_s),
-                    "peak": _r(peak), "mean": _r(level)}
+            item = {"onset_s": rounded(a.onset_s), "offset_s": rounded(a.offset_s), "duration_s": rounded(a.offset_s - a.onset_s),
+                    "peak": rounded(peak), "mean": rounded(level)}
             if c in cal_map:
                 floor, ref = cal_map[c]
-                item["peak_pct"] = _r(100.0 * (peak - floor) / (ref - floor))
-                item["mean_pct"] = _r(100.0 * (level - floor) / (ref - floor))
+                item["peak_pct"] = rounded(100.0 * (peak - floor) / (ref - floor))
+                item["mean_pct"] = rounded(100.0 * (level - floor) / (ref - floor))
             ratio = level / floor_env if floor_env and floor_env > 0 else None
-            item["ratio_to_rest"] = _r(ratio, 2)
+            item["ratio_to_rest"] = rounded(ratio, 2)
             item["confident"] = bool(ratio is not None and ratio >= CONFIDENT_RATIO)
             activations.append(item)
         if status == "ok" and not activations:
@@ -323,11 +324,11 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
             "n_activations": len(activations),
             "n_confident": int(sum(1 for a in activations if a["confident"])),
             "activations": activations,
-            "noise_floor": _r(floor_rms) if usable[c] else None,
-            "noise_floor_envelope": _r(floor_env) if usable[c] else None,
-            "calibration": ({"rest_floor": _r(cal_map[c][0]), "reference": _r(cal_map[c][1])}
+            "noise_floor": rounded(floor_rms) if usable[c] else None,
+            "noise_floor_envelope": rounded(floor_env) if usable[c] else None,
+            "calibration": ({"rest_floor": rounded(cal_map[c][0]), "reference": rounded(cal_map[c][1])}
                             if c in cal_map else None),
-            "quality": _jsonable(q),
+            "quality": jsonable(q),
             "fatigue": fat,
         })
     _lap(timings, "channels_quality_fatigue")
@@ -337,9 +338,9 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     cocon = _cocontraction(proc.envelope_uv, acts, names, usable, fs, cal_map,
                            [ch["noise_floor_envelope"] for ch in channels_out])
     sym = _symmetry(proc.envelope_uv, names, muscles, usable, acts, fs)
-    reps, drill = _drill_reps(rec, idx, acts, pct, fs, names)
+    reps, drill = drill_reps(rec, idx, acts, pct, fs, names)
     if drill is not None and isinstance(rec.meta.get("drill"), dict):
-        drill["replay"] = _replay_drill(rec, cal, reps, mains_hz, near_heart)
+        drill["replay"] = replay_drill_recording(rec, cal, reps, mains_hz, near_heart)
     _lap(timings, "cross_channel_reps")
     bar.update(1)
     bar.close()
@@ -355,7 +356,7 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
         "start_time": rec.meta.get("start_time"),
         "patient": _meta_get(rec, "patient"),
         "sampling_rate": fs,
-        "duration_s": _r(n / fs),
+        "duration_s": rounded(n / fs),
         "n_samples": int(n),
         "units": units,
         "settings": {
@@ -379,7 +380,7 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
         "reps": reps,
         "drill": drill,
     }
-    summary = _jsonable(summary)
+    summary = jsonable(summary)
     if not any(usable):
         summary["error"] = "no usable channel: " + "; ".join(f"{ch['name']}: {ch['reason']}" for ch in channels_out)
     res = Analysis(summary=summary, recording=rec, channel_index=list(idx))
@@ -493,26 +494,26 @@ def _fatigue(track: tuple[np.ndarray, np.ndarray], fs: float, acts: list[dspa.Ac
             continue
         slope, icpt = np.polyfit(t_mid[good], mdf[good], 1)
         start = float(icpt + slope * t_mid[good][0])
-        rows.append({"onset_s": _r(a.onset_s), "duration_s": _r(a.offset_s - a.onset_s),
-                     "median_frequency_start_hz": _r(start, 2), "median_frequency_end_hz": _r(float(icpt + slope * t_mid[good][-1]), 2),
-                     "slope_hz_per_s": _r(float(slope), 4),
-                     "slope_pct_per_s": _r(float(100.0 * slope / start), 4) if start > 0 else None})
+        rows.append({"onset_s": rounded(a.onset_s), "duration_s": rounded(a.offset_s - a.onset_s),
+                     "median_frequency_start_hz": rounded(start, 2), "median_frequency_end_hz": rounded(float(icpt + slope * t_mid[good][-1]), 2),
+                     "slope_hz_per_s": rounded(float(slope), 4),
+                     "slope_pct_per_s": rounded(float(100.0 * slope / start), 4) if start > 0 else None})
     trend = None
     if len(all_mdf) >= 3:
         tt, mm = np.array(all_mdf).T
         if np.ptp(tt) > 0:
-            trend = _r(float(np.polyfit(tt, mm, 1)[0] * 60.0), 3)
+            trend = rounded(float(np.polyfit(tt, mm, 1)[0] * 60.0), 3)
     if not rows:
         out = _no_fatigue(f"no contraction of {SUSTAINED_MIN_S:g} s or longer")
         out["median_frequency_trend_hz_per_min"] = trend
-        out["contraction_median_frequency_hz"] = [[_r(t), _r(m, 2)] for t, m in all_mdf]
+        out["contraction_median_frequency_hz"] = [[rounded(t), rounded(m, 2)] for t, m in all_mdf]
         return out
     slopes = [r["slope_hz_per_s"] for r in rows]
     pcts = [r["slope_pct_per_s"] for r in rows if r["slope_pct_per_s"] is not None]
-    return {"contractions": rows, "median_frequency_slope_hz_per_s": _r(float(np.median(slopes)), 4),
-            "fatigue_index_pct_per_s": _r(float(np.median(pcts)), 4) if pcts else None,
+    return {"contractions": rows, "median_frequency_slope_hz_per_s": rounded(float(np.median(slopes)), 4),
+            "fatigue_index_pct_per_s": rounded(float(np.median(pcts)), 4) if pcts else None,
             "median_frequency_trend_hz_per_min": trend,
-            "contraction_median_frequency_hz": [[_r(t), _r(m, 2)] for t, m in all_mdf], "reason": ""}
+            "contraction_median_frequency_hz": [[rounded(t), rounded(m, 2)] for t, m in all_mdf], "reason": ""}
 
 
 # =========================================================================== across channels
@@ -557,9 +558,9 @@ def _cocontraction(env: np.ndarray, acts: list[list[dspa.Activation]], names: li
                 xa, xb = xa / na, xb / nb
                 how = "own peak (no calibration: pattern overlap, not relative effort)"
             out.append({"channels": [names[a], names[b]],
-                        "index_pct": _r(dspa.cocontraction_index(xa, xb), 2),
+                        "index_pct": rounded(dspa.cocontraction_index(xa, xb), 2),
                         "normalisation": how,
-                        "overlap_s": _r(float((_active_mask(env.shape[1], fs, acts[a])
+                        "overlap_s": rounded(float((_active_mask(env.shape[1], fs, acts[a])
                                                & _active_mask(env.shape[1], fs, acts[b])).sum() / fs))})
     return out
 
@@ -582,9 +583,9 @@ def _symmetry(env: np.ndarray, names: list[str], muscles: list[str], usable: lis
                     if not m.any():
                         m = np.ones(env.shape[1], dtype=bool)
                     out.append({"left": names[i], "right": names[j],
-                                "index_pct": _r(dspa.symmetry_index(float(env[i][m].mean()), float(env[j][m].mean())), 2),
-                                "left_mean": _r(float(env[i][m].mean())),
-                                "right_mean": _r(float(env[j][m].mean()))})
+                                "index_pct": rounded(dspa.symmetry_index(float(env[i][m].mean()), float(env[j][m].mean())), 2),
+                                "left_mean": rounded(float(env[i][m].mean())),
+                                "right_mean": rounded(float(env[j][m].mean()))})
                     break
     return out
 

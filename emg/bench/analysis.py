@@ -1,9 +1,9 @@
 """Benchmark of the offline analysis: a 1-hour 16-channel 250 Hz recording, end to end.
 
-``python -m emg.analysis_bench [--json] [--minutes M] [--channels C] [--fs HZ] [--keep DIR]`` writes a
+``python -m emg.bench.analysis [--json] [--minutes M] [--channels C] [--fs HZ] [--keep DIR]`` writes a
 recording in the project's format (BrainFlow file + sidecar; contractions every 20 s on a noise floor),
-then times: reading it back (``emg.readers.read_recording``), the analysis (``emg.analysis``) step by
-step, and the report (``emg.report``). It prints the numbers (and a JSON object with ``--json``); the
+then times: reading it back (``emg.recordings.readers.read_recording``), the analysis (``emg.analysis``) step by
+step, and the report (``emg.analysis.report``). It prints the numbers (and a JSON object with ``--json``); the
 target from issue 6 is ``analysis_s`` (read + analyse) <= 10 s for 60 min x 16 ch x 250 Hz on this
 2-core machine. ``run_benchmark()`` is what ``emg bench`` can call.
 """
@@ -25,7 +25,7 @@ def make_recording(path: Path, *, minutes: float, n_channels: int, fs_hz: float,
                    mains_hz: float | None = 60.0) -> tuple[Path, int]:
     """Write the benchmark recording (contractions every 20 s, 3 uV noise floor, 20 uV mains and its
     first harmonic alias as on a Cyton); returns (csv path, number of contractions per channel)."""
-    from emg.recorder import RecordingWriter
+    from emg.recordings.writer import RecordingWriter
 
     rng = np.random.default_rng(seed)
     n = int(round(minutes * 60 * fs_hz))
@@ -57,7 +57,7 @@ def run_benchmark(*, minutes: float = 60.0, n_channels: int = 16, fs_hz: float =
                   report: bool = True, mains_hz: float | None = 60.0) -> dict[str, Any]:
     """Time read + analyse (+ report) of a generated recording; returns the figures."""
     from emg.analysis import AnalysisSettings, analyze_recording
-    from emg.readers import read_recording
+    from emg.recordings.readers import read_recording
 
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="emg-analysis-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -86,7 +86,7 @@ def run_benchmark(*, minutes: float = 60.0, n_channels: int = 16, fs_hz: float =
         "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(), "target_s": 10.0,
     }
     if report:
-        from emg.report import render_report
+        from emg.analysis.report import render_report
 
         t0 = time.perf_counter()
         html = render_report(res)
@@ -103,7 +103,7 @@ def run_benchmark(*, minutes: float = 60.0, n_channels: int = 16, fs_hz: float =
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m emg.analysis_bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m emg.bench.analysis", description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--minutes", type=float, default=60.0)
     p.add_argument("--channels", type=int, default=16)

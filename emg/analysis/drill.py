@@ -9,12 +9,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from emg import _dsp_adapter as dspa
-from emg._analysis_common import _jsonable, _r
-from emg.recording import Recording
+from dsp.detection import Activation
+from emg.analysis.rounding import rounded
+from feedback.events import jsonable
+from emg.recordings.recording import Recording
 
 
-def _drill_reps(rec: Recording, idx: list[int], acts: list[list[dspa.Activation]], pct: np.ndarray | None,
+def drill_reps(rec: Recording, idx: list[int], acts: list[list[Activation]], pct: np.ndarray | None,
                 fs: float, names: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Per-rep metrics from the recorded drill events (feedback/events.py labels), checked offline."""
     events = sorted(rec.events, key=lambda e: e.time_s)
@@ -53,19 +54,19 @@ def _drill_reps(rec: Recording, idx: list[int], acts: list[list[dspa.Activation]
         c = row_of.get(int(ch_board or 0))
         band = (cue_contract.data or {}).get("band_pct") if cue_contract else r["start"].get("band_pct")
         recorded = {k: v for k, v in end.items() if k not in ("set", "rep")}
-        item: dict[str, Any] = {"set": r["set"], "rep": r["rep"], "start_s": _r(r["start_s"]),
-                                "end_s": _r(r["end_s"]), "cue_s": _r(t_cue),
+        item: dict[str, Any] = {"set": r["set"], "rep": r["rep"], "start_s": rounded(r["start_s"]),
+                                "end_s": rounded(r["end_s"]), "cue_s": rounded(t_cue),
                                 "channel": names[c] if c is not None else None, "band_pct": band,
                                 "result": end.get("result", r.get("outcome")),
                                 "success": (end.get("result") == "success") if "result" in end
                                 else r.get("outcome") == "success",
-                                "recorded": _jsonable(recorded)}
+                                "recorded": jsonable(recorded)}
         if c is not None:
             onset = next((a for a in acts[c] if t_cue - 0.2 <= a.onset_s <= r["end_s"]), None)
-            item["onset_s"] = _r(onset.onset_s) if onset else None
-            item["reaction_time_s"] = _r(onset.onset_s - t_cue) if onset else None
+            item["onset_s"] = rounded(onset.onset_s) if onset else None
+            item["reaction_time_s"] = rounded(onset.onset_s - t_cue) if onset else None
             if pct is not None and band and len(band) == 2:
-                item.update(_band_metrics(pct[c], fs, t_cue, r["end_s"], band,
+                item.update(band_metrics(pct[c], fs, t_cue, r["end_s"], band,
                                           cue_relax.time_s if cue_relax else None))
         out.append(item)
     drill: dict[str, Any] = {"name": (drill_start.data or {}).get("name") if drill_start else None,
@@ -73,11 +74,11 @@ def _drill_reps(rec: Recording, idx: list[int], acts: list[list[dspa.Activation]
                              "reps_attempted": len(out),
                              "reps_succeeded": int(sum(1 for x in out if x["success"])),
                              "summary": (drill_end.data or {}).get("summary") if drill_end else None}
-    drill["success_rate"] = _r(drill["reps_succeeded"] / len(out), 4) if out else None
-    return out, _jsonable(drill)
+    drill["success_rate"] = rounded(drill["reps_succeeded"] / len(out), 4) if out else None
+    return out, jsonable(drill)
 
 
-def _replay_drill(rec: Recording, cal: Any, reps: list[dict[str, Any]], mains_hz: float | None, near_heart: bool
+def replay_drill_recording(rec: Recording, cal: Any, reps: list[dict[str, Any]], mains_hz: float | None, near_heart: bool
                   ) -> dict[str, Any]:
     """Re-run the recorded drill (sidecar ``drill``) over the causal activation, as live, and compare.
 
@@ -115,12 +116,12 @@ def _replay_drill(rec: Recording, cal: Any, reps: list[dict[str, Any]], mains_hz
     ends = [e.data for e in events if e.label == "rep_end"]
     results = [d.get("result") for d in ends]
     recorded = [r.get("result") for r in reps]
-    return _jsonable({"reps_attempted": len(ends), "reps_succeeded": sum(1 for r in results if r == "success"),
+    return jsonable({"reps_attempted": len(ends), "reps_succeeded": sum(1 for r in results if r == "success"),
                       "results": results, "agrees_with_recorded": results == recorded,
                       "reps": ends})
 
 
-def _band_metrics(p: np.ndarray, fs: float, t0: float, t1: float, band: Sequence[float], t_relax: float | None
+def band_metrics(p: np.ndarray, fs: float, t0: float, t1: float, band: Sequence[float], t_relax: float | None
                   ) -> dict[str, Any]:
     """Offline time to band, time in band, steadiness (CV %) and time to relax from the % envelope."""
     lo, hi = float(band[0]), float(band[1])
@@ -129,14 +130,14 @@ def _band_metrics(p: np.ndarray, fs: float, t0: float, t1: float, band: Sequence
     inb = (seg >= lo) & (seg <= hi)
     out: dict[str, Any] = {}
     first = int(np.argmax(inb)) if inb.any() else None
-    out["time_to_band_s"] = _r(first / fs) if first is not None else None
-    out["time_in_band_s"] = _r(float(inb.sum() / fs))
+    out["time_to_band_s"] = rounded(first / fs) if first is not None else None
+    out["time_in_band_s"] = rounded(float(inb.sum() / fs))
     hold = seg[inb]
-    out["steadiness_cv_pct"] = _r(float(100.0 * hold.std() / hold.mean()), 2) if hold.size > 2 and hold.mean() > 0 else None
-    out["peak_pct"] = _r(float(np.nanmax(seg))) if seg.size else None
+    out["steadiness_cv_pct"] = rounded(float(100.0 * hold.std() / hold.mean()), 2) if hold.size > 2 and hold.mean() > 0 else None
+    out["peak_pct"] = rounded(float(np.nanmax(seg))) if seg.size else None
     if t_relax is not None:
         r0 = int(t_relax * fs)
         tail = p[r0: min(p.size, r0 + int(10 * fs))]
         below = np.flatnonzero(tail < max(5.0, 0.1 * lo))
-        out["time_to_relax_s"] = _r(below[0] / fs) if below.size else None
+        out["time_to_relax_s"] = rounded(below[0] / fs) if below.size else None
     return out

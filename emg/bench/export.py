@@ -1,6 +1,6 @@
 """Interop benchmark: export speed (BDF+/EDF+/BIDS) and LSL push cost and latency on this machine.
 
-Run: ``python -m emg.export.benchmark [--minutes 60] [--channels 16] [--fs 250]``. Prints numbers;
+Run: ``python -m emg.bench.export [--minutes 60] [--channels 16] [--fs 250]``. Prints numbers;
 asserts nothing. LSL runs loopback-only (see docs/INTEROP.md).
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 
 
 def _recording(minutes: float, n_ch: int, fs: float):
-    from emg.recording import Event, Recording
+    from emg.recordings.recording import Event, Recording
 
     n = int(minutes * 60 * fs)
     rng = np.random.default_rng(0)
@@ -79,7 +79,7 @@ def _bench_pyedflib_baseline(rec, path: Path, ranges) -> None:
 
 
 def bench_lsl(n_ch: int, fs: float, seconds: float = 3.0, chunk: int = 10) -> None:
-    from emg.lsl import LslPublisher, configure_lsl
+    from emg.acquire.lsl import LslPublisher, configure_lsl
 
     print(configure_lsl())
     import pylsl

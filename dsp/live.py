@@ -1,0 +1,89 @@
+"""The live chain: raw chunks in, what the patient sees out (activation % of reference and quality flags).
+
+One object holds the whole per-sample path of a live session: band-pass + mains notches + envelope
+(:class:`dsp.pipeline.EmgPipeline`), % of the calibration's reference, and the per-sample quality flags
+(:class:`dsp.quality.QualityMonitor`). The live session, the offline replay of a drill recording and
+``emg bench`` all run this object, so the benchmarked path is the live path and a replay sees exactly
+what the patient saw (same numbers for any chunking).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from dsp.calibration import Calibration
+from dsp.design import FilterDesign
+from dsp.pipeline import EmgPipeline
+from dsp.quality.flags import QualityFlag, QualityMonitor
+
+
+@dataclass
+class LiveStep:
+    """What one chunk became. Arrays are channels x samples.
+
+    ``envelope_uv``: the envelope in uV while no calibration is set (None once one is);
+    ``activation_pct``: activation in % of the reference once a calibration is set (None before);
+    ``flags``: :class:`~dsp.quality.QualityFlag` bits per sample, uint8.
+    """
+
+    envelope_uv: np.ndarray | None
+    activation_pct: np.ndarray | None
+    flags: np.ndarray
+
+
+class LiveChain:
+    """Streaming raw uV (C, n) -> envelope or % of reference, plus quality flags, state kept between calls.
+
+    ``rail_uv``: the board's ADC limit in uV at its gain (None: no rail check). ``calibration``: set with
+    :meth:`set_calibration` once known; from then on :meth:`process` returns % of reference.
+    """
+
+    def __init__(
+        self,
+        fs_hz: float,
+        n_channels: int,
+        *,
+        mains_hz: float | None = 50,
+        near_heart: bool = False,
+        envelope: str = "adaptive",
+        rail_uv: float | None = None,
+    ) -> None:
+        self.pipeline = EmgPipeline(fs_hz, n_channels, mains_hz=mains_hz, near_heart=near_heart, envelope=envelope)
+        self.monitor = QualityMonitor(fs_hz, n_channels, rail_uv) if rail_uv else QualityMonitor(fs_hz, n_channels)
+        self.calibration: Calibration | None = None
+
+    @property
+    def fs_hz(self) -> float:
+        return self.pipeline.fs_hz
+
+    @property
+    def n_channels(self) -> int:
+        return self.pipeline.n_channels
+
+    @property
+    def envelope(self) -> str:
+        """The envelope method (``"adaptive"``, ``"linear"``, ...)."""
+        return self.pipeline.envelope
+
+    @property
+    def design(self) -> FilterDesign:
+        return self.pipeline.design
+
+    def set_calibration(self, calibration: Calibration | None) -> None:
+        """From now on :meth:`process` returns % of ``calibration``'s reference (None: back to the envelope)."""
+        self.pipeline.set_calibration(calibration)
+        self.calibration = calibration
+
+    def process(self, chunk_uv: np.ndarray, *, gaps_at: Sequence[int] = ()) -> LiveStep:
+        """The next raw chunk (C, n) in uV; ``gaps_at``: sample offsets in the chunk that follow lost packets
+        (flagged DROPPED)."""
+        flags = self.monitor.update(chunk_uv)
+        for k in gaps_at:
+            if 0 <= k < flags.shape[1]:
+                flags[:, k] |= np.uint8(QualityFlag.DROPPED)
+        if self.calibration is None:
+            return LiveStep(self.pipeline.process(chunk_uv), None, flags)
+        return LiveStep(None, self.pipeline.process_pct(chunk_uv), flags)
