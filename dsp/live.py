@@ -52,7 +52,7 @@ class LiveChain:
         rail_uv: float | None = None,
     ) -> None:
         self.pipeline = EmgPipeline(fs_hz, n_channels, mains_hz=mains_hz, near_heart=near_heart, envelope=envelope)
-        self.monitor = QualityMonitor(fs_hz, n_channels, rail_uv) if rail_uv else QualityMonitor(fs_hz, n_channels)
+        self.monitor = QualityMonitor(fs_hz, n_channels, rail_uv)
         self.calibration: Calibration | None = None
 
     @property

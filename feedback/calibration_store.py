@@ -2,8 +2,8 @@
 
 Layout: ``ROOT/<patient>/<muscle>.json`` (names made file-safe), the JSON of
 :meth:`dsp.calibration.Calibration.to_json` with ``meta`` holding patient, muscle, board and the
-creation time. :func:`load_calibration` refuses, in one line, a calibration made on another
-board, sampling rate or channel layout.
+creation time. :func:`read_calibration` is the one reader of calibration files; :func:`check_calibration_fits`
+refuses, in one line, a calibration made on another board, sampling rate, envelope or channel layout.
 """
 
 from __future__ import annotations
@@ -54,31 +54,62 @@ def save_calibration(calibration: Calibration, root: str | Path, patient: str, m
     return path
 
 
-def load_calibration(path: str | Path, *, channel_names: list[str] | None = None, fs_hz: float | None = None,
-                     board: str | None = None) -> Calibration:
-    """Read a saved calibration and check it fits this session (board, rate, channel layout)."""
+def read_calibration(path: str | Path) -> Calibration:
+    """A :class:`~dsp.calibration.Calibration` from its JSON file; one-line :class:`FeedbackError` when the
+    file is missing, a folder, not text, or not a calibration. The one reader of calibration files."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FeedbackError(f"calibration file {p} not found; calibrate first or give the right file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise FeedbackError(f"cannot read calibration file {p} ({err}); check the path and permissions") from None
+        raise FeedbackError(f"calibration file {p} not found; calibrate first or give the file written by a "
+                            "calibration run") from None
+    except IsADirectoryError:
+        raise FeedbackError(f"calibration {p} is a folder; give the calibration JSON file inside it") from None
+    except OSError as err:
+        raise FeedbackError(f"cannot read calibration file {p} ({err.strerror}); check the path and permissions"
+                            ) from None
+    except UnicodeDecodeError:
+        raise FeedbackError(f"calibration file {p} is not a text (JSON) file; give the .json written by a "
+                            "calibration run") from None
     try:
-        cal = Calibration.from_json(text)
+        return Calibration.from_json(text)
     except SignalError as err:
         raise FeedbackError(f"calibration file {p}: {err}") from None
-    cal_board = cal.meta.get("board")
+
+
+def check_calibration_fits(calibration: Calibration, *, channel_names: list[str] | None = None,
+                           fs_hz: float | None = None, board: str | None = None, envelope: str | None = None,
+                           source: str = "calibration") -> None:
+    """:class:`CalibrationMismatchError` (one line) when ``calibration`` was made on another board, sampling
+    rate, envelope or channel layout than this session's; checks only what is given."""
+    cal_board = (calibration.meta or {}).get("board")
     if board is not None and cal_board is not None and str(cal_board) != str(board):
-        raise CalibrationMismatchError(f"calibration {p} was made on board {cal_board}, this session uses {board}; "
+        raise CalibrationMismatchError(f"{source} was made on board {cal_board}, this session uses {board}; "
                                        "calibrate again on this board")
-    if fs_hz is not None and abs(cal.fs_hz - float(fs_hz)) > 1e-6:
-        raise CalibrationMismatchError(f"calibration {p} was made at {cal.fs_hz:g} Hz, this board runs at "
+    if fs_hz is not None and abs(calibration.fs_hz - float(fs_hz)) > 1e-6:
+        raise CalibrationMismatchError(f"{source} was made at {calibration.fs_hz:g} Hz, this board runs at "
                                        f"{float(fs_hz):g} Hz; calibrate again on this board")
-    if channel_names is not None and list(cal.channel_names) != list(channel_names):
-        raise CalibrationMismatchError(
-            f"calibration {p} has channels {', '.join(cal.channel_names)}, this session "
-            f"{', '.join(channel_names)}; calibrate again with this montage")
+    if channel_names is not None:
+        n_cal = len(calibration.reference_uv)
+        if n_cal != len(channel_names):
+            raise CalibrationMismatchError(f"{source} has {n_cal} channels, this session {len(channel_names)}; "
+                                           "calibrate again with this board and montage")
+        if calibration.channel_names and list(calibration.channel_names) != list(channel_names):
+            raise CalibrationMismatchError(
+                f"{source} has channels {', '.join(calibration.channel_names)}, this session "
+                f"{', '.join(channel_names)}; calibrate again with this montage (or use the same --muscles)")
+    if envelope is not None and calibration.envelope != envelope:
+        raise CalibrationMismatchError(f"{source} used the {calibration.envelope} envelope, this session the "
+                                       f"{envelope} envelope; run with --envelope {calibration.envelope} or "
+                                       "calibrate again")
+
+
+def load_calibration(path: str | Path, *, channel_names: list[str] | None = None, fs_hz: float | None = None,
+                     board: str | None = None) -> Calibration:
+    """Read a saved calibration and check it fits this session (board, rate, channel layout)."""
+    cal = read_calibration(path)
+    check_calibration_fits(cal, channel_names=channel_names, fs_hz=fs_hz, board=board,
+                           source=f"calibration {Path(path)}")
     return cal
 
 

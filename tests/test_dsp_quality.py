@@ -27,7 +27,7 @@ def test_monitor_flags_each_fault_on_its_own_channel():
     x[1, :] = 187_500.0  # railed for 3 s
     x[2, 200:] = 42.0  # goes flat
     x[3, 300] += 10_000.0  # a jump (motion)
-    mon = QualityMonitor(FS, 5)
+    mon = QualityMonitor(FS, 5, rail_uv=187_500.0)  # a Cyton at gain 24
     flags = np.concatenate([mon.update(x[:, i:i + 10]) for i in range(0, n, 10)], axis=1)
     assert flags.shape == (5, n) and flags.dtype == np.uint8
     assert flags[0, 100] & QualityFlag.NAN and flags[0, 101] & QualityFlag.NAN

@@ -3,6 +3,6 @@ assessment of a recording per channel (:mod:`~dsp.quality.assessment`), one impl
 the live session and the offline analysis."""
 
 from dsp.quality.assessment import assess_quality
-from dsp.quality.flags import DEFAULT_RAIL_UV, QualityFlag, QualityMonitor, describe_flags
+from dsp.quality.flags import QualityFlag, QualityMonitor, describe_flags
 
-__all__ = ["DEFAULT_RAIL_UV", "QualityFlag", "QualityMonitor", "assess_quality", "describe_flags"]
+__all__ = ["QualityFlag", "QualityMonitor", "assess_quality", "describe_flags"]

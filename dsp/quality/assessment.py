@@ -9,7 +9,7 @@ import numpy as np
 
 from dsp._chain import as_signal
 from dsp.errors import SignalError
-from dsp.quality.flags import _FLAT, _RAILED, _SPIKE, DEFAULT_RAIL_UV, QualityMonitor
+from dsp.quality.flags import _FLAT, _RAILED, _SPIKE, QualityMonitor
 
 
 def _band_power(f: np.ndarray, p: np.ndarray, lo: float, hi: float) -> float:
@@ -22,7 +22,7 @@ def assess_quality(
     fs_hz: float,
     *,
     mains_hz: float | None = 50,
-    rail_uv: float = DEFAULT_RAIL_UV,
+    rail_uv: float | None = None,
     channel_names=None,
 ) -> list[dict]:
     """Quality summary for a recording (C, n) raw uV: a list with one dict per channel.

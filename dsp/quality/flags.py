@@ -17,10 +17,6 @@ from numba import njit
 from dsp._chain import as_signal
 from dsp.errors import SignalError
 
-#: ADS1299 rail at gain 24 (4.5 V / 24), in uV
-DEFAULT_RAIL_UV = 187_500.0
-
-
 class QualityFlag(enum.IntFlag):
     OK = 0
     RAILED = 1
@@ -90,7 +86,7 @@ class QualityMonitor:
         self,
         fs_hz: float,
         n_channels: int,
-        rail_uv: float = DEFAULT_RAIL_UV,
+        rail_uv: float | None = None,
         *,
         rail_margin: float = 0.99,
         flat_window_s: float = 0.25,
@@ -99,12 +95,12 @@ class QualityMonitor:
         spike_hold_s: float = 0.1,
         lead_off_s: float = 1.0,
     ) -> None:
-        if fs_hz <= 0 or rail_uv <= 0:
+        if fs_hz <= 0 or (rail_uv is not None and rail_uv <= 0):
             raise SignalError("QualityMonitor needs a positive fs_hz and rail_uv; pass the board's rate and ADC rail")
         self.fs_hz = float(fs_hz)
         self.n_channels = int(n_channels)
-        self.rail_uv = float(rail_uv)
-        self._rail = float(rail_uv) * rail_margin
+        self.rail_uv = None if rail_uv is None else float(rail_uv)
+        self._rail = np.inf if rail_uv is None else float(rail_uv) * rail_margin
         self._flat_step = float(flat_step_uv)
         self._flat_n = max(2, int(round(flat_window_s * fs_hz)))
         self._spike_uv = float(spike_uv)

@@ -58,6 +58,7 @@ class Chunk:
     accel: np.ndarray | None  # (3, n) in g, where the board has an accelerometer
     first_sample: int  # index of the first sample since the start of acquisition
     dropped: int = 0  # packets lost just before/within this chunk (package-number gaps)
+    gaps_at: tuple[int, ...] = ()  # offsets (in this chunk) of the samples that follow lost packets
 
     @property
     def n_samples(self) -> int:
@@ -385,6 +386,7 @@ class Acquisition:
             accel=rows[list(p.accel_rows)] if len(p.accel_rows) == 3 else None,
             first_sample=self.samples_received,
             dropped=dropped,
+            gaps_at=(0,) if dropped else (),
         )
         with self._cond:
             if len(self._queue) == self._queue.maxlen:
