@@ -2,6 +2,7 @@
 # One entry point for a fresh machine: installs what is missing, then runs a job.
 #   ./run.sh demo [emg demo options]   live biofeedback demo on a simulated board (headless without a display)
 #   ./run.sh test [pytest options]     the test suite
+#   ./run.sh lint                      ruff check and ruff format --check over the tree (changes nothing)
 #   ./run.sh emg ARGS...               any emg command inside the project's environment
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -46,6 +47,11 @@ fi
 case "$job" in
   demo) exec .venv/bin/emg demo "$@" ;;
   test) exec .venv/bin/python -m pytest "$@" ;;
+  lint)  # both checks run, so one run lists every problem; fix with `.venv/bin/ruff check --fix` / `ruff format`
+    rc=0
+    .venv/bin/ruff check . || rc=1
+    .venv/bin/ruff format --check . || rc=1
+    exit "$rc" ;;
   emg)  exec .venv/bin/emg "$@" ;;
-  *) echo "usage: ./run.sh demo|test|emg [args]" >&2; exit 2 ;;
+  *) echo "usage: ./run.sh demo|test|lint|emg [args]" >&2; exit 2 ;;
 esac

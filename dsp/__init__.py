@@ -10,4 +10,4 @@ ensure_numba_cache_dir()
 
 from dsp.errors import SignalError  # noqa: E402
 
-__all__ = ["SignalError"]
+__all__ = ["SignalError", "ensure_numba_cache_dir"]

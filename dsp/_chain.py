@@ -1,8 +1,9 @@
 """State holder around the Numba kernels: one object per streaming chain (private).
 
 A chain is: hold non-finite samples -> SOS cascade (optional) -> envelope (optional) -> optional
-% of reference. Coefficients live in one flat array ``co``, all state in one flat array ``st`` and the
-integer header in ``ist`` (see :mod:`dsp._kernels`), so a streaming call passes few arguments.
+% of reference (and, for the live chain, quality flags). Tiles, coefficients ``co``, state ``st`` (and an
+attached quality monitor's state) live in one flat buffer ``buf`` and the integer header in ``ist`` (see
+:mod:`dsp._kernels`), so a streaming call passes few arguments.
 Batch calls split the 8-channel blocks over threads (the kernel runs without the GIL); every block
 does the same arithmetic either way, so threaded, serial and streamed outputs are identical.
 Public classes in :mod:`dsp.filters`, :mod:`dsp.envelope` and :mod:`dsp.pipeline` wrap it.
@@ -20,6 +21,8 @@ from dsp import _kernels as K
 from dsp.errors import SignalError
 
 _EMPTY2 = np.empty((0, 0))
+_U8 = np.dtype(np.uint8)
+_NO_FLAGS = np.empty((0, 0), dtype=np.uint8)  # run_live: no quality flags wanted
 #: below this many samples a batch call stays in one thread (thread hand-off costs ~50 us)
 PARALLEL_MIN_SAMPLES = 4096
 
@@ -110,7 +113,7 @@ class Chain:
         # coefficients
         parts = [sos.ravel(), zi_unit.ravel(), esos.ravel(), par]
         offs = np.cumsum([0] + [p.size for p in parts])
-        self.co = np.ascontiguousarray(np.concatenate(parts))
+        co = np.concatenate(parts)
         ist = np.zeros(K.N_IST, dtype=np.int64)
         ist[K.I_N_CH] = self.n_channels
         ist[K.I_CP] = cp
@@ -119,30 +122,60 @@ class Chain:
         ist[K.I_S] = n_sec
         ist[K.I_SE] = esos.shape[0]
         ist[K.I_W] = rms_window
-        ist[K.I_O_SOS], ist[K.I_O_ZI], ist[K.I_O_ESOS], ist[K.I_O_PAR] = offs[:4]
+        self._co_offsets = offs[:4].astype(np.int64)  # sos, zi, esos, par within ``co``
         # state
         sizes = [2 * n_sec * cp, 2 * esos.shape[0] * cp, K.NAUX * cp, rms_window * cp, cp, cp,
                  (cp // K.BLOCK) * K.WORK_PER_BLOCK]
         soffs = np.cumsum([0] + sizes)
-        (ist[K.I_O_ZF], ist[K.I_O_ZE], ist[K.I_O_AUX], ist[K.I_O_RING], ist[K.I_O_FLOOR], ist[K.I_O_SCALE],
-         ist[K.I_O_WORK]) = soffs[:7]
-        self.st = np.zeros(int(soffs[-1]))
-        self.wk = np.zeros((cp // K.BLOCK, K.TILE, K.BLOCK))
+        self._st_offsets = soffs[:7].astype(np.int64)  # zf, ze, aux, ring, floor, scale, work within ``st``
         self.ist = ist
         self.sos, self.zi_unit, self.esos, self.par = sos, zi_unit, esos, par
-        self.zf = self.st[soffs[0]:soffs[1]].reshape(n_sec, 2, cp)
-        self.ze = self.st[soffs[1]:soffs[2]].reshape(esos.shape[0], 2, cp)
-        self.ring = self.st[soffs[3]:soffs[4]].reshape(rms_window, cp)
-        self.aux = self.st[soffs[2]:soffs[3]].reshape(K.NAUX, cp)
-        self.floor = self.st[soffs[4]:soffs[5]]
-        self.scale = self.st[soffs[5]:soffs[6]]
+        self._place(co, np.zeros(int(soffs[-1])), np.zeros((cp // K.BLOCK) * K.TILE * K.BLOCK), np.empty(0))
+
+    def _place(self, co: np.ndarray, st: np.ndarray, wk: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """Lay the tiles ``wk``, coefficients ``co``, state ``st`` and ``extra`` (all flat) out in one buffer
+        :attr:`buf`; ``self.co``, ``self.st``, ``self.wk`` and the named state arrays are views of it. The
+        kernels get ``buf`` as both ``co`` and ``st`` (the ``I_O_*`` offsets in ``ist`` are positions in
+        ``buf``), so :func:`dsp._kernels.run_live` takes the whole chain as one argument. Returns the view of
+        ``extra``."""
+        ist = self.ist
+        parts = (wk, co, st, extra)
+        offs = np.cumsum([0] + [p.size for p in parts])
+        buf = np.empty(int(offs[-1]))
+        for part, o in zip(parts, offs[:-1], strict=True):
+            buf[o: o + part.size] = part
+        ist[K.I_B_WK], ist[K.I_B_CO], ist[K.I_B_ST], ist[K.I_B_X] = offs[:4]
+        ist[K.I_N_CO], ist[K.I_N_ST], ist[K.I_N_X] = co.size, st.size, extra.size
+        ist[K.I_O_SOS], ist[K.I_O_ZI], ist[K.I_O_ESOS], ist[K.I_O_PAR] = self._co_offsets + offs[1]
+        (ist[K.I_O_ZF], ist[K.I_O_ZE], ist[K.I_O_AUX], ist[K.I_O_RING], ist[K.I_O_FLOOR], ist[K.I_O_SCALE],
+         ist[K.I_O_WORK]) = self._st_offsets + offs[2]
+        cp = self.padded_channels
+        self.buf = buf
+        self.wk = buf[offs[0]: offs[1]].reshape(cp // K.BLOCK, K.TILE, K.BLOCK)
+        self.co = buf[offs[1]: offs[2]]
+        self.st = st = buf[offs[2]: offs[3]]
+        o = [int(v) for v in self._st_offsets]
+        self.zf = st[o[0]:o[1]].reshape(-1, 2, cp)
+        self.ze = st[o[1]:o[2]].reshape(-1, 2, cp)
+        self.aux = st[o[2]:o[3]].reshape(K.NAUX, cp)
+        self.ring = st[o[3]:o[4]].reshape(-1, cp)
+        self.floor = st[o[4]:o[5]]
+        self.scale = st[o[5]:o[6]]
+        return buf[offs[3]: offs[4]]
+
+    def attach(self, extra: np.ndarray) -> np.ndarray:
+        """Move ``extra`` (flat float64, e.g. the quality monitor's state) into :attr:`buf`, after the chain's own
+        arrays, so :func:`dsp._kernels.run_live` reaches it without another argument; returns its new home (a
+        view: use it instead of ``extra`` from now on). The chain's state and history are kept."""
+        return self._place(self.co.copy(), self.st.copy(), self.wk.ravel().copy(),
+                           np.ascontiguousarray(extra, dtype=np.float64).ravel())
 
     def reset(self) -> None:
         """Forget all history (the next sample re-initialises the filters); keeps any % calibration."""
-        o_floor = self.ist[K.I_O_FLOOR]
-        keep = self.st[o_floor: self.ist[K.I_O_WORK]].copy()
+        o_floor, o_work = int(self._st_offsets[4]), int(self._st_offsets[6])
+        keep = self.st[o_floor: o_work].copy()
         self.st[:] = 0.0
-        self.st[o_floor: self.ist[K.I_O_WORK]] = keep
+        self.st[o_floor: o_work] = keep
         self.ist[K.I_POS] = 0
         self.ist[K.I_CNT] = 0
 
@@ -168,7 +201,7 @@ class Chain:
         if n_threads > 1:
             rc = self._run_threads(x, out_f, out_e, n_blocks, n_threads)
         else:
-            rc = K.run_serial(x, out_f, out_e, self.co, self.st, self.ist, self.wk)
+            rc = K.run_serial(x, out_f, out_e, self.buf, self.buf, self.ist, self.wk)
         if rc != 0:
             raise SignalError(f"chunk has {x.shape[0]} channels but this chain was built for {self.n_channels}; "
                               f"pass ({self.n_channels}, n) chunks")
@@ -179,29 +212,42 @@ class Chain:
         if x.shape[0] != self.n_channels:
             return -1
         edges = [round(i * n_blocks / n_threads) for i in range(n_threads + 1)]
-        args = (x, out_f, out_e, self.co, self.st, self.ist, self.wk)
+        args = (x, out_f, out_e, self.buf, self.buf, self.ist, self.wk)
         futures = [_executor().submit(K.run_range, *args, edges[i], edges[i + 1]) for i in range(1, n_threads)]
         rc = K.run_range(*args, edges[0], edges[1])
         for fut in futures:
             rc = fut.result() or rc
         if rc == 0:
-            K.finish(x, out_e, self.st, self.ist)
+            K.finish(x, out_e, self.buf, self.ist)
         return rc
 
-    def envelope_fast(self, x, kernel=None) -> np.ndarray:
+    def envelope_fast(self, x) -> np.ndarray:
         """Streaming fast path: envelope of ``x`` (C, n); falls back to checks and conversion on odd input."""
-        kern = K.run_serial if kernel is None else kernel
-        try:
-            out = np.empty_like(x)
-            rc = kern(x, _EMPTY2, out, self.co, self.st, self.ist, self.wk)
-        except (TypeError, ValueError, AttributeError):
-            x = as_signal(x, self.n_channels, name="chunk")
-            out = np.empty_like(x)
-            rc = kern(x, _EMPTY2, out, self.co, self.st, self.ist, self.wk)
-        if rc != 0:
-            as_signal(x, self.n_channels, name="chunk")  # raises the one-line channel-count error
-        return out
+        return self._step(x, 0, False)[0]
 
     def percent_fast(self, x) -> np.ndarray:
         """Streaming fast path: activation in % of reference of ``x`` (C, n) (see :meth:`set_percent`)."""
-        return self.envelope_fast(x, K.run_serial_pct)
+        return self._step(x, 1, False)[0]
+
+    def live_fast(self, x, pct: int) -> tuple[np.ndarray, np.ndarray]:
+        """Streaming fast path of the live chain, one kernel call: (envelope, or % of reference when ``pct`` is 1,
+        (C, n) float64; quality flags (C, n) uint8) of ``x`` (C, n). Needs the quality monitor's parameters and
+        state attached (:meth:`attach`). Falls back to checks and conversion on odd input."""
+        return self._step(x, pct, True)
+
+    def _step(self, x, pct: int, want_flags: bool) -> tuple[np.ndarray, np.ndarray]:
+        """One :func:`dsp._kernels.run_live` call on ``x`` (C, n); odd input is checked and converted first."""
+        try:
+            out = np.empty(x.shape)
+            flags = np.empty(x.shape, _U8) if want_flags else _NO_FLAGS
+            rc = K.run_live(self.buf, self.ist, pct, x, out, flags)
+        except (TypeError, ValueError, AttributeError):
+            x = as_signal(x, self.n_channels, name="chunk")
+            out = np.empty(x.shape)
+            flags = np.empty(x.shape, _U8) if want_flags else _NO_FLAGS
+            rc = K.run_live(self.buf, self.ist, pct, x, out, flags)
+        if rc != 0:
+            as_signal(x, self.n_channels, name="chunk")  # raises the one-line channel-count error
+            raise SignalError(f"no quality monitor for {self.n_channels} channels is attached to this chain; "
+                              f"attach the state of a QualityMonitor(fs_hz, {self.n_channels}, rail_uv)")
+        return out, flags

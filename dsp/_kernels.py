@@ -10,10 +10,13 @@ channels, so the compiler vectorises across channels); the channel count is padd
 of 8 inside the state. Coefficients are one flat float64 array ``co``, all state one flat float64
 array ``st`` (filter state, envelope state, per-channel auxiliaries, RMS ring, % calibration and
 small scratch), offsets/sizes/counters one int64 array ``ist``, and the sample tiles one array
-``wk`` (blocks, TILE, 8); flat indexing keeps a streaming call to seven arguments and free of
-array-view set-up. Because every stateful quantity
-lives in ``st``/``ist`` and nothing depends on where a chunk starts, any chunking of the input
-gives bit-identical output to one batch pass.
+``wk`` (blocks, TILE, 8); flat indexing keeps calls free of array-view set-up. :class:`dsp._chain.Chain`
+keeps ``wk``, ``co``, ``st`` and the quality monitor's parameters and state ``q`` in one buffer and passes
+that buffer as both ``co`` and ``st`` (the ``I_O_*`` offsets are positions in it), so the streaming entry
+:func:`run_live` (chain, % of reference and quality flags in one call) takes six arguments: Numba's
+dispatch costs about 75 ns per array argument, a fair share of a 16 x 10 call. Because every stateful
+quantity lives in ``st``/``ist`` (and ``q``) and nothing depends on where a chunk starts, any chunking
+of the input gives bit-identical output to one batch pass.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ _RUN_SIG = ("int64(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::
             "float64[:, :, ::1])")
 _RANGE_SIG = ("int64(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], float64[::1], int64[::1], "
               "float64[:, :, ::1], int64, int64)")
+_QUALITY_SIG = "int64(float64[:, ::1], uint8[:, ::1], float64[::1])"
+_LIVE_SIG = "int64(float64[::1], int64[::1], int64, float64[:, ::1], float64[:, ::1], uint8[:, ::1])"
 
 #: inputs at or beyond this magnitude (1 kV, far past any amplifier's rail) are treated like NaN:
 #: held at the last good value and counted, so one corrupt sample cannot overflow the filter state
@@ -97,7 +102,8 @@ I_W = 6  # RMS window (samples)
 I_POS = 7  # RMS ring position
 I_CNT = 8  # samples processed so far
 I_PCT = 9  # 1: envelope output in % of reference ((env - floor) * scale)
-I_O_SOS = 10  # offsets into ``co``: sos (S, 6), zi_unit (S, 2), esos (Se, 6), par (NPAR,)
+I_O_SOS = 10  # offsets into ``co``: sos (S, 6), zi_unit (S, 2), esos (Se, 6), par (NPAR,) (dsp._chain.Chain
+# passes one buffer as both ``co`` and ``st``; the offsets are positions in it)
 I_O_ZI = 11
 I_O_ESOS = 12
 I_O_PAR = 13
@@ -108,7 +114,37 @@ I_O_RING = 17
 I_O_FLOOR = 18
 I_O_SCALE = 19
 I_O_WORK = 20
-N_IST = 21
+I_B_WK = 21  # offsets into one buffer holding tiles, coefficients, state and extra (the quality monitor's) ...
+I_B_CO = 22
+I_B_ST = 23
+I_B_X = 24
+I_N_CO = 25  # ... and the sizes of coefficients, state, extra (:func:`run_live` takes that buffer alone)
+I_N_ST = 26
+I_N_X = 27
+N_IST = 28
+# quality monitor (:func:`quality_flags`, :func:`run_live`): one flat float64 array ``q``, parameters first,
+# then the state per channel (rows of the real channel count); counters are whole numbers stored as float64
+Q_RAIL = 0  # |x| at or above this is RAILED (uV; inf: no rail check)
+Q_FLAT_STEP = 1  # a change of at most this (uV) between samples counts towards FLAT
+Q_FLAT_N = 2  # samples without change before FLAT
+Q_SPIKE_UV = 3  # a jump above this (uV) between samples is a SPIKE ...
+Q_SPIKE_HOLD = 4  # ... flagged for this many samples
+Q_LEAD_N = 5  # railed or flat samples in a row before LEAD_OFF
+Q_N_CH = 6  # channel count
+NQPAR = 8  # parameters; state rows follow: last finite sample, flat run, bad run, spike samples left
+QS_LAST = 0
+QS_FLAT_RUN = 1
+QS_BAD_RUN = 2
+QS_SPIKE_LEFT = 3
+NQS = 4
+# flag bits (the values of dsp.quality.QualityFlag)
+F_RAILED = 1
+F_FLAT = 2
+F_NAN = 4
+F_SPIKE = 8
+F_LEAD_OFF = 16
+F_DROPPED = 32
+
 # scratch per block in ``st``: start index per channel (8), two 8-vectors; tiles are in ``wk`` (blocks, TILE, 8)
 W_START = 0
 W_Z0 = W_START + BLOCK
@@ -1279,14 +1315,157 @@ def run_serial(x, out_f, out_e, co, st, ist, wk):
     return 0
 
 
-@njit(_RUN_SIG, cache=True)
-def run_serial_pct(x, out_f, out_e, co, st, ist, wk):
-    """As :func:`run_serial`, with the envelope output turned into % of reference (streaming feedback)."""
-    if run_range(x, out_f, out_e, co, st, ist, wk, 0, ist[I_CP] // BLOCK) != 0:
+@njit(cache=True)
+def _quality(x, flags, q, o):
+    """Per-sample quality flags of ``x`` (C, n) into ``flags`` (C, n); parameters and state in ``q`` from ``o``."""
+    n_ch = x.shape[0]
+    n = x.shape[1]
+    rail = q[o + Q_RAIL]
+    flat_step = q[o + Q_FLAT_STEP]
+    flat_n = np.int64(q[o + Q_FLAT_N])
+    spike_uv = q[o + Q_SPIKE_UV]
+    spike_hold = np.int64(q[o + Q_SPIKE_HOLD])
+    lead_n = np.int64(q[o + Q_LEAD_N])
+    o_last = o + NQPAR + QS_LAST * n_ch
+    o_fr = o + NQPAR + QS_FLAT_RUN * n_ch
+    o_br = o + NQPAR + QS_BAD_RUN * n_ch
+    o_sl = o + NQPAR + QS_SPIKE_LEFT * n_ch
+    if n == 0:
+        return
+    un = np.uint64(n)
+    u1 = np.uint64(1)
+    # fast path for the whole chunk (the common case), same result as the per-sample rules below: every
+    # sample finite and off the rail, every step (from the last sample of the previous chunk on) above
+    # flat_step and at most spike_uv -> no flag but a running spike hold, runs reset. One pass over the
+    # flat (C * n) array; the steps it takes across row ends are replaced by the steps from ``last``.
+    xf = x.reshape(n_ch * n)
+    n_bad = 0
+    for ui in range(np.uint64(n_ch * n)):
+        n_bad += not abs(xf[ui]) < rail
+    for ui in range(u1, np.uint64(n_ch * n)):
+        d = abs(xf[ui] - xf[ui - u1])
+        n_bad += not ((d > flat_step) & (d <= spike_uv))
+    ul = np.uint64(o_last)
+    for uc in range(np.uint64(n_ch)):
+        r0 = uc * un  # the row's first sample in xf
+        if uc > 0:
+            d = abs(xf[r0] - xf[r0 - u1])
+            n_bad -= not ((d > flat_step) & (d <= spike_uv))
+        d = abs(xf[r0] - q[ul + uc])  # NaN on the first sample ever: slow path
+        n_bad += not ((d > flat_step) & (d <= spike_uv))
+    if n_bad == 0:
+        flags.reshape(n_ch * n)[:] = 0
+        for c in range(n_ch):
+            sl = np.int64(q[o_sl + c])
+            for t in range(min(max(sl, 0), n)):
+                flags[c, t] = F_SPIKE
+            q[o_last + c] = x[c, n - 1]
+            q[o_fr + c] = 0.0
+            q[o_br + c] = 0.0
+            q[o_sl + c] = max(sl - n, 0)
+        return
+    for c in range(n_ch):
+        prev = q[o_last + c]
+        sl = np.int64(q[o_sl + c])
+        # fast path, same result: every sample finite and off the rail and every step (from the last sample
+        # of the previous chunk on) above flat_step and at most spike_uv -> only a running spike hold shows
+        xr = x[c]
+        d = abs(xr[0] - prev)  # NaN on the first sample ever: slow path
+        n_bad = 0 if (d > flat_step) & (d <= spike_uv) else 1
+        for ut in range(un):
+            n_bad += not abs(xr[ut]) < rail
+        for ut in range(u1, un):
+            d = abs(xr[ut] - xr[ut - u1])
+            n_bad += not ((d > flat_step) & (d <= spike_uv))
+        if n_bad == 0:
+            fl = flags[c]
+            n_spike = np.uint64(min(max(sl, 0), n))
+            for ut in range(n_spike):
+                fl[ut] = F_SPIKE
+            for ut in range(n_spike, un):
+                fl[ut] = 0
+            q[o_last + c] = xr[n - 1]
+            q[o_fr + c] = 0.0
+            q[o_br + c] = 0.0
+            q[o_sl + c] = max(sl - n, 0)
+            continue
+        fr = np.int64(q[o_fr + c])
+        br = np.int64(q[o_br + c])
+        for t in range(n):
+            v = x[c, t]
+            f = 0
+            if not np.isfinite(v):
+                f |= F_NAN
+                br += 1
+            else:
+                railed = abs(v) >= rail
+                if railed:
+                    f |= F_RAILED
+                if np.isfinite(prev):
+                    d = abs(v - prev)
+                    if d <= flat_step:
+                        fr += 1
+                    else:
+                        fr = 0
+                    if d > spike_uv and not railed:
+                        sl = spike_hold
+                if fr >= flat_n:
+                    f |= F_FLAT
+                if railed or fr >= flat_n:
+                    br += 1
+                else:
+                    br = 0
+                prev = v
+            if sl > 0:
+                f |= F_SPIKE
+                sl -= 1
+            if br >= lead_n:
+                f |= F_LEAD_OFF
+            flags[c, t] = f
+        q[o_last + c] = prev
+        q[o_fr + c] = fr
+        q[o_br + c] = br
+        q[o_sl + c] = sl
+
+
+@njit(_QUALITY_SIG, cache=True)
+def quality_flags(x, flags, q):
+    """Quality flags (see ``F_*``) of ``x`` (C, n) into ``flags`` (C, n) uint8, every element written;
+    state kept in ``q`` (``Q_*``, ``QS_*`` layout). Returns 0, or -1 on a wrong channel count or flag shape
+    (nothing is changed then)."""
+    if (q.shape[0] != NQPAR + NQS * x.shape[0] or x.shape[0] != np.int64(q[Q_N_CH]) or flags.shape[0] != x.shape[0]
+            or flags.shape[1] != x.shape[1]):
         return -1
-    finish(x, out_e, st, ist)
-    if ist[I_PCT] == 0 and out_e.shape[0] == x.shape[0] and out_e.shape[1] == x.shape[1]:
-        _percent(out_e, st, ist)
+    _quality(x, flags, q, 0)
+    return 0
+
+
+@njit(_LIVE_SIG, cache=True)
+def run_live(buf, ist, pct, x, out_e, flags):
+    """One streaming step in one call: ``x`` (C, n) through the chain into ``out_e`` (C, n) (the envelope, or
+    % of reference when ``pct`` is 1) and, unless ``flags`` is (0, 0), its quality flags into ``flags`` (C, n)
+    uint8 (as :func:`quality_flags`, from the monitor parameters and state ``q`` in ``buf``). ``buf`` holds the
+    tiles, coefficients, state and ``q`` at the ``I_B_*`` offsets of ``ist`` (few arguments: each costs time
+    per call). Returns 0, or -1 on a wrong channel count or output shape, or flags without a monitor
+    (nothing is changed then)."""
+    n_ch = x.shape[0]
+    n = x.shape[1]
+    if n_ch != ist[I_N_CH] or out_e.shape[0] != n_ch or out_e.shape[1] != n:
+        return -1
+    want_q = flags.shape[0] != 0 or flags.shape[1] != 0
+    oq = ist[I_B_X]
+    if want_q and (flags.shape[0] != n_ch or flags.shape[1] != n or ist[I_N_X] != NQPAR + NQS * n_ch
+                   or np.int64(buf[oq + Q_N_CH]) != n_ch):
+        return -1
+    n_blocks = ist[I_CP] // BLOCK
+    wk = buf[ist[I_B_WK]: ist[I_B_WK] + n_blocks * TILE * BLOCK].reshape((n_blocks, TILE, BLOCK))
+    no_filtered = buf[:0].reshape((0, 0))  # (0, 0): filtered output not wanted (a view: no allocation)
+    run_range(x, no_filtered, out_e, buf, buf, ist, wk, 0, n_blocks)  # coefficients and state live in buf
+    finish(x, out_e, buf, ist)
+    if pct == 1 and ist[I_PCT] == 0:
+        _percent(out_e, buf, ist)
+    if want_q:
+        _quality(x, flags, buf, oq)
     return 0
 
 

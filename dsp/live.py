@@ -9,15 +9,21 @@ what the patient saw (same numbers for any chunking).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
+from dsp import _kernels as K
 from dsp.calibration import Calibration
 from dsp.design import FilterDesign
 from dsp.pipeline import EmgPipeline
 from dsp.quality.flags import QualityFlag, QualityMonitor
+
+_DROPPED = np.uint8(QualityFlag.DROPPED)
+_U8 = np.dtype(np.uint8)
+_NO_GAPS: tuple[int, ...] = ()
 
 
 @dataclass
@@ -54,6 +60,12 @@ class LiveChain:
         self.pipeline = EmgPipeline(fs_hz, n_channels, mains_hz=mains_hz, near_heart=near_heart, envelope=envelope)
         self.monitor = QualityMonitor(fs_hz, n_channels, rail_uv)
         self.calibration: Calibration | None = None
+        chain = self.pipeline.chain
+        # the monitor's parameters and state move into the chain's buffer: one kernel argument for both
+        self.monitor.state = chain.attach(self.monitor.state)
+        self._chain = chain
+        self._pct = 0
+        self._step = functools.partial(K.run_live, chain.buf, chain.ist, self._pct)
 
     @property
     def fs_hz(self) -> float:
@@ -72,18 +84,39 @@ class LiveChain:
     def design(self) -> FilterDesign:
         return self.pipeline.design
 
+    @property
+    def rail_uv(self) -> float | None:
+        """The ADC limit (uV) the RAILED flag checks against (None: no rail check)."""
+        return self.monitor.rail_uv
+
     def set_calibration(self, calibration: Calibration | None) -> None:
         """From now on :meth:`process` returns % of ``calibration``'s reference (None: back to the envelope)."""
         self.pipeline.set_calibration(calibration)
         self.calibration = calibration
+        self._pct = 0 if calibration is None else 1
+        self._step = functools.partial(K.run_live, self._chain.buf, self._chain.ist, self._pct)
 
-    def process(self, chunk_uv: np.ndarray, *, gaps_at: Sequence[int] = ()) -> LiveStep:
+    def reset(self) -> None:
+        """Forget all filter, envelope and quality history (keeps the calibration)."""
+        self.pipeline.reset()
+        self.monitor.reset()
+
+    def process(self, chunk_uv: np.ndarray, *, gaps_at: Sequence[int] = _NO_GAPS) -> LiveStep:
         """The next raw chunk (C, n) in uV; ``gaps_at``: sample offsets in the chunk that follow lost packets
-        (flagged DROPPED)."""
-        flags = self.monitor.update(chunk_uv)
-        for k in gaps_at:
-            if 0 <= k < flags.shape[1]:
-                flags[:, k] |= np.uint8(QualityFlag.DROPPED)
-        if self.calibration is None:
-            return LiveStep(self.pipeline.process(chunk_uv), None, flags)
-        return LiveStep(None, self.pipeline.process_pct(chunk_uv), flags)
+        (flagged DROPPED; see :func:`dsp.quality.flags.package_gaps`). Filters, envelope, % of reference and
+        flags run in one kernel call; the returned arrays are new each call (callers may keep them)."""
+        try:  # fast path: a C-contiguous float64 (C, n) array of the right channel count
+            shape = chunk_uv.shape
+            out = np.empty(shape)
+            flags = np.empty(shape, _U8)
+            if self._step(chunk_uv, out, flags):
+                raise ValueError
+        except (TypeError, ValueError, AttributeError):  # checks, conversion, one-line errors
+            out, flags = self._chain.live_fast(chunk_uv, self._pct)
+        if gaps_at is not _NO_GAPS:
+            for k in gaps_at:
+                if 0 <= k < flags.shape[1]:
+                    flags[:, k] |= _DROPPED
+        if self._pct:
+            return LiveStep(None, out, flags)
+        return LiveStep(out, None, flags)

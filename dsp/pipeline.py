@@ -101,6 +101,11 @@ class EmgPipeline:
         self._chain.reset()
 
     @property
+    def chain(self) -> Chain:
+        """The streaming state and kernel calls behind this pipeline (for :class:`dsp.live.LiveChain`)."""
+        return self._chain
+
+    @property
     def nonfinite_count(self) -> np.ndarray:
         """Non-finite input samples replaced so far, per channel (C,)."""
         return self._chain.nonfinite_count

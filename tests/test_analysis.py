@@ -7,12 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from analysis_gen import contractions, match, write_project_recording
+
 from emg.analysis import AnalysisSettings, analyze_file, analyze_recording
 from emg.analysis.edges import edge_pad
 from emg.errors import ConfigError, RecordingError
-from emg.recordings.readers import read_recording
 from emg.recordings.recording import Event, Recording
 
 
@@ -24,7 +23,7 @@ def _run(x: np.ndarray, fs: float, **kw) -> dict:
 def _score(res: dict, truth: list[list[tuple[float, float]]]) -> tuple[float, int, float]:
     hits = false = total = 0
     errors: list[float] = []
-    for ch, tr in zip(res["channels"], truth):
+    for ch, tr in zip(res["channels"], truth, strict=True):
         h, f, e = match([(a["onset_s"], a["offset_s"]) for a in ch["activations"]], tr)
         hits, false, total = hits + h, false + f, total + len(tr)
         errors += e
@@ -119,6 +118,21 @@ def test_causal_mode_is_what_the_live_pipeline_gives() -> None:
 # --------------------------------------------------------------------------- quality, fatigue, cross-channel
 
 
+@pytest.mark.parametrize("meta, rail", [
+    ({"rail_uv": 93_750.0, "board_id": 0}, 93_750.0),  # the sidecar says
+    ({"board_id": 0, "gains": [12, 12]}, 375_000.0),  # a Cyton at gain 12 (emg.acquire.boards)
+    ({"board_id": 2}, 187_500.0),  # Cyton + Daisy at its default gain 24
+    ({"board_name": "OpenBCI_GUI$BoardCytonSerial"}, 187_500.0),  # an OpenBCI GUI file names its board
+    ({"board_id": -1}, None),  # the synthetic board has no rail
+    ({}, None),
+])
+def test_rail_of_the_recordings_board(meta: dict, rail: float | None) -> None:
+    from emg.analysis.quality import recording_rail_uv
+
+    rec = Recording(data_uv=np.zeros((1, 10)), fs_hz=250.0, channel_names=["ch1"], meta=meta)
+    assert recording_rail_uv(rec) == rail
+
+
 def test_flat_railed_nan_channels_and_dropped_packets(tmp_path: Path) -> None:
     g = contractions(250.0, 40, n_contractions=5, n_channels=4, seed=3)
     x = g.x_uv.copy()
@@ -178,6 +192,27 @@ def test_percent_of_reference_from_sidecar_calibration(tmp_path: Path) -> None:
     assert res["patient"] == "P01"
     a = res["channels"][0]["activations"][0]
     assert a["peak_pct"] == pytest.approx(100 * (a["peak"] - 3.0) / 20.0, abs=1e-3)
+
+
+def test_calibration_option_as_file_text_or_dict(tmp_path: Path) -> None:
+    """The calibration option takes the file (read by feedback.calibration_store), its JSON text or its dict,
+    all giving the same % of reference; a broken one is a one-line ConfigError."""
+    from dsp.calibration import Calibration
+
+    g = contractions(250.0, 20, n_contractions=3, seed=9, snr=(6.0, 6.0))
+    cal = Calibration(rest_floor_uv=np.array([3.0]), rest_sd_uv=np.array([0.5]), reference_uv=np.array([23.0]),
+                      channel_names=["ch1"], fs_hz=250.0)
+    path = tmp_path / "cal.json"
+    path.write_text(cal.to_json(), encoding="utf-8")
+    results = [_run(g.x_uv, 250.0, calibration=c)["channels"][0]["activations"]
+               for c in (cal, path, str(path), cal.to_json(), json.loads(cal.to_json()))]
+    assert results[0] and all("peak_pct" in a for a in results[0])
+    assert all(r == results[0] for r in results[1:])
+    for bad, words in ((tmp_path / "missing.json", "not found"), (tmp_path, "is a folder"),
+                       ({"rest_floor_uv": [1.0]}, "lacks"), ("{not json", "not valid JSON")):
+        with pytest.raises(ConfigError, match=words) as err:
+            _run(g.x_uv, 250.0, calibration=bad)
+        assert "\n" not in str(err.value)
 
 
 def test_drill_reps_from_recorded_events(tmp_path: Path) -> None:
@@ -337,7 +372,7 @@ def test_recorded_drill_is_replayed_and_agrees(tmp_path: Path) -> None:
     assert replay["agrees_with_recorded"] is True and replay["results"] == live_results
     # every metric agrees (the file keeps 6 decimals of each sample, so levels may differ in the last digits)
     live_ends = [e.data for e in live_events if e.label == "rep_end"]
-    for got, want in zip(replay["reps"], live_ends):
+    for got, want in zip(replay["reps"], live_ends, strict=True):
         assert set(got) == set(want)
         for key, val in want.items():
             if isinstance(val, float):
@@ -364,7 +399,10 @@ def test_cocontraction_is_relative_effort_only_with_a_calibration() -> None:
     own = analyze_recording(rec, AnalysisSettings(mains_hz=None)).to_dict()["cocontraction"][0]
     assert own["normalisation"].startswith("own peak")
     assert own["index_pct"] > 70.0
-    cal = {"rest_floor_uv": [1.6, 1.6], "reference_uv": [80.0, 80.0], "channel_names": ["agonist", "antagonist"]}
+    from dsp.calibration import Calibration
+
+    cal = Calibration(rest_floor_uv=[1.6, 1.6], rest_sd_uv=[0.5, 0.5], reference_uv=[80.0, 80.0],
+                      channel_names=["agonist", "antagonist"], fs_hz=fs)
     rel = analyze_recording(rec, AnalysisSettings(mains_hz=None, calibration=cal)).to_dict()["cocontraction"][0]
     assert rel["normalisation"] == "% of reference"
     assert 5.0 < rel["index_pct"] < 30.0  # 10 % of the agonist's effort: 200 * 0.1 / 1.1 = 18 %

@@ -105,11 +105,11 @@ def test_calibration_that_is_binary_or_a_folder(rec: Path, tmp_path: Path, capsy
     assert main(["analyze", str(rec), "--calibration", str(cal)]) == 2
     msg = _one_line_error(capsys.readouterr().err)
     assert "not found" not in msg and ("folder" in msg or "not a text" in msg)
-    from emg.errors import ConfigError
-    from emg.live.session import load_calibration
+    from feedback.calibration_store import read_calibration
+    from feedback.errors import FeedbackError
 
-    with pytest.raises(ConfigError):
-        load_calibration(cal)
+    with pytest.raises(FeedbackError, match="folder" if content is None else "not a text"):
+        read_calibration(cal)
 
 
 def test_workers_must_be_positive(rec: Path, capsys) -> None:
@@ -208,8 +208,9 @@ def test_playback_without_file_names_the_option(tmp_path: Path, capsys) -> None:
 
 
 def test_serial_port_on_a_board_without_one_is_refused(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "emg", "record", "--board", "synthetic", "--serial-port", "/dev/ttyUSB0",
-                           "--duration", "1", "--out", str(tmp_path / "r.csv")], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "emg", "record", "--board", "synthetic", "--serial-port",
+                           "/dev/ttyUSB0", "--duration", "1", "--out", str(tmp_path / "r.csv")],
+                          capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert proc.stderr.strip().count("\n") == 0 and "takes no serial port" in proc.stderr
     assert not (tmp_path / "r.csv").exists()

@@ -68,3 +68,66 @@ start_delay_s = 0.5
     rows = summary["reps"]
     assert len(rows) == 1 and rows[0]["estimate_pct"] == 33.0 and rows[0]["error_pct"] == pytest.approx(5.0)
     assert summary["stopped_early"] and events[-1].label == "drill_end"
+
+
+def _drill_recording(kind_name: str, *, fs: float = 250.0, seconds: float = 30.0):
+    """A project recording (in memory) of 4 board channels, the session having used ch3 and ch1, with a railed
+    stretch on ch3, 5 packets lost at two places, and accelerometer rows."""
+    import numpy as np
+
+    from dsp.calibration import Calibration
+    from dsp.synth import contractions
+    from emg.recordings.recording import Event, Recording
+
+    n = int(seconds * fs)
+    x = contractions(fs, seconds, n_channels=4, snr=5.0, seed=3).x_uv.copy()
+    x[2, 1000:1300] = 187_500.0
+    keep = np.setdiff1d(np.arange(n + 5), [2000, 2001, 2002, 4000, 4001])[:n]  # lost packets: 3 then 2
+    pkg = (keep % 256).astype(float)
+    accel = np.vstack([0.01 * np.sin(np.arange(n) / fs), 0.02 * np.cos(np.arange(n) / fs), np.ones(n)])
+    config = load_drill(find_drill(kind_name))
+    cal = Calibration(rest_floor_uv=[3.0, 3.0], rest_sd_uv=[0.5, 0.5], reference_uv=[20.0, 25.0],
+                      channel_names=["vastus_medialis", "biceps_femoris"], fs_hz=fs, envelope="adaptive")
+    meta = {"board_id": 0, "rail_uv": 187_500.0, "drill": config.to_dict(), "calibration": cal.to_dict(),
+            "filters": {"design": "x", "envelope": "adaptive", "mains_hz": 50.0},
+            "session": {"part": 1, "channels_used": ["ch3", "ch1"]}}
+    rec = Recording(data_uv=x, fs_hz=fs, channel_names=["ch1", "ch2", "ch3", "ch4"],
+                    muscles=["biceps_femoris", "", "vastus_medialis", ""],
+                    events=[Event("drill_start", 0, 0.0, {"kind": config.kind})], accel=accel, package_num=pkg,
+                    meta=meta)
+    return rec, cal, config
+
+
+@pytest.mark.parametrize("drill_name, uses_accel", [("reach_hold_demo", False), ("balance_single_leg", True)])
+def test_recording_replay_runs_the_live_chain_with_flags_and_accelerometer(monkeypatch, drill_name, uses_accel):
+    """The analysis replays a drill recording through dsp.live.LiveChain as the session ran it: the channels it
+    used, its filters and rail, DROPPED after lost packets, and the accelerometer for drills that use it."""
+    import numpy as np
+
+    import feedback.replay
+    from dsp.live import LiveChain
+    from dsp.quality import QualityFlag
+    from emg.analysis.drill import replay_drill_recording
+
+    rec, cal, config = _drill_recording(drill_name)
+    seen = {}
+    real = feedback.replay.replay_drill
+
+    def spy(config, activation_pct, **kw):
+        seen.update(kw, act=activation_pct)
+        return real(config, activation_pct, **kw)
+
+    monkeypatch.setattr(feedback.replay, "replay_drill", spy)
+    out = replay_drill_recording(rec, cal.to_dict(), [], None, False)
+    assert "error" not in out, out
+    chain = LiveChain(rec.fs_hz, 2, mains_hz=50.0, rail_uv=187_500.0)
+    chain.set_calibration(cal)
+    want = chain.process(rec.data_uv[[2, 0]].copy(), gaps_at=(2000, 3997))
+    assert np.array_equal(seen["act"], want.activation_pct)
+    assert np.array_equal(seen["flags"], want.flags)
+    dropped = np.flatnonzero(seen["flags"][0] & QualityFlag.DROPPED)
+    assert dropped.tolist() == [2000, 3997]
+    assert np.all(seen["flags"][0, 1000:1300] & QualityFlag.RAILED)
+    assert not np.any(seen["flags"][1] & QualityFlag.RAILED)
+    assert seen["channel_names"] == ["vastus_medialis", "biceps_femoris"]
+    assert (seen["accel_g"] is rec.accel) if uses_accel else seen["accel_g"] is None

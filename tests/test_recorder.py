@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -14,8 +15,10 @@ import pytest
 from brainflow.data_filter import DataFilter
 
 from emg.acquire.acquisition import Acquisition
-from emg.recordings.writer import RecordingWriter, format_rows
+from emg.errors import RecordingError
+from emg.recordings import writer as writer_module
 from emg.recordings.recording import load_recording
+from emg.recordings.writer import RecordingWriter, csv_and_sidecar, format_rows
 
 
 def _start_record(out, *extra):
@@ -100,3 +103,56 @@ def test_ctrl_c_ends_cleanly_with_a_complete_sidecar(tmp_path):
     rec = load_recording(out)
     assert rec.n_samples == side["n_samples"]
     assert 250 <= rec.n_samples <= 2 * 250
+
+
+def test_events_after_the_recording_closed_are_written_by_the_writer_alone(tmp_path, monkeypatch):
+    """A live loop posts events (no waiting on the disk); stop() writes them before closing; events after
+    stop (a drill stopped after its board was lost) are appended to the closed sidecar by the writer."""
+    real_write = writer_module.write_json_atomic
+    writes: list[dict] = []
+
+    def audited(path, obj):
+        real_write(path, obj)
+        writes.append({"caller": sys._getframe(1).f_code.co_qualname, "path": path, "mtime": os.stat(path).st_mtime_ns,
+                       "thread": threading.current_thread().name, "complete": obj["complete"],
+                       "labels": [e["label"] for e in obj["events"]]})
+
+    monkeypatch.setattr(writer_module, "write_json_atomic", audited)
+    out = tmp_path / "late.csv"
+    _, sidecar = csv_and_sidecar(out)
+    with Acquisition("synthetic", record_to=out) as acq:
+        for chunk in acq.chunks():
+            if chunk.first_sample + chunk.n_samples >= 100:
+                break
+        acq.post_event("cue", 50, {"phase": "contract"})  # returns before the sidecar is written
+    acq.post_event("drill_end", 60, {"late": True})
+    acq.add_event_at("stop", 61)
+    assert acq.flush_events()
+    rec = load_recording(out)
+    assert rec.meta["complete"] is True and rec.n_samples >= 100
+    assert [e.label for e in rec.events] == ["cue", "drill_end", "stop"] == [e["label"] for e in acq.events]
+    assert rec.events[1].sample == 60 and rec.events[1].data == {"late": True}
+    # the posted event went in before the recording was closed, on the writer's thread
+    first_cue = next(w for w in writes if "cue" in w["labels"])
+    assert first_cue["complete"] is False and first_cue["thread"].startswith("emg-events-")
+    late = next(w for w in writes if "drill_end" in w["labels"])
+    assert late["complete"] is True and late["thread"].startswith("emg-events-")
+    # every write of the sidecar is the writer's, and what is on disk is its last write
+    assert {w["caller"] for w in writes} == {"RecordingWriter._write_sidecar"}
+    assert {w["path"] for w in writes} == {sidecar}
+    assert os.stat(sidecar).st_mtime_ns == writes[-1]["mtime"] and writes[-1]["labels"] == ["cue", "drill_end", "stop"]
+
+
+def test_writer_appends_a_late_event_to_its_closed_sidecar(tmp_path):
+    rows = np.zeros((5, 30))
+    with RecordingWriter(tmp_path / "w.csv", {"num_rows": 5, "sampling_rate": 250.0}) as w:
+        w.write(rows)
+        w.post_event("cue", 3, 3 / 250.0, {"phase": "rest"})
+    w.add_event("board_lost", 29, 29 / 250.0)
+    w.post_event("drill_end", 29, 29 / 250.0)
+    assert w.flush_events()
+    side = json.loads((tmp_path / "w.json").read_text())
+    assert side["complete"] is True and side["n_samples"] == 30
+    assert [e["label"] for e in side["events"]] == ["cue", "board_lost", "drill_end"]
+    with pytest.raises(RecordingError, match="already closed"):
+        w.write(rows)

@@ -15,10 +15,13 @@ from dsp.calibration import Calibration  # noqa: E402
 from emg.acquire.acquisition import Acquisition  # noqa: E402
 from emg.acquire.boards import get_preset  # noqa: E402
 from emg.cli import main  # noqa: E402
-from emg.errors import ConfigError  # noqa: E402
+from emg.live.display import headless_needed  # noqa: E402
+from emg.live.session import Session  # noqa: E402
 from emg.recordings.recording import load_recording  # noqa: E402
-from emg.live.session import Session, check_calibration, headless_needed, load_calibration, part_path  # noqa: E402
+from emg.recordings.writer import part_path  # noqa: E402
+from feedback.calibration_store import check_calibration_fits, read_calibration  # noqa: E402
 from feedback.drills import make_drill, parse_drill  # noqa: E402
+from feedback.errors import CalibrationMismatchError, FeedbackError  # noqa: E402
 
 QUICK_DRILL = """
 kind = "reach_hold"
@@ -86,25 +89,26 @@ def test_train_cli_on_synthetic_board_records_events_summary_png(tmp_path, capsy
 
 def test_calibration_from_another_layout_or_board_is_refused(tmp_path):
     names = get_preset("synthetic").channel_names()
-    check_calibration(_calibration("synthetic"), channel_names=names, fs_hz=250.0, board_name="synthetic",
-                      envelope="adaptive")
-    with pytest.raises(ConfigError, match="calibration has 8 channels but board synthetic gives 16"):
-        check_calibration(_calibration("cyton"), channel_names=names, fs_hz=250.0, board_name="synthetic",
-                          envelope="adaptive")
-    with pytest.raises(ConfigError, match="made on board cyton-daisy"):
-        check_calibration(_calibration("cyton-daisy", names), channel_names=names, fs_hz=250.0,
-                          board_name="synthetic", envelope="adaptive")
-    with pytest.raises(ConfigError, match="made at 125 Hz"):
-        check_calibration(_calibration("synthetic", fs_hz=125.0), channel_names=names, fs_hz=250.0,
-                          board_name="synthetic", envelope="adaptive")
-    other = _calibration("synthetic", [f"m{i}" for i in range(16)])
-    with pytest.raises(ConfigError, match="calibrate again with this montage"):
-        check_calibration(other, channel_names=names, fs_hz=250.0, board_name="synthetic", envelope="adaptive")
-    with pytest.raises(ConfigError, match="calibration file .* not found"):
-        load_calibration(tmp_path / "missing.json")
+
+    def fits(cal: Calibration, envelope: str = "adaptive") -> None:
+        check_calibration_fits(cal, channel_names=names, fs_hz=250.0, board="synthetic", envelope=envelope)
+
+    fits(_calibration("synthetic"))
+    with pytest.raises(CalibrationMismatchError, match="calibration has 8 channels, this session 16"):
+        fits(_calibration("synthetic", get_preset("cyton").channel_names()))
+    with pytest.raises(CalibrationMismatchError, match="made on board cyton-daisy"):
+        fits(_calibration("cyton-daisy", names))
+    with pytest.raises(CalibrationMismatchError, match="made at 125 Hz"):
+        fits(_calibration("synthetic", fs_hz=125.0))
+    with pytest.raises(CalibrationMismatchError, match="calibrate again with this montage"):
+        fits(_calibration("synthetic", [f"m{i}" for i in range(16)]))
+    with pytest.raises(CalibrationMismatchError, match="used the adaptive envelope, this session the rms envelope"):
+        fits(_calibration("synthetic"), envelope="rms")
+    with pytest.raises(FeedbackError, match="calibration file .* not found"):
+        read_calibration(tmp_path / "missing.json")
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(ConfigError, match="bad.json.*not valid JSON"):
-        load_calibration(tmp_path / "bad.json")
+    with pytest.raises(FeedbackError, match="bad.json.*not valid JSON"):
+        read_calibration(tmp_path / "bad.json")
 
 
 def test_train_cli_refuses_a_foreign_calibration_and_closes_the_recording(tmp_path, capsys):
@@ -114,8 +118,8 @@ def test_train_cli_refuses_a_foreign_calibration_and_closes_the_recording(tmp_pa
                  "--headless", "--duration", "1", "--out", str(out)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert err == ["error: calibration has 8 channels but board synthetic gives 16; "
-                   "calibrate again with this board and montage"]
+    assert err == ["error: calibration was made on board cyton, this session uses synthetic; "
+                   "calibrate again on this board"]
     # the board was released and the (empty) recording closed, not left half-written
     rec = load_recording(out)
     assert rec.meta["complete"] is True

@@ -1,86 +1,45 @@
-"""Signal-quality flags, streaming, per sample.
+"""Signal-quality flags, streaming, per sample; lost packets from a board's package counter.
 
 Flags are bits of :class:`QualityFlag` in a (C, n) uint8 array:
 RAILED (at the ADC rail), FLAT (no change for ``flat_window_s``), NAN (non-finite), SPIKE (a jump larger
 than ``spike_uv`` between samples: motion or cable artefact, held for ``spike_hold_s``), LEAD_OFF (railed or
 flat for longer than ``lead_off_s``: electrode off or cable out), DROPPED (packets were lost just before
-this sample; set from the acquisition's count).
+this sample: the offsets :func:`package_gaps` finds).
+The per-sample work is the Numba kernel :func:`dsp._kernels.quality_flags`, which the live chain
+(:class:`dsp.live.LiveChain`) runs in the same call as its filters.
 """
 
 from __future__ import annotations
 
 import enum
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+import numpy.typing as npt
 
+from dsp import _kernels as K
 from dsp._chain import as_signal
 from dsp.errors import SignalError
 
+
 class QualityFlag(enum.IntFlag):
     OK = 0
-    RAILED = 1
-    FLAT = 2
-    NAN = 4
-    SPIKE = 8
-    LEAD_OFF = 16
-    DROPPED = 32
-
-
-_RAILED = int(QualityFlag.RAILED)
-_FLAT = int(QualityFlag.FLAT)
-_NAN = int(QualityFlag.NAN)
-_SPIKE = int(QualityFlag.SPIKE)
-_LEAD_OFF = int(QualityFlag.LEAD_OFF)
-
-
-@njit(cache=True)
-def _monitor_kernel(x, flags, rail, flat_step, flat_n, spike_uv, spike_hold, lead_n, last, flat_run, bad_run, spike_left):
-    n_ch, n = x.shape
-    for c in range(n_ch):
-        prev = last[c]
-        fr = flat_run[c]
-        br = bad_run[c]
-        sl = spike_left[c]
-        for t in range(n):
-            v = x[c, t]
-            f = 0
-            if not np.isfinite(v):
-                f |= _NAN
-                br += 1
-            else:
-                railed = abs(v) >= rail
-                if railed:
-                    f |= _RAILED
-                if np.isfinite(prev):
-                    d = abs(v - prev)
-                    if d <= flat_step:
-                        fr += 1
-                    else:
-                        fr = 0
-                    if d > spike_uv and not railed:
-                        sl = spike_hold
-                if fr >= flat_n:
-                    f |= _FLAT
-                if railed or fr >= flat_n:
-                    br += 1
-                else:
-                    br = 0
-                prev = v
-            if sl > 0:
-                f |= _SPIKE
-                sl -= 1
-            if br >= lead_n:
-                f |= _LEAD_OFF
-            flags[c, t] = f
-        last[c] = prev
-        flat_run[c] = fr
-        bad_run[c] = br
-        spike_left[c] = sl
+    RAILED = K.F_RAILED
+    FLAT = K.F_FLAT
+    NAN = K.F_NAN
+    SPIKE = K.F_SPIKE
+    LEAD_OFF = K.F_LEAD_OFF
+    DROPPED = K.F_DROPPED
 
 
 class QualityMonitor:
-    """Streaming per-sample quality flags: ``update(chunk_uv (C, n), dropped=0) -> flags (C, n) uint8``."""
+    """Streaming per-sample quality flags: ``update(chunk_uv (C, n), dropped=0) -> flags (C, n) uint8``.
+
+    ``rail_uv``: the board's ADC limit in uV at its gain (None: no rail check); samples at or beyond
+    ``rail_margin * rail_uv`` are RAILED. Parameters and state live in one flat float64 array :attr:`state`
+    (the ``Q_*``/``QS_*`` layout of :mod:`dsp._kernels`, updated in place); :class:`dsp.live.LiveChain` moves
+    it into its chain's buffer (and rebinds :attr:`state` to it) so one kernel call runs chain and monitor.
+    """
 
     def __init__(
         self,
@@ -97,30 +56,45 @@ class QualityMonitor:
     ) -> None:
         if fs_hz <= 0 or (rail_uv is not None and rail_uv <= 0):
             raise SignalError("QualityMonitor needs a positive fs_hz and rail_uv; pass the board's rate and ADC rail")
+        if int(n_channels) < 1:
+            raise SignalError(f"channel count {n_channels} is not positive; pass at least 1 channel")
         self.fs_hz = float(fs_hz)
         self.n_channels = int(n_channels)
         self.rail_uv = None if rail_uv is None else float(rail_uv)
-        self._rail = np.inf if rail_uv is None else float(rail_uv) * rail_margin
-        self._flat_step = float(flat_step_uv)
-        self._flat_n = max(2, int(round(flat_window_s * fs_hz)))
-        self._spike_uv = float(spike_uv)
-        self._spike_hold = max(1, int(round(spike_hold_s * fs_hz)))
-        self._lead_n = max(1, int(round(lead_off_s * fs_hz)))
+        q = np.zeros(K.NQPAR + K.NQS * self.n_channels)
+        q[K.Q_RAIL] = np.inf if rail_uv is None else float(rail_uv) * rail_margin
+        q[K.Q_FLAT_STEP] = float(flat_step_uv)
+        q[K.Q_FLAT_N] = max(2, int(round(flat_window_s * fs_hz)))
+        q[K.Q_SPIKE_UV] = float(spike_uv)
+        q[K.Q_SPIKE_HOLD] = max(1, int(round(spike_hold_s * fs_hz)))
+        q[K.Q_LEAD_N] = max(1, int(round(lead_off_s * fs_hz)))
+        q[K.Q_N_CH] = self.n_channels
+        #: parameters then per-channel state, float64 (flat; see :mod:`dsp._kernels`)
+        self.state = q
         self.reset()
 
     def reset(self) -> None:
-        self._last = np.full(self.n_channels, np.nan)
-        self._flat_run = np.zeros(self.n_channels, dtype=np.int64)
-        self._bad_run = np.zeros(self.n_channels, dtype=np.int64)
-        self._spike_left = np.zeros(self.n_channels, dtype=np.int64)
+        """Forget the history (last sample, flat/bad runs, spike hold) of every channel."""
+        c = self.n_channels
+        self.state[K.NQPAR :] = 0.0
+        self.state[K.NQPAR + K.QS_LAST * c : K.NQPAR + (K.QS_LAST + 1) * c] = np.nan
 
     def update(self, chunk_uv, dropped: int = 0) -> np.ndarray:
         """Flags (C, n) uint8 for the next raw chunk; ``dropped`` packets lost before it set DROPPED on sample 0."""
-        x = as_signal(chunk_uv, self.n_channels, name="chunk")
-        flags = np.zeros(x.shape, dtype=np.uint8)
-        _monitor_kernel(x, flags, self._rail, self._flat_step, self._flat_n, self._spike_uv, self._spike_hold,
-                        self._lead_n, self._last, self._flat_run, self._bad_run, self._spike_left)
-        if dropped and x.shape[1]:
+        try:
+            flags = np.empty(chunk_uv.shape, dtype=np.uint8)
+            rc = K.quality_flags(chunk_uv, flags, self.state)
+        except (TypeError, ValueError, AttributeError):
+            chunk_uv = as_signal(chunk_uv, self.n_channels, name="chunk")
+            flags = np.empty(chunk_uv.shape, dtype=np.uint8)
+            rc = K.quality_flags(chunk_uv, flags, self.state)
+        if rc != 0:
+            as_signal(chunk_uv, self.n_channels, name="chunk")  # raises the one-line channel-count error
+            raise SignalError(
+                f"chunk of shape {np.shape(chunk_uv)} does not fit this monitor of "
+                f"{self.n_channels} channels; pass ({self.n_channels}, n) chunks"
+            )
+        if dropped and flags.shape[1]:
             flags[:, 0] |= np.uint8(QualityFlag.DROPPED)
         return flags
 
@@ -129,3 +103,62 @@ def describe_flags(flags: int) -> str:
     """Human words for a flag value, e.g. ``'railed, lead off'`` (``'ok'`` for 0)."""
     names = [f.name.lower().replace("_", " ") for f in QualityFlag if f and (int(flags) & int(f))]
     return ", ".join(names) if names else "ok"
+
+
+class PackageGaps(NamedTuple):
+    """Lost packets in one run of package numbers (see :func:`package_gaps`).
+
+    ``at`` (k,) int64: offsets (into the package numbers passed) of the samples that follow lost packets,
+    ascending; ``lost`` (k,) int64: packets lost just before each (>= 1); ``step``: the counter's increment
+    per packet (1, or 2 for boards that count by two; None while not yet known); ``last``: the last package
+    number seen (None before any). Pass ``step`` and ``last`` (as ``previous``) to the next call.
+    """
+
+    at: np.ndarray
+    lost: np.ndarray
+    step: int | None
+    last: float | None
+
+    @property
+    def total(self) -> int:
+        """Packets lost in all."""
+        return int(self.lost.sum())
+
+
+def _none() -> np.ndarray:
+    return np.empty(0, dtype=np.int64)
+
+
+def package_gaps(
+    package_numbers: npt.ArrayLike, *, modulo: int, previous: float | None = None, step: int | None = None
+) -> PackageGaps:
+    """Where packets were lost, from a board's package counter ``package_numbers`` (n,) (one per sample).
+
+    The counter wraps at ``modulo`` (``package_num_max + 1``: 256 for a Cyton). ``previous``: the last package
+    number before these (a stream read in chunks: :attr:`PackageGaps.last` of the previous call), so a gap
+    just before the first sample is found at offset 0. ``step``: the counter's increment per packet; None
+    infers it as the smallest positive difference once at least 4 are seen (before that no gaps are reported
+    and ``step`` stays None). Non-finite package numbers are skipped over (no gap is reported next to them).
+    """
+    pkg = np.asarray(package_numbers, dtype=np.float64).reshape(-1)
+    if int(modulo) < 2:
+        raise SignalError(f"package counter modulo {modulo} is below 2; pass package_num_max + 1 of the board")
+    if step is not None and int(step) < 1:
+        raise SignalError(f"package counter step {step} is not positive; pass 1, 2, ... or None to infer it")
+    if pkg.size == 0:
+        return PackageGaps(_none(), _none(), step, previous)
+    seq = pkg if previous is None else np.concatenate(([float(previous)], pkg))
+    last = float(pkg[-1])
+    if seq.size < 2:
+        return PackageGaps(_none(), _none(), step, last)
+    diffs = np.mod(np.diff(seq), int(modulo))
+    if step is None:
+        positive = diffs[diffs > 0]
+        if positive.size < 4:
+            return PackageGaps(_none(), _none(), None, last)
+        step = int(np.min(positive))
+    gaps = diffs // int(step) - 1
+    idx = np.flatnonzero(gaps > 0)
+    if idx.size == 0:
+        return PackageGaps(_none(), _none(), int(step), last)
+    return PackageGaps(idx + (0 if previous is not None else 1), gaps[idx].astype(np.int64), int(step), last)

@@ -30,6 +30,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from dsp.quality.flags import PackageGaps, package_gaps
 from emg.acquire import brainflow_log
 from emg.acquire.boards import BoardPreset, get_preset, preset_for_board_id
 from emg.errors import BoardError, ConfigError, EmgError, RecordingError
@@ -58,7 +59,9 @@ class Chunk:
     accel: np.ndarray | None  # (3, n) in g, where the board has an accelerometer
     first_sample: int  # index of the first sample since the start of acquisition
     dropped: int = 0  # packets lost just before/within this chunk (package-number gaps)
-    gaps_at: tuple[int, ...] = ()  # offsets (in this chunk) of the samples that follow lost packets
+    # offsets (in this chunk, ascending) of the samples that follow lost packets (dsp.quality.flags.package_gaps);
+    # pass to LiveChain.process(gaps_at=...) to flag them DROPPED
+    gaps_at: tuple[int, ...] = ()
 
     @property
     def n_samples(self) -> int:
@@ -137,7 +140,7 @@ class Acquisition:
         self.finished = False
         self.stop_reason = ""
         self.stall_detected_after_s: float | None = None  # silence measured when the watchdog fired
-        self.events: list[dict] = []
+        self.events: list[dict] = []  # every event, as written to the recording's sidecar
         self._queue: collections.deque[Chunk] = collections.deque(maxlen=MAX_QUEUED_CHUNKS)
         self._cond = threading.Condition()
         self._rec_lock = threading.Lock()
@@ -211,7 +214,8 @@ class Acquisition:
             self.stop()
 
     def stop(self, reason: str | None = None) -> None:
-        """Stop the pump, fetch what the board still holds, release the board, close the recording."""
+        """Stop the pump, fetch what the board still holds, release the board, write the posted events,
+        close the recording."""
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
@@ -226,6 +230,7 @@ class Acquisition:
             self.stop_reason = reason or ("error" if self._error else "stopped")
         elif reason and reason.startswith("interrupted"):
             self.stop_reason = reason
+        self.flush_events()  # posted events go in before the recording closes
         with self._rec_lock:
             if self.recorder is not None and not self.recorder.closed:
                 self.recorder.close(self.stop_reason, dropped_packets=self.dropped_packets,
@@ -266,39 +271,59 @@ class Acquisition:
                 return
 
     # -- events -------------------------------------------------------------------------------
-    def mark(self, label: str, data: dict | None = None) -> dict:
-        """Record an event at the sample where it happened (the next sample the board delivers)."""
+    # The recording's writer writes every event into the sidecar (add_event/mark: at once; post_event: on its own
+    # thread, in order). An event after stop() is appended to the closed recording's sidecar by the writer.
+    def mark(self, label: str, data: dict | None = None, *, wait: bool = True) -> dict:
+        """Record an event at the sample where it happened (the next sample the board delivers);
+        ``wait=False`` returns before the sidecar is written (see :meth:`post_event`)."""
         with self._count_lock:  # no chunk is between poll and count while we look
             before = self.source.pending()
             self.source.insert_marker(float(len(self.events) + 1))
             after = self.source.pending()
             sample = self.samples_received + (before if before == after else after)
-        return self._event(label, sample, data)
+        return self._event(label, sample, data, wait=wait)
 
     def add_event(self, label: str, data: dict | None = None) -> dict:
         """Record an event at the latest sample received."""
-        return self._event(label, max(self.samples_received - 1, 0), data)
+        return self._event(label, max(self.samples_received - 1, 0), data, wait=True)
 
     def add_event_at(self, label: str, sample: int, data: dict | None = None) -> dict:
         """Record an event at a given sample index (e.g. a drill event placed by its own clock)."""
+        return self._event(label, self._event_sample(sample), data, wait=True)
+
+    def post_event(self, label: str, sample: int, data: dict | None = None) -> dict:
+        """Record an event at ``sample`` without waiting for the disk: the recording's writer puts it in the
+        sidecar on its own thread, in order (each event flushes the rows and rewrites the sidecar, 9-30 ms,
+        too long for a live loop). :meth:`flush_events` waits for them; :meth:`stop` does too."""
+        return self._event(label, self._event_sample(sample), data, wait=False)
+
+    def flush_events(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every posted event is in the sidecar (False, logged, if not within ``timeout_s``)."""
+        recorder = self.recorder
+        return True if recorder is None else recorder.flush_events(timeout_s)
+
+    @staticmethod
+    def _event_sample(sample: int) -> int:
         if sample < 0:
             raise ConfigError(f"event sample {sample} is negative; give an index since the start of acquisition")
-        return self._event(label, int(sample), data)
+        return int(sample)
 
-    def _event(self, label: str, sample: int, data: dict | None) -> dict:
+    def _event(self, label: str, sample: int, data: dict | None, *, wait: bool) -> dict:
         time_s = sample / self.fs_hz if self.fs_hz else 0.0
-        event = {"label": str(label), "time_s": time_s, "sample": int(sample), "data": dict(data or {})}
-        with self._rec_lock:
-            self.events.append(event)
-            if self.recorder is not None and not self.recorder.closed:
-                self.recorder.add_event(label, sample, time_s, data)
+        recorder = self.recorder
+        if recorder is None:
+            event = {"label": str(label), "time_s": time_s, "sample": int(sample), "data": dict(data or {})}
+        elif wait:
+            event = recorder.add_event(label, sample, time_s, data)
+        else:
+            event = recorder.post_event(label, sample, time_s, data)
+        self.events.append(event)
         return event
 
     def update_sidecar(self, **fields: Any) -> None:
-        """Add fields to the recording's sidecar (drill, calibration, filters, ...)."""
-        with self._rec_lock:
-            if self.recorder is not None and not self.recorder.closed:
-                self.recorder.update(**fields)
+        """Add fields to the recording's sidecar (drill, calibration, filters, ...); ignored once it is closed."""
+        if self.recorder is not None:
+            self.recorder.update(**fields)
 
     # -- internals ----------------------------------------------------------------------------
     def _label_channels(self) -> None:
@@ -340,23 +365,15 @@ class Acquisition:
         meta.update(self.record_meta)
         return meta
 
-    def _package_gaps(self, pkg: np.ndarray) -> int:
-        """Packets lost, from the package-number row (wraps at preset.package_num_max)."""
-        if pkg.size == 0 or self.preset.package_num_row < 0:
-            return 0
-        modulo = self.preset.package_num_max + 1
-        seq = pkg if self._last_pkg is None else np.concatenate(([self._last_pkg], pkg))
-        self._last_pkg = float(pkg[-1])
-        if seq.size < 2:
-            return 0
-        diffs = np.mod(np.diff(seq), modulo)
-        if self._pkg_step is None:
-            positive = diffs[diffs > 0]
-            if positive.size < 4:
-                return 0
-            self._pkg_step = int(np.min(positive))
-        gaps = diffs // self._pkg_step - 1
-        return int(np.sum(gaps[gaps > 0]))
+    def _package_gaps(self, pkg: np.ndarray) -> PackageGaps | None:
+        """Lost packets in this chunk from its package numbers ``pkg`` (n,) (they wrap at
+        preset.package_num_max); the last number and the counter's step carry over between chunks.
+        None when the board has no package-number row."""
+        if self.preset.package_num_row < 0:
+            return None
+        gaps = package_gaps(pkg, modulo=self.preset.package_num_max + 1, previous=self._last_pkg, step=self._pkg_step)
+        self._last_pkg, self._pkg_step = gaps.last, gaps.step
+        return gaps
 
     def _take(self, rows: np.ndarray) -> int:
         n = rows.shape[1]
@@ -377,7 +394,8 @@ class Acquisition:
                 except OSError as err:  # disk full, removed drive: stop, keep what is on disk
                     raise RecordingError(f"writing {self.recorder.csv_path} failed ({err.strerror}); "
                                          "free disk space or record elsewhere (data up to now are kept)") from None
-        dropped = self._package_gaps(rows[p.package_num_row]) if p.package_num_row >= 0 else 0
+        gaps = self._package_gaps(rows[p.package_num_row]) if p.package_num_row >= 0 else None
+        dropped = gaps.total if gaps is not None else 0
         self.dropped_packets += dropped
         chunk = Chunk(
             data_uv=rows[list(p.exg_rows)],
@@ -386,7 +404,7 @@ class Acquisition:
             accel=rows[list(p.accel_rows)] if len(p.accel_rows) == 3 else None,
             first_sample=self.samples_received,
             dropped=dropped,
-            gaps_at=(0,) if dropped else (),
+            gaps_at=tuple(gaps.at.tolist()) if dropped else (),
         )
         with self._cond:
             if len(self._queue) == self._queue.maxlen:

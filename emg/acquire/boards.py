@@ -23,6 +23,10 @@ CYTON_GAINS = (1, 2, 4, 6, 8, 12, 24)
 CYTON_CHANNEL_LETTERS = "12345678QWERTYUI"
 
 
+#: The Ganglion's ADC limit in uV (MCP3912, 1.2 V reference, fixed gain 51).
+GANGLION_RAIL_UV = 1.2e6 / 51
+
+
 def cyton_scale_uv_per_count(gain: int) -> float:
     """Microvolts per ADC count on a Cyton channel at PGA ``gain`` (0.0223517 uV at gain 24)."""
     return ADS1299_VREF_V / gain / (2**23 - 1) * 1e6
@@ -159,7 +163,7 @@ _GANGLION = BoardPreset(
     num_rows=15,
     needs_serial_port=True,
     default_gain=51,
-    rail_uv=1.2e6 / 51,
+    rail_uv=GANGLION_RAIL_UV,
     description="OpenBCI Ganglion (BLED112 dongle): 4 channels at 200 Hz, fixed gain 51",
     package_num_max=200,
 )

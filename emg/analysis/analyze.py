@@ -17,22 +17,38 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
+from dsp.calibration import Calibration
+from dsp.design import design_filters
+from dsp.detection import Activation, detect_activations
+from dsp.errors import SignalError
+from dsp.features import cocontraction_index, spectral_frequencies, symmetry_index
+from dsp.pipeline import emg_process
+from dsp.quality.assessment import (
+    check_channel,
+    detect_ecg,
+    fill_nonfinite,
+    flag_summary,
+    mains_share,
+    power_spectra,
+    sample_flags,
+)
 from emg import __version__
-from emg import _dsp_adapter as dspa
+from emg.analysis.drill import drill_reps, replay_drill_recording
+from emg.analysis.edges import edge_lines, edge_pad, unpad_activations
+from emg.analysis.quality import check_json, choose_mains, ecg_json, recording_quality, recording_rail_uv
+from emg.analysis.rounding import rounded
 from emg.errors import ConfigError, RecordingError
 from emg.recordings.recording import Recording
-from emg.analysis.rounding import rounded
+from feedback.calibration_store import read_calibration
+from feedback.errors import FeedbackError
 from feedback.events import jsonable
-from emg.analysis.drill import drill_reps, replay_drill_recording
-from emg.analysis.edges import edge_lines, unpad_activations, edge_pad
-from emg.analysis.quality import (_basic_checks, _choose_mains, _ecg_checks, _fill_nonfinite, _mains_share,
-                                  _rail_uv, _recording_quality, _spectra)
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +72,7 @@ class AnalysisSettings:
     zero_phase: bool = True
     envelope: str = "adaptive"
     near_heart: bool | None = None  # None: on when ECG contamination is found
-    calibration: Any = None  # dsp.calibration.Calibration, a dict, or JSON text; None: from the sidecar
+    calibration: Any = None  # dsp.calibration.Calibration, its dict, JSON text or file path; None: from the sidecar
     fs_hz: float | None = None  # for files without a rate
     units: str | None = None  # for CSV/text files: uV, mV, V, counts
     keep_signals: bool = True  # keep filtered/envelope arrays on the Analysis (reports need them)
@@ -105,7 +121,6 @@ def analyze_file(path: str | Path, settings: AnalysisSettings | None = None, *, 
 def _analyze_file_safe(path: str, settings_dict: dict[str, Any]) -> dict[str, Any]:
     """Worker entry: errors become ``{"path", "error"}`` so one bad file does not stop a batch."""
     from emg.errors import EmgError
-    from dsp.errors import SignalError
 
     try:
         return analyze_file(path, AnalysisSettings(**settings_dict))
@@ -158,14 +173,14 @@ def analyze_many(paths: Iterable[str | Path], settings: AnalysisSettings | None 
                     bar.update(1)
     finally:
         bar.close()
-    return [r if r is not None else {"path": p, "error": "not analysed"} for r, p in zip(results, paths)]
+    return [r if r is not None else {"path": p, "error": "not analysed"} for r, p in zip(results, paths, strict=True)]
 
 
 def _run_dask(paths: list[str], sd: dict[str, Any], scheduler: str, bar: Any) -> list[dict[str, Any]]:
     try:
         from distributed import Client
     except ImportError:
-        raise ConfigError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
+        raise ConfigError("--scheduler needs Dask: pip install -e '.[cluster]'") from None
     try:
         client = Client(scheduler, timeout=10, set_as_default=False)
     except (OSError, TimeoutError) as err:
@@ -212,22 +227,20 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     timings: dict[str, float] = {"_t": time.perf_counter()}
 
     # ---- per-channel signal checks on the raw data (before any filtering)
-    nan_mask = ~np.isfinite(raw)
-    nan_counts = nan_mask.sum(axis=1)
-    clean = _fill_nonfinite(raw, nan_mask)
-    rail_uv = _rail_uv(rec)
-    basic = [_basic_checks(clean[c], nan_counts[c], n, rail_uv, raw_has_all_nan=nan_counts[c] == n)
-             for c in range(len(idx))]
-    usable = [b["status"] in ("ok", "railed-partly") for b in basic]
+    nan_counts = (~np.isfinite(raw)).sum(axis=1)
+    clean = fill_nonfinite(raw)
+    rail_uv = recording_rail_uv(rec)
+    checks = [check_channel(clean[c], rail_uv=rail_uv, nonfinite_count=int(nan_counts[c])) for c in range(len(idx))]
+    usable = [chk.usable for chk in checks]
     _lap(timings, "checks")
     bar.update(1)
 
     # ---- mains and ECG decide the filter set-up
-    spectra = _spectra(clean, fs)
-    mains_hz, mains_source = _choose_mains(rec, spectra, usable, s.mains_hz, fs)
-    ecg = _ecg_checks(clean, fs, usable)
+    spectra = power_spectra(clean, fs)
+    mains_hz, mains_source = choose_mains(rec, spectra, usable, s.mains_hz, fs)
+    ecg = detect_ecg(clean, fs, channels=[c for c in range(len(idx)) if usable[c]])
     if s.near_heart is None:
-        near_heart = any(e and e["contaminated"] for e in ecg)
+        near_heart = any(e is not None and e.contaminated for e in ecg)
         near_heart_reason = "ECG contamination detected" if near_heart else "no ECG found"
     else:
         near_heart = bool(s.near_heart)
@@ -240,25 +253,25 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     # zero-phase filters see the file's edges: continue the mains lines, DC and drift past them so no
     # start-up transient can look like an activation (see edge_pad)
     padded, pad = edge_pad(work, fs, edge_lines(fs, mains_hz))
+    design = design_filters(fs, mains_hz=mains_hz, near_heart=near_heart)
     if s.zero_phase:
-        proc = dspa.emg_process(padded, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=True,
-                                envelope=s.envelope)
-        proc.filtered_uv = np.ascontiguousarray(proc.filtered_uv[:, pad:pad + n])
-        proc.envelope_uv = np.ascontiguousarray(proc.envelope_uv[:, pad:pad + n])
+        filtered, envelope = emg_process(padded, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=True,
+                                         envelope=s.envelope)
+        filtered = np.ascontiguousarray(filtered[:, pad:pad + n])
+        envelope = np.ascontiguousarray(envelope[:, pad:pad + n])
     else:
         # causal: the raw samples exactly as the live pipeline received them (it holds NaNs itself)
-        proc = dspa.emg_process(raw, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=False,
-                                envelope=s.envelope)
+        filtered, envelope = emg_process(raw, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=False,
+                                         envelope=s.envelope)
     _lap(timings, "filter_envelope")
     bar.update(1)
     # detection is always offline, whatever the display mode: dsp finds the bursts on its zero-phase
     # filtering and places each onset/offset with its causal/anti-causal chains, so it needs the raw
     # (edge-padded) samples, not a prefiltered signal
     rows_ok = [c for c in range(len(idx)) if usable[c]]
-    det = dspa.detect_activations(padded[rows_ok], fs, mains_hz=mains_hz, near_heart=near_heart,
-                                  zero_phase=True) if rows_ok else []
+    det = detect_activations(padded[rows_ok], fs, mains_hz=mains_hz, near_heart=near_heart) if rows_ok else []
     det = [unpad_activations(ch, pad / fs, n / fs) for ch in det]
-    acts: list[list[dspa.Activation]] = [[] for _ in idx]
+    acts: list[list[Activation]] = [[] for _ in idx]
     j = 0
     for c in range(len(idx)):
         if usable[c]:
@@ -272,37 +285,39 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     cal_map = _calibration_map(cal, names, idx)
     pct = None
     if cal_map:
-        pct = np.full_like(proc.envelope_uv, np.nan)
+        pct = np.full_like(envelope, np.nan)
         for c, (floor, ref) in cal_map.items():
-            pct[c] = 100.0 * (proc.envelope_uv[c] - floor) / (ref - floor)
+            pct[c] = 100.0 * (envelope[c] - floor) / (ref - floor)
 
     # ---- per-channel summaries
-    qflags = dspa.quality_flags(raw, fs, rail_uv=rail_uv)
-    notch = proc.notch_hz
+    # per-sample flags against the board's rail, else the level each channel sits pinned at (if any)
+    qflags = flag_summary(sample_flags(raw, fs, [chk.rail_uv for chk in checks]))
+    f_hz, psd = spectra
     channels_out = []
     for c in range(len(idx)):
-        q = dict(basic[c]["quality"])
-        q.update(_mains_share(spectra, c, mains_hz, fs))
-        q["ecg"] = ecg[c] or {"contaminated": False, "heart_rate_bpm": None, "score": None}
-        if qflags is not None:
-            q["spike_count"] = int(qflags["spike_count"][c])
-            q["lead_off_fraction"] = rounded(float(qflags["lead_off_fraction"][c]), 6)
-            q["flagged_fraction"] = rounded(float(qflags["flagged_fraction"][c]), 6)
-        status = basic[c]["status"]
-        reason = basic[c]["reason"]
+        q = check_json(checks[c])
+        share, lines = mains_share(f_hz, psd[c], fs, mains_hz)
+        q["mains_share"] = rounded(share, 4)
+        q["mains_lines_hz"] = lines
+        q["ecg"] = ecg_json(ecg[c])
+        q["spike_count"] = int(qflags.spike_count[c])
+        q["lead_off_fraction"] = rounded(float(qflags.lead_off_fraction[c]), 6)
+        q["flagged_fraction"] = rounded(float(qflags.flagged_fraction[c]), 6)
+        status = checks[c].status
+        reason = checks[c].reason
         ch_acts = acts[c]
         rest_mask = _rest_mask(n, fs, ch_acts)
-        floor_rms = float(np.sqrt(np.mean(proc.filtered_uv[c][rest_mask] ** 2))) if rest_mask.any() else None
-        floor_env = float(np.median(proc.envelope_uv[c][rest_mask])) if rest_mask.any() else None
+        floor_rms = float(np.sqrt(np.mean(filtered[c][rest_mask] ** 2))) if rest_mask.any() else None
+        floor_env = float(np.median(envelope[c][rest_mask])) if rest_mask.any() else None
         activations = []
         for a in ch_acts:
             # amplitudes from the analysis envelope: the same method (and, causal, the same numbers) as
             # the live view and the calibration, so % of reference compares like with like
             s0, s1 = int(a.onset_s * fs), max(int(a.onset_s * fs) + 1, int(a.offset_s * fs))
-            seg = proc.envelope_uv[c][s0:s1]
+            seg = envelope[c][s0:s1]
             peak, level = float(seg.max()), float(seg.mean())
-            item = {"onset_s": rounded(a.onset_s), "offset_s": rounded(a.offset_s), "duration_s": rounded(a.offset_s - a.onset_s),
-                    "peak": rounded(peak), "mean": rounded(level)}
+            item = {"onset_s": rounded(a.onset_s), "offset_s": rounded(a.offset_s),
+                    "duration_s": rounded(a.offset_s - a.onset_s), "peak": rounded(peak), "mean": rounded(level)}
             if c in cal_map:
                 floor, ref = cal_map[c]
                 item["peak_pct"] = rounded(100.0 * (peak - floor) / (ref - floor))
@@ -313,7 +328,7 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
             activations.append(item)
         if status == "ok" and not activations:
             reason = "no contraction above the rest noise floor"
-        fat = (_fatigue(_spectral_track(proc.filtered_uv[c], fs, ch_acts), fs, ch_acts) if usable[c]
+        fat = (_fatigue(_spectral_track(filtered[c], fs, ch_acts), fs, ch_acts) if usable[c]
                else _no_fatigue("channel not usable"))
         channels_out.append({
             "index": int(idx[c]),
@@ -335,9 +350,9 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     bar.update(1)
 
     # ---- across channels
-    cocon = _cocontraction(proc.envelope_uv, acts, names, usable, fs, cal_map,
+    cocon = _cocontraction(envelope, acts, names, usable, fs, cal_map,
                            [ch["noise_floor_envelope"] for ch in channels_out])
-    sym = _symmetry(proc.envelope_uv, names, muscles, usable, acts, fs)
+    sym = _symmetry(envelope, names, muscles, usable, acts, fs)
     reps, drill = drill_reps(rec, idx, acts, pct, fs, names)
     if drill is not None and isinstance(rec.meta.get("drill"), dict):
         drill["replay"] = replay_drill_recording(rec, cal, reps, mains_hz, near_heart)
@@ -345,7 +360,7 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     bar.update(1)
     bar.close()
 
-    rec_quality = _recording_quality(rec, fs)
+    rec_quality = recording_quality(rec, fs)
     units = rec.meta.get("units") or "uV"
     units = str(units.get("exg", "uV")) if isinstance(units, dict) else str(units)
     summary = {
@@ -363,15 +378,14 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
             "mode": "zero-phase" if s.zero_phase else "causal",
             "mains_hz": mains_hz,
             "mains_source": mains_source,
-            "filters": proc.description,
-            "band_hz": [float(proc.band_hz[0]), float(proc.band_hz[1])],
-            "notch_hz": [float(f) for f in notch],
+            "filters": design.describe(),
+            "band_hz": [float(design.band_hz[0]), float(design.band_hz[1])],
+            "notch_hz": [float(f) for f in design.notch_hz],
             "envelope": s.envelope,
             "near_heart": near_heart,
             "near_heart_reason": near_heart_reason,
             "calibration": (cal_source(s, rec) if cal_map else None),
             "channels": names,
-            "implementation": dspa.implementation(),
         },
         "quality": rec_quality,
         "channels": channels_out,
@@ -387,8 +401,8 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     timings.pop("_t")
     res.timings_s = timings
     if s.keep_signals:
-        res.filtered_uv = proc.filtered_uv
-        res.envelope_uv = proc.envelope_uv
+        res.filtered_uv = filtered
+        res.envelope_uv = envelope
         res.pct = pct
     return res
 
@@ -434,7 +448,7 @@ def select_channels(rec: Recording, wanted: Sequence[str | int] | None) -> list[
 # =========================================================================== rest, fatigue
 
 
-def _rest_mask(n: int, fs: float, acts: list[dspa.Activation]) -> np.ndarray:
+def _rest_mask(n: int, fs: float, acts: list[Activation]) -> np.ndarray:
     """Samples at rest: away from every activation (with 0.25 s margins) and from the file's edges."""
     m = np.ones(n, dtype=bool)
     edge = min(int(0.5 * fs), n // 10)
@@ -451,20 +465,19 @@ def _no_fatigue(reason: str) -> dict[str, Any]:
             "median_frequency_trend_hz_per_min": None, "reason": reason}
 
 
-def _spectral_track(x: np.ndarray, fs: float, acts: list[dspa.Activation]) -> tuple[np.ndarray, np.ndarray]:
+def _spectral_track(x: np.ndarray, fs: float, acts: list[Activation]) -> tuple[np.ndarray, np.ndarray]:
     """(window centres s, median frequency Hz) of one channel, only where it is active.
 
     The active spans are joined end to end and passed to dsp in one call; windows that straddle a
     join are dropped and the others mapped back to recording time."""
     w = int(round(SPECTRAL_WINDOW_S * fs))
-    step = int(round(SPECTRAL_STEP_S * fs))
     spans = [(int(a.onset_s * fs), int(a.offset_s * fs)) for a in acts]
     spans = [(s0, s1) for s0, s1 in spans if s1 - s0 >= w]
     if not spans:
         return np.empty(0), np.empty(0)
     joined = np.concatenate([x[s0:s1] for s0, s1 in spans])[None, :]
-    t_c, mdf = dspa.median_frequency_tracks(joined, fs, SPECTRAL_WINDOW_S, SPECTRAL_STEP_S)
-    mdf = mdf[0]
+    track = spectral_frequencies(joined, fs, window_s=SPECTRAL_WINDOW_S, step_s=SPECTRAL_STEP_S)
+    t_c, mdf = np.asarray(track.times_s), np.atleast_2d(track.median_hz)[0]
     starts = np.round(t_c * fs - w / 2).astype(np.int64)  # window starts in the joined signal
     seg_len = np.array([s1 - s0 for s0, s1 in spans])
     seg_off = np.concatenate([[0], np.cumsum(seg_len)])
@@ -475,7 +488,7 @@ def _spectral_track(x: np.ndarray, fs: float, acts: list[dspa.Activation]) -> tu
     return centres, mdf[inside]
 
 
-def _fatigue(track: tuple[np.ndarray, np.ndarray], fs: float, acts: list[dspa.Activation]) -> dict[str, Any]:
+def _fatigue(track: tuple[np.ndarray, np.ndarray], fs: float, acts: list[Activation]) -> dict[str, Any]:
     """Median-frequency slope over every sustained contraction (>= SUSTAINED_MIN_S).
 
     Uses the windows of ``track`` (centres, MDF) that lie wholly inside each contraction."""
@@ -495,7 +508,8 @@ def _fatigue(track: tuple[np.ndarray, np.ndarray], fs: float, acts: list[dspa.Ac
         slope, icpt = np.polyfit(t_mid[good], mdf[good], 1)
         start = float(icpt + slope * t_mid[good][0])
         rows.append({"onset_s": rounded(a.onset_s), "duration_s": rounded(a.offset_s - a.onset_s),
-                     "median_frequency_start_hz": rounded(start, 2), "median_frequency_end_hz": rounded(float(icpt + slope * t_mid[good][-1]), 2),
+                     "median_frequency_start_hz": rounded(start, 2),
+                     "median_frequency_end_hz": rounded(float(icpt + slope * t_mid[good][-1]), 2),
                      "slope_hz_per_s": rounded(float(slope), 4),
                      "slope_pct_per_s": rounded(float(100.0 * slope / start), 4) if start > 0 else None})
     trend = None
@@ -519,14 +533,14 @@ def _fatigue(track: tuple[np.ndarray, np.ndarray], fs: float, acts: list[dspa.Ac
 # =========================================================================== across channels
 
 
-def _active_mask(n: int, fs: float, acts: list[dspa.Activation]) -> np.ndarray:
+def _active_mask(n: int, fs: float, acts: list[Activation]) -> np.ndarray:
     m = np.zeros(n, dtype=bool)
     for a in acts:
         m[int(a.onset_s * fs): int(a.offset_s * fs)] = True
     return m
 
 
-def _cocontraction(env: np.ndarray, acts: list[list[dspa.Activation]], names: list[str], usable: list[bool],
+def _cocontraction(env: np.ndarray, acts: list[list[Activation]], names: list[str], usable: list[bool],
                    fs: float, cal_map: dict[int, tuple[float, float]] | None = None,
                    rest_env: list[float | None] | None = None) -> list[dict[str, Any]]:
     """Co-contraction index (%) for each pair of active channels, over the time either is active.
@@ -558,7 +572,7 @@ def _cocontraction(env: np.ndarray, acts: list[list[dspa.Activation]], names: li
                 xa, xb = xa / na, xb / nb
                 how = "own peak (no calibration: pattern overlap, not relative effort)"
             out.append({"channels": [names[a], names[b]],
-                        "index_pct": rounded(dspa.cocontraction_index(xa, xb), 2),
+                        "index_pct": rounded(float(cocontraction_index(xa, xb)), 2),
                         "normalisation": how,
                         "overlap_s": rounded(float((_active_mask(env.shape[1], fs, acts[a])
                                                & _active_mask(env.shape[1], fs, acts[b])).sum() / fs))})
@@ -569,9 +583,9 @@ _SIDES = (("left", "right"), ("l_", "r_"), ("_l", "_r"), ("l ", "r "), (" l", " 
 
 
 def _symmetry(env: np.ndarray, names: list[str], muscles: list[str], usable: list[bool],
-              acts: list[list[dspa.Activation]], fs: float) -> list[dict[str, Any]]:
+              acts: list[list[Activation]], fs: float) -> list[dict[str, Any]]:
     """Left/right symmetry index (%) for channel pairs whose names or muscles differ only by side."""
-    labels = [(m or nm).lower() for nm, m in zip(names, muscles)]
+    labels = [(m or nm).lower() for nm, m in zip(names, muscles, strict=True)]
     out = []
     for i, li in enumerate(labels):
         for j, lj in enumerate(labels):
@@ -583,7 +597,8 @@ def _symmetry(env: np.ndarray, names: list[str], muscles: list[str], usable: lis
                     if not m.any():
                         m = np.ones(env.shape[1], dtype=bool)
                     out.append({"left": names[i], "right": names[j],
-                                "index_pct": rounded(dspa.symmetry_index(float(env[i][m].mean()), float(env[j][m].mean())), 2),
+                                "index_pct": rounded(float(symmetry_index(float(env[i][m].mean()),
+                                                                          float(env[j][m].mean()))), 2),
                                 "left_mean": rounded(float(env[i][m].mean())),
                                 "right_mean": rounded(float(env[j][m].mean()))})
                     break
@@ -596,48 +611,35 @@ def _symmetry(env: np.ndarray, names: list[str], muscles: list[str], usable: lis
 # =========================================================================== calibration
 
 
-def _load_calibration(cal: Any) -> Any:
-    if cal is None or cal == {}:
+def _load_calibration(cal: Any) -> Calibration | None:
+    """The analysis' calibration from a :class:`~dsp.calibration.Calibration`, its dict (a sidecar's
+    ``calibration``), its JSON text or the path of its file; None when there is none."""
+    if cal is None or (isinstance(cal, dict) and not cal):
         return None
-    if isinstance(cal, (str, Path)) and not str(cal).lstrip().startswith("{"):
-        p = Path(cal)
-        if not p.is_file():
-            raise ConfigError(f"calibration file not found: {p} (check the path)")
-        try:
-            cal = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise ConfigError(f"calibration file {p} cannot be read as text ({type(err).__name__}); "
-                              "give the .json written by a calibration run") from None
-    if isinstance(cal, str):
-        try:
-            from dsp.calibration import Calibration
-
+    if isinstance(cal, Calibration):
+        return cal
+    try:
+        if isinstance(cal, dict):
+            return Calibration.from_dict(cal)
+        if isinstance(cal, Path) or (isinstance(cal, str) and not cal.lstrip().startswith("{")):
+            return read_calibration(cal)
+        if isinstance(cal, str):
             return Calibration.from_json(cal)
-        except ImportError:
-            pass
-        except Exception as err:  # noqa: BLE001 - any parse failure is a user-fixable file problem
-            raise ConfigError(f"calibration is not readable ({err}); re-run the calibration") from None
-        try:
-            return json.loads(cal)
-        except ValueError:
-            raise ConfigError("calibration is not valid JSON; re-run the calibration") from None
-    return cal
+    except FeedbackError as err:  # the file reader's one line already says what to do
+        raise ConfigError(str(err)) from None
+    except SignalError as err:
+        raise ConfigError(f"calibration is not readable ({err}); re-run the calibration") from None
+    raise ConfigError(f"a calibration cannot be a {type(cal).__name__}; give its file, JSON text or dict")
 
 
-def _calibration_map(cal: Any, names: list[str], idx: list[int]) -> dict[int, tuple[float, float]]:
+def _calibration_map(cal: Calibration | None, names: list[str], idx: list[int]) -> dict[int, tuple[float, float]]:
     """Analysed row -> (rest_floor, reference) in envelope units, matched by channel name, else position."""
     if cal is None:
         return {}
-    get = (lambda k: cal.get(k)) if isinstance(cal, dict) else (lambda k: getattr(cal, k, None))
-    floor = get("rest_floor_uv")
-    ref = get("reference_uv")
-    if floor is None or ref is None:
-        return {}
-    floor = np.atleast_1d(np.asarray(floor, dtype=np.float64))
-    ref = np.atleast_1d(np.asarray(ref, dtype=np.float64))
-    cal_names = list(get("channel_names") or [])
+    floor, ref = cal.rest_floor_uv, cal.reference_uv
+    cal_names = list(cal.channel_names or [])
     out = {}
-    for c, (nm, orig) in enumerate(zip(names, idx)):
+    for c, (nm, orig) in enumerate(zip(names, idx, strict=True)):
         k = cal_names.index(nm) if nm in cal_names else (orig if orig < floor.size else None)
         if k is None or k >= ref.size:
             continue

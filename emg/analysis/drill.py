@@ -78,17 +78,26 @@ def drill_reps(rec: Recording, idx: list[int], acts: list[list[Activation]], pct
     return out, jsonable(drill)
 
 
-def replay_drill_recording(rec: Recording, cal: Any, reps: list[dict[str, Any]], mains_hz: float | None, near_heart: bool
-                  ) -> dict[str, Any]:
-    """Re-run the recorded drill (sidecar ``drill``) over the causal activation, as live, and compare.
+def replay_drill_recording(rec: Recording, cal: Any, reps: list[dict[str, Any]], mains_hz: float | None,
+                           near_heart: bool) -> dict[str, Any]:
+    """Re-run the recorded drill (sidecar ``drill``) over the recording as the live session ran it, and compare.
 
-    Uses :func:`feedback.replay.replay_drill` with the recording's calibration and filter settings
-    (sidecar ``filters``, else the analysis settings); returns ``{reps_attempted, reps_succeeded,
-    results, agrees_with_recorded}`` or ``{error}`` when the drill cannot be replayed."""
+    The raw EMG rows of the channels the session used (sidecar ``session.channels_used``, else the calibration's
+    channel names) go through :class:`dsp.live.LiveChain` in chunks, as live: the live filter settings (sidecar
+    ``filters``; without them the analysis settings ``mains_hz``/``near_heart``), the recording's ADC rail,
+    the calibration ``cal``, and DROPPED flags on the samples after lost packets (package numbers through
+    :func:`dsp.quality.flags.package_gaps`). :func:`feedback.replay.replay_drill` gets that activation (% of
+    reference), the quality flags and, for drills that use it, the accelerometer (g). Returns
+    ``{reps_attempted, reps_succeeded, results, agrees_with_recorded, reps}`` or ``{error}``."""
     try:
         from dsp.calibration import Calibration
-        from dsp.pipeline import emg_process
+        from dsp.live import LiveChain
+        from dsp.quality.flags import package_gaps
+        from emg.acquire.boards import preset_for_board_id
+        from emg.analysis.quality import recording_rail_uv
+        from emg.errors import ConfigError
         from feedback.drill_config import config_from_dict
+        from feedback.drills import DRILL_CLASSES
         from feedback.replay import actions_from_events, replay_drill
     except ImportError as err:
         return {"error": f"drill replay unavailable ({err})"}
@@ -97,20 +106,54 @@ def replay_drill_recording(rec: Recording, cal: Any, reps: list[dict[str, Any]],
     try:
         calib = cal if isinstance(cal, Calibration) else Calibration.from_dict(cal)
         config = config_from_dict(rec.meta["drill"])
-        filt = rec.meta.get("filters") if isinstance(rec.meta.get("filters"), dict) else {}
-        live_mains = filt.get("mains_hz", mains_hz)
-        live_heart = bool(filt.get("near_heart", near_heart))
+        filt = rec.meta.get("filters") if isinstance(rec.meta.get("filters"), dict) else None
+        if filt is not None:  # what the live session ran (it records these; near_heart only when it used it)
+            live_mains = filt.get("mains_hz", mains_hz)
+            live_heart = bool(filt.get("near_heart", False))
+            live_env = str(filt.get("envelope") or calib.envelope)
+        else:
+            live_mains, live_heart, live_env = mains_hz, near_heart, calib.envelope
         names = list(calib.channel_names or rec.channel_names)
-        rows = [rec.channel_names.index(nm) if nm in rec.channel_names else k for k, nm in enumerate(names)]
-        _, env = emg_process(rec.data_uv[rows], rec.fs_hz, mains_hz=live_mains, near_heart=live_heart,
-                             envelope=calib.envelope, zero_phase=False)
-        pct = calib.activation_pct(env)
+        session = rec.meta.get("session") if isinstance(rec.meta.get("session"), dict) else {}
+        used = session.get("channels_used")
+        if isinstance(used, list) and used and all(isinstance(u, str) and u in rec.channel_names for u in used):
+            rows = [rec.channel_names.index(u) for u in used]
+        else:  # calibration names are board channel names or muscles
+            rows = [rec.channel_names.index(nm) if nm in rec.channel_names
+                    else rec.muscles.index(nm) if nm and nm in rec.muscles else k for k, nm in enumerate(names)]
+        if len(rows) != calib.n_channels:
+            return {"error": f"the session used {len(rows)} channels but its calibration has {calib.n_channels}; "
+                             "the sidecar's session.channels_used does not match its calibration"}
+        chain = LiveChain(rec.fs_hz, len(rows), mains_hz=live_mains, near_heart=live_heart, envelope=live_env,
+                          rail_uv=recording_rail_uv(rec))
+        chain.set_calibration(calib)
+        x = np.ascontiguousarray(rec.data_uv[rows], dtype=np.float64)
+        n = x.shape[1]
+        gaps = np.empty(0, dtype=np.int64)
+        pk = rec.package_num
+        if pk is not None and pk.shape == (n,) and np.isfinite(pk).any():
+            try:
+                modulo = preset_for_board_id(int(rec.meta["board_id"])).package_num_max + 1
+            except (KeyError, TypeError, ValueError, ConfigError):  # not this project's file: the counter's range
+                modulo = max(2, int(np.nanmax(pk)) + 1)
+            gaps = package_gaps(pk, modulo=modulo).at
+        pct = np.empty(x.shape)
+        flags = np.empty(x.shape, dtype=np.uint8)
+        chunk = 256
+        for i in range(0, n, chunk):
+            j = min(n, i + chunk)
+            k0, k1 = np.searchsorted(gaps, (i, j))
+            step = chain.process(np.ascontiguousarray(x[:, i:j]), gaps_at=tuple((gaps[k0:k1] - i).tolist()))
+            pct[:, i:j] = step.activation_pct
+            flags[:, i:j] = step.flags
+        drill_cls = DRILL_CLASSES.get(config.kind)
+        uses_accel = bool(getattr(drill_cls, "uses_accel", config.kind == "balance"))
+        accel = rec.accel if uses_accel and rec.accel is not None and rec.accel.shape[1:] == (n,) else None
         first = next((e for e in rec.events if e.label == "drill_start"), rec.events[0] if rec.events else None)
         t0 = (first.time_s - first.sample / rec.fs_hz) if first is not None else 0.0
-        events, summary = replay_drill(config, pct, fs_hz=rec.fs_hz, channel_names=names, t0_s=t0,
-                                       actions=actions_from_events(
-                                           [{"label": e.label, "time_s": e.time_s, "data": e.data} for e in rec.events]),
-                                       stop_at_end=True)
+        actions = actions_from_events([{"label": e.label, "time_s": e.time_s, "data": e.data} for e in rec.events])
+        events, _ = replay_drill(config, pct, fs_hz=rec.fs_hz, flags=flags, accel_g=accel, channel_names=names,
+                                 t0_s=t0, actions=actions, stop_at_end=True)
     except Exception as err:  # noqa: BLE001 - a replay problem must not stop the analysis; it is reported
         return {"error": f"drill could not be replayed: {type(err).__name__}: {err}"}
     ends = [e.data for e in events if e.label == "rep_end"]

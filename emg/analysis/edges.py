@@ -8,12 +8,11 @@ dsp.detection, which places each edge with a causal / anti-causal chain.)
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from dsp.detection import Activation
-
 
 #: An activation cut by the file's start or end must keep at least this much inside the file.
 EDGE_MIN_S = 0.1

@@ -141,7 +141,7 @@ def _settings_section(s: dict[str, Any]) -> str:
             ("Near-heart high-pass", f"{'on' if st['near_heart'] else 'off'} ({st['near_heart_reason']})"),
             ("Calibration (% of reference)", st.get("calibration") or "none: amplitudes only"),
             ("Channels analysed", st["channels"]),
-            ("Signal core", ", ".join(f"{k}: {v}" for k, v in sorted((st.get("implementation") or {}).items())))]
+            ("Software", f"emg-biofeedback {s.get('software_version') or ''}".strip())]
     return "<section id='settings'><h2>Settings used</h2>" + _table(["Setting", "Value"], rows, left=(0, 1)) + "</section>"
 
 

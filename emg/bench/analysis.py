@@ -1,17 +1,13 @@
-"""Benchmark of the offline analysis: a 1-hour 16-channel 250 Hz recording, end to end.
+"""Benchmark of the offline analysis (``emg bench analysis``): a 1-hour 16-channel 250 Hz recording, end to end.
 
-``python -m emg.bench.analysis [--json] [--minutes M] [--channels C] [--fs HZ] [--keep DIR]`` writes a
-recording in the project's format (BrainFlow file + sidecar; contractions every 20 s on a noise floor),
+Writes a recording in the project's format (BrainFlow file + sidecar; contractions every 20 s on a noise floor),
 then times: reading it back (``emg.recordings.readers.read_recording``), the analysis (``emg.analysis``) step by
-step, and the report (``emg.analysis.report``). It prints the numbers (and a JSON object with ``--json``); the
-target from issue 6 is ``analysis_s`` (read + analyse) <= 10 s for 60 min x 16 ch x 250 Hz on this
-2-core machine. ``run_benchmark()`` is what ``emg bench`` can call.
+step, and optionally the report (``emg.analysis.report``). The target from issue 6 is ``analysis_s``
+(read + analyse) <= 10 s for 60 min x 16 ch x 250 Hz on this 2-core machine.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import tempfile
 import time
@@ -21,8 +17,9 @@ from typing import Any
 import numpy as np
 
 
-def make_recording(path: Path, *, minutes: float, n_channels: int, fs_hz: float, seed: int = 0,
-                   mains_hz: float | None = 60.0) -> tuple[Path, int]:
+def make_recording(
+    path: Path, *, minutes: float, n_channels: int, fs_hz: float, seed: int = 0, mains_hz: float | None = 60.0
+) -> tuple[Path, int]:
     """Write the benchmark recording (contractions every 20 s, 3 uV noise floor, 20 uV mains and its
     first harmonic alias as on a Cyton); returns (csv path, number of contractions per channel)."""
     from emg.recordings.writer import RecordingWriter
@@ -33,37 +30,59 @@ def make_recording(path: Path, *, minutes: float, n_channels: int, fs_hz: float,
     onsets = np.arange(5.0, minutes * 60 - 6.0, 20.0)
     for on in onsets:
         s0 = int(on * fs_hz)
-        env[s0:s0 + int(4 * fs_hz)] = 15.0
+        env[s0 : s0 + int(4 * fs_hz)] = 15.0
     n_rows = 24 if n_channels <= 8 else 32
-    meta = {"board_id": -1, "board_name": "benchmark", "sampling_rate": fs_hz, "num_rows": n_rows,
-            "exg_rows": list(range(1, 1 + n_channels)), "timestamp_row": n_rows - 2, "marker_row": n_rows - 1,
-            "package_num_row": 0, "channel_names": [f"ch{i + 1}" for i in range(n_channels)]}
+    meta = {
+        "board_id": -1,
+        "board_name": "benchmark",
+        "sampling_rate": fs_hz,
+        "num_rows": n_rows,
+        "exg_rows": list(range(1, 1 + n_channels)),
+        "timestamp_row": n_rows - 2,
+        "marker_row": n_rows - 1,
+        "package_num_row": 0,
+        "channel_names": [f"ch{i + 1}" for i in range(n_channels)],
+    }
     block = int(60 * fs_hz)
     with RecordingWriter(path, meta, overwrite=True, fsync=False) as w:
         for s0 in range(0, n, block):
             m = min(block, n - s0)
             rows = np.zeros((n_rows, m))
             rows[0] = np.arange(s0, s0 + m) % 256
-            rows[1:1 + n_channels] = rng.normal(0, 3.0, (n_channels, m)) + env[s0:s0 + m] * rng.normal(0, 1, (n_channels, m))
+            rows[1 : 1 + n_channels] = rng.normal(0, 3.0, (n_channels, m)) + env[s0 : s0 + m] * rng.normal(
+                0, 1, (n_channels, m)
+            )
             if mains_hz:
                 t = np.arange(s0, s0 + m) / fs_hz
-                rows[1:1 + n_channels] += 20.0 * np.sin(2 * np.pi * mains_hz * t) + 5.0 * np.sin(2 * np.pi * 3 * mains_hz * t)
+                rows[1 : 1 + n_channels] += 20.0 * np.sin(2 * np.pi * mains_hz * t) + 5.0 * np.sin(
+                    2 * np.pi * 3 * mains_hz * t
+                )
             rows[n_rows - 2] = 1.7e9 + np.arange(s0, s0 + m) / fs_hz
             w.write(rows)
     return Path(path).with_suffix(".csv"), len(onsets)
 
 
-def run_benchmark(*, minutes: float = 60.0, n_channels: int = 16, fs_hz: float = 250.0, keep: Path | None = None,
-                  report: bool = True, mains_hz: float | None = 60.0) -> dict[str, Any]:
-    """Time read + analyse (+ report) of a generated recording; returns the figures."""
+def run_benchmark(
+    *,
+    minutes: float = 60.0,
+    n_channels: int = 16,
+    fs_hz: float = 250.0,
+    keep: Path | None = None,
+    report: bool = True,
+    mains_hz: float | None = 60.0,
+) -> dict[str, Any]:
+    """Time read + analyse (+ report) of a generated recording; returns the figures (seconds, MB). ``report``
+    also times the HTML report; the analysis then keeps the filtered signals, which makes it slower. ``keep``:
+    leave the recording in that folder. ``mains_hz``: mains in the generated data (None: none)."""
     from emg.analysis import AnalysisSettings, analyze_recording
     from emg.recordings.readers import read_recording
 
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="emg-analysis-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    path, n_true = make_recording(folder / "bench", minutes=minutes, n_channels=n_channels, fs_hz=fs_hz,
-                                  mains_hz=mains_hz)
+    path, n_true = make_recording(
+        folder / "bench", minutes=minutes, n_channels=n_channels, fs_hz=fs_hz, mains_hz=mains_hz
+    )
     t_write = time.perf_counter() - t0
     # warm-up on a short file so Numba compilation (cached after the first run) is not counted
     warm = Path(tempfile.mkdtemp(prefix="emg-analysis-warm-"))
@@ -77,13 +96,23 @@ def run_benchmark(*, minutes: float = 60.0, n_channels: int = 16, fs_hz: float =
     t_analyse = time.perf_counter() - t0
     found = [ch["n_activations"] for ch in res.summary["channels"]]
     out: dict[str, Any] = {
-        "minutes": minutes, "channels": n_channels, "fs_hz": fs_hz, "mains_hz": mains_hz, "samples": rec.n_samples,
+        "minutes": minutes,
+        "channels": n_channels,
+        "fs_hz": fs_hz,
+        "mains_hz": mains_hz,
+        "samples": rec.n_samples,
         "filters": res.summary["settings"]["filters"],
-        "file_mb": round(path.stat().st_size / 1e6, 1), "write_s": round(t_write, 2), "read_s": round(t_read, 2),
-        "analyse_s": round(t_analyse, 2), "analysis_s": round(t_read + t_analyse, 2),
-        "steps_s": res.timings_s, "contractions_per_channel": n_true,
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+        "write_s": round(t_write, 2),
+        "read_s": round(t_read, 2),
+        "analyse_s": round(t_analyse, 2),
+        "analysis_s": round(t_read + t_analyse, 2),
+        "steps_s": res.timings_s,
+        "contractions_per_channel": n_true,
         "activations_found_per_channel": [min(found), max(found)],
-        "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(), "target_s": 10.0,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+        "target_s": 10.0,
     }
     if report:
         from emg.analysis.report import render_report
@@ -102,38 +131,20 @@ def run_benchmark(*, minutes: float = 60.0, n_channels: int = 16, fs_hz: float =
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m emg.bench.analysis", description=__doc__.splitlines()[0])
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--minutes", type=float, default=60.0)
-    p.add_argument("--channels", type=int, default=16)
-    p.add_argument("--fs", type=float, default=250.0)
-    p.add_argument("--mains", type=float, default=60.0, help="mains in the generated data (0: none)")
-    p.add_argument("--no-report", action="store_true", help="skip timing the HTML report")
-    p.add_argument("--keep", metavar="DIR", help="keep the generated recording in DIR")
-    args = p.parse_args(argv)
-    res = run_benchmark(minutes=args.minutes, n_channels=args.channels, fs_hz=args.fs,
-                        keep=Path(args.keep) if args.keep else None, report=not args.no_report,
-                        mains_hz=args.mains or None)
-    if args.json:
-        print(json.dumps(res, indent=2))
-        return 0
-    print_summary(res)
-    return 0
-
-
-def print_summary(res: dict[str, Any]) -> None:
-    """Print the figures of :func:`run_benchmark` for a person."""
-    print(f"offline analysis, {res['minutes']:g} min x {res['channels']} ch x {res['fs_hz']:g} Hz "
-          f"({res['samples']} samples/channel, {res['file_mb']} MB file; {res['filters']})")
-    print(f"  read {res['read_s']:.2f} s + analyse {res['analyse_s']:.2f} s = {res['analysis_s']:.2f} s "
-          f"(target <= {res['target_s']:g} s)")
-    print("  steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in res["steps_s"].items()))
+def summary(res: dict[str, Any]) -> str:
+    """The figures of :func:`run_benchmark` for a person."""
+    out = [
+        f"offline analysis, {res['minutes']:g} min x {res['channels']} ch x {res['fs_hz']:g} Hz "
+        f"({res['samples']} samples/channel, {res['file_mb']} MB file; {res['filters']})",
+        f"  read {res['read_s']:.2f} s + analyse {res['analyse_s']:.2f} s = {res['analysis_s']:.2f} s "
+        f"(target <= {res['target_s']:g} s)",
+        "  steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in res["steps_s"].items()),
+    ]
     if "report_s" in res:
-        print(f"  HTML report {res['report_s']:.2f} s ({res['report_mb']} MB)")
-    print(f"  contractions per channel {res['contractions_per_channel']}, activations found "
-          f"{res['activations_found_per_channel'][0]}-{res['activations_found_per_channel'][1]}")
-    print(f"  machine: {res['cpus']} CPUs, load average {res['load_average_1min']}")
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        out.append(f"  HTML report {res['report_s']:.2f} s ({res['report_mb']} MB)")
+    out += [
+        f"  contractions per channel {res['contractions_per_channel']}, activations found "
+        f"{res['activations_found_per_channel'][0]}-{res['activations_found_per_channel'][1]}",
+        f"  machine: {res['cpus']} CPUs, load average {res['load_average_1min']}",
+    ]
+    return "\n".join(out)

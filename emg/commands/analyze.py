@@ -50,12 +50,12 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         raise ConfigError(f"--mains {args.mains!r} is not 50, 60, none or auto")
     cal = None
     if args.calibration:
-        from emg.live.session import load_calibration
+        from feedback.calibration_store import read_calibration
 
         cal_path = Path(args.calibration)
         if not cal_path.exists():
             raise ConfigError(f"calibration file not found: {cal_path} (check the path)")
-        load_calibration(cal_path)  # one-line ConfigError for a folder, a binary or a non-calibration file
+        read_calibration(cal_path)  # one-line FeedbackError for a folder, a binary or a non-calibration file
         cal = cal_path.read_text(encoding="utf-8")
     return AnalysisSettings(channels=args.channels, mains_hz=mains, zero_phase=args.zero_phase,
                             envelope=args.envelope, near_heart=args.near_heart, calibration=cal,

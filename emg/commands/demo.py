@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from emg.errors import ConfigError
-    from emg.live.session import display_problem, headless_needed
     from emg.live.demo import DEMO_DRILL, run_demo
+    from emg.live.display import display_problem, headless_needed
     from emg.live.latency import format_latency_report
 
     if args.duration is not None and not args.duration > 0:
@@ -52,13 +52,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--reps {args.reps} is outside 1-1000; give e.g. --reps 3")
     out = Path(args.out) if args.out else Path("recordings") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     if (out / "demo.csv").exists():
-        raise ConfigError(f"{out / 'demo.csv'} already exists; give another --out folder (recordings are never overwritten)")
+        raise ConfigError(f"{out / 'demo.csv'} already exists; give another --out folder "
+                          "(recordings are never overwritten)")
     headless = headless_needed(args.headless)
     problem = None if args.headless else display_problem()
     mode = f"offscreen ({problem})" if headless and problem else ("offscreen" if headless else "window")
     print(f"emg demo: simulated patient on a virtual Cyton, {mode}; calibration then reach-and-hold", flush=True)
     result = run_demo(out, duration_s=args.duration, headless=headless, drill=args.drill or DEMO_DRILL,
-                      patient=args.patient, reps=args.reps, fps_hz=args.fps, tone=args.tone, seed=args.seed, lsl=args.lsl, lsl_scope=args.lsl_scope,
+                      patient=args.patient, reps=args.reps, fps_hz=args.fps, tone=args.tone, seed=args.seed,
+                      lsl=args.lsl, lsl_scope=args.lsl_scope,
                       progress=(lambda line: print(line, flush=True)) if headless else None)
     s = result.summary
     att, ok = s.get("reps_attempted"), s.get("reps_succeeded")

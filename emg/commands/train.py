@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dsp.calibration import Calibration
+    from emg.live.session import Session
+    from feedback.drill_base import Drill
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "rows in PATH.csv, drill events (cues, reps, successes, threshold changes, artefacts) in the "
                     "PATH.json sidecar; at the end PATH.summary.json (reps, per-rep metrics, latency) and, "
                     "headless, PATH.png (final frame). Keys: space pause, m mark, Esc stop, R reconnect a lost "
-                    "board (a new part PATH.part2.csv continues the session), digits + Enter give an estimate (awareness "
+                    "board (a new part PATH.part2.csv continues the session), digits + Enter give an estimate "
+                    "(awareness "
                     "drills); the end summary stays up until Esc or the window is closed.",
         epilog="example:  emg train --board cyton --serial-port /dev/ttyUSB0 --drill reach_hold_quadriceps "
                "--muscles 'vastus medialis' --channels-used 1",
@@ -32,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--calibration-dir", default="calibrations", metavar="DIR",
                    help="where --patient calibrations live (default ./calibrations)")
     p.add_argument("--headless", action="store_true", help="render offscreen, no window (automatic without a display)")
-    p.add_argument("--out", default=None, metavar="PATH.csv", help="recording path (default recordings/train-<date-time>.csv)")
+    p.add_argument("--out", default=None, metavar="PATH.csv",
+                   help="recording path (default recordings/train-<date-time>.csv)")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="end after S seconds of data")
     p.add_argument("--latency-report", action="store_true",
                    help="print sample-to-screen latency (p50/p95/max), processing and drawing times at the end")
@@ -40,13 +50,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--channels-used", default=None, metavar="LIST",
                    help="board channels to use, 1-based, comma-separated (default: all); the drill's channel "
                         "numbers count within these")
-    p.add_argument("--mains", type=float, default=50.0, help="mains frequency to notch, 50 or 60; 0 for none (default 50)")
+    p.add_argument("--mains", type=float, default=50.0,
+                   help="mains frequency to notch, 50 or 60; 0 for none (default 50)")
     p.add_argument("--envelope", default="adaptive", choices=("adaptive", "linear", "rms", "tkeo"),
                    help="envelope method (default adaptive: low lag)")
     p.add_argument("--fps", type=float, default=60.0, help="frames a second (default 60)")
     p.add_argument("--tone", action="store_true", help="pitch follows activation, where an audio output exists")
     p.add_argument("--rest-s", type=float, default=5.0, help="calibration: seconds of rest baseline (default 5)")
-    p.add_argument("--contractions", type=int, default=3, help="calibration: reference contractions, best of N (default 3)")
+    p.add_argument("--contractions", type=int, default=3,
+                   help="calibration: reference contractions, best of N (default 3)")
     p.add_argument("--contraction-s", type=float, default=3.0, help="calibration: seconds per contraction (default 3)")
     p.add_argument("--submax", type=float, default=None, metavar="PCT",
                    help="calibrate on a sub-maximal reference contraction of PCT %% of maximum instead of an MVC")
@@ -67,7 +79,8 @@ def _parse_channels(text: str | None) -> list[int] | None:
         try:
             ch = int(part)
         except ValueError:
-            raise ConfigError(f"--channels-used: {part!r} is not a channel number; give e.g. --channels-used 1,2") from None
+            raise ConfigError(f"--channels-used: {part!r} is not a channel number; "
+                              "give e.g. --channels-used 1,2") from None
         if ch < 1:
             raise ConfigError(f"--channels-used: channel {ch} does not exist; channels count from 1")
         out.append(ch - 1)
@@ -76,27 +89,22 @@ def _parse_channels(text: str | None) -> list[int] | None:
     return out
 
 
-def _patient_calibration(patient: str, root):
-    """A session hook: reuse the patient's saved calibration for these muscles, or calibrate and save it there."""
+def _patient_calibration(patient: str, root: Path) -> Callable[[Session], Calibration | None]:
+    """A session hook: reuse the patient's saved calibration for these muscles, or calibrate and save it there.
 
-    def hook(session):
-        from emg.errors import ConfigError
-        from feedback.calibration_store import calibration_path, find_calibration
-        from feedback.calibration_store import load_calibration as load_stored
-        from feedback.errors import FeedbackError
+    The session checks that a reused calibration fits its board, rate, envelope and montage (one line if not)."""
+
+    def hook(session: Session) -> Calibration | None:
+        from feedback.calibration_store import calibration_path, find_calibration, read_calibration
 
         muscle = "+".join(session.channel_names)
-        try:
-            found = find_calibration(root, patient, muscle)
-            if found is not None:
-                cal = load_stored(found, channel_names=session.channel_names, fs_hz=session.fs_hz,
-                                  board=session.board_name)
-                session.calibration_source = str(found)
-                print(f"reusing {patient}'s calibration {found}", flush=True)
-                return cal
-            session.calibration_out = calibration_path(root, patient, muscle)
-        except FeedbackError as err:
-            raise ConfigError(str(err)) from None
+        found = find_calibration(root, patient, muscle)
+        if found is not None:
+            cal = read_calibration(found)
+            session.calibration_source = str(found)
+            print(f"reusing {patient}'s calibration {found}", flush=True)
+            return cal
+        session.calibration_out = calibration_path(root, patient, muscle)
         session.calibration_meta = {"patient": patient, "muscle": muscle}
         print(f"no saved calibration for {patient} ({muscle}): calibrating first", flush=True)
         return None
@@ -107,13 +115,14 @@ def _patient_calibration(patient: str, root):
 def run(args: argparse.Namespace) -> int:
     import math
     import time
-    from pathlib import Path
 
     from emg.acquire.acquisition import Acquisition
     from emg.commands.record import parse_list
     from emg.errors import ConfigError
-    from emg.live.session import Session, headless_needed, load_calibration
+    from emg.live.display import headless_needed
     from emg.live.latency import format_latency_report
+    from emg.live.session import Session
+    from feedback.calibration_store import read_calibration
     from feedback.drills import find_drill, load_drill, make_drill
     from feedback.errors import FeedbackError
 
@@ -125,8 +134,10 @@ def run(args: argparse.Namespace) -> int:
         config = load_drill(find_drill(args.drill))
     except FeedbackError as err:
         raise ConfigError(str(err)) from None
-    calibration = load_calibration(args.calibration) if args.calibration else None
-    if calibration is None and args.patient:
+    calibration: Calibration | Callable[[Session], Calibration | None] | None = None
+    if args.calibration:
+        calibration = read_calibration(args.calibration)
+    elif args.patient:
         calibration = _patient_calibration(args.patient, Path(args.calibration_dir))
     out = Path(args.out) if args.out else Path("recordings") / f"train-{time.strftime('%Y%m%d-%H%M%S')}.csv"
     if out.suffix.lower() != ".csv":
@@ -144,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         return Acquisition(args.board, serial_port=args.serial_port, playback_file=getattr(args, "playback_file", None),
                            gain=args.gain, record_to=path, muscles=muscles)
 
-    def drill_factory(fs_hz: float, n: int, names: list[str]):
+    def drill_factory(fs_hz: float, n: int, names: list[str]) -> Drill:
         try:
             return make_drill(config, fs_hz=fs_hz, n_channels=n, channel_names=names)
         except FeedbackError as err:

@@ -39,7 +39,7 @@ import numpy as np
 
 from emg.errors import ConfigError, RecordingError
 from emg.export.source import (
-    _edf_token,
+    edf_token,
     channel_labels,
     clean_rate,
     compact_filter_text,
@@ -254,15 +254,15 @@ def write_edf(rec: Recording, out: str | Path, *, fmt: str = "bdf", force: bool 
             writer = pyedflib.EdfWriter(str(tmp), n_ch, file_type=file_type)
             try:
                 writer.setSignalHeaders(headers)
-                writer.setPatientCode(_edf_token(subject) if subject else "X")
-                writer.setTechnician(_edf_token(technician) if technician else "")
-                writer.setAdmincode(_edf_token(admincode) if admincode else "")
+                writer.setPatientCode(edf_token(subject) if subject else "X")
+                writer.setTechnician(edf_token(technician) if technician else "")
+                writer.setAdmincode(edf_token(admincode) if admincode else "")
                 writer.setEquipment(equipment)
                 # edflib keeps 14 of the 80 characters for itself
                 fixed = len("Startdate 01-JAN-2000 ") + len(admincode or "X") + len(technician or "X") \
                     + len(equipment) + 3 + 14
                 additional = "raw" + (f";live:{compact_filter_text(live)}" if live else "")
-                writer.setRecordingAdditional(_edf_token(additional)[: max(0, 80 - fixed)])
+                writer.setRecordingAdditional(edf_token(additional)[: max(0, 80 - fixed)])
                 if start is not None:
                     writer.setStartdatetime(start.astimezone().replace(tzinfo=None))
                 writer.setDatarecordDuration(rec_dur)

@@ -136,7 +136,7 @@ class DeviceInfo:
     def equipment(self) -> str:
         """EDF+ equipment sub-field: short, no spaces (the 80-character header is shared)."""
         text = self.short or (f"{self.manufacturer}_{self.model}" if self.manufacturer else self.model)
-        return _edf_token(text or self.board or "unknown")[:32]
+        return edf_token(text or self.board or "unknown")[:32]
 
 
 def device_info(rec: Recording) -> DeviceInfo:
@@ -241,7 +241,7 @@ def muscles_of(rec: Recording) -> list[str]:
     return (muscles + [""] * rec.n_channels)[: rec.n_channels]
 
 
-def _edf_token(text: str) -> str:
+def edf_token(text: str) -> str:
     """Printable ASCII without spaces (EDF+ header sub-fields are space separated)."""
     clean = "".join(ch if 33 <= ord(ch) < 127 else "_" for ch in text.replace(" ", "_"))
     return re.sub(r"_+", "_", clean).strip("_") or "X"

@@ -17,9 +17,16 @@ contraction (its ceiling), which is what the patient's own perception does.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from emg.live.reporting import SessionResult
+    from emg.live.session import Session
+    from emg.simulation.source import PatientSource
+    from feedback.state import Cue
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +39,7 @@ DEMO_SEED = 7
 class PatientCueAdapter:
     """Forwards session cues to the simulated patient, translating drill targets into its own effort scale."""
 
-    def __init__(self, source: Any, session: Any = None) -> None:
+    def __init__(self, source: PatientSource, session: Session | None = None) -> None:
         self.source = source
         self.session = session
         self.forwarded: list[dict[str, Any]] = []
@@ -42,8 +49,8 @@ class PatientCueAdapter:
         """Fraction of its model reference the patient produced in the reference contraction."""
         return float(min(1.0, max(self.source.ceiling, 1e-3)))
 
-    def __call__(self, cue: Any) -> None:
-        in_drill = self.session is None or getattr(self.session, "stage", "drill") == "drill"
+    def __call__(self, cue: Cue) -> None:
+        in_drill = self.session is None or self.session.in_drill
         d = cue.to_dict() if hasattr(cue, "to_dict") else dict(cue)
         if in_drill:
             k = self.effort_scale
@@ -56,20 +63,19 @@ class PatientCueAdapter:
 def run_demo(out_dir: str | Path, *, duration_s: float | None = None, headless: bool = True,
              drill: str | Path = DEMO_DRILL, patient: str | None = None, reps: int | None = None,
              calibration_options: dict[str, Any] | None = None, fps_hz: float = 60.0, tone: bool = False,
-             seed: int | None = DEMO_SEED, mains_hz: float = 50.0, progress: Any = None, lsl: str | None = None,
-             lsl_scope: str | None = None) -> Any:
-    """Run the demo session and return its :class:`emg.live.session.SessionResult`.
+             seed: int | None = DEMO_SEED, mains_hz: float = 50.0, progress: Callable[[str], None] | None = None,
+             lsl: str | None = None, lsl_scope: str | None = None) -> SessionResult:
+    """Run the demo session and return its :class:`emg.live.reporting.SessionResult`.
 
     ``out_dir`` receives ``demo.csv`` + ``demo.json`` (the recording), ``demo.summary.json``,
     ``demo.png`` and ``demo.calibration.json``. ``reps`` overrides the drill's rep count.
     """
     from emg.acquire.acquisition import Acquisition
+    from emg.acquire.virtual_cyton import VirtualCyton
+    from emg.errors import ConfigError
     from emg.live.session import Session
     from emg.simulation.source import PatientSource
-    from emg.acquire.virtual_cyton import VirtualCyton
     from feedback.drills import find_drill, load_drill, make_drill
-
-    from emg.errors import ConfigError
 
     out = Path(out_dir)
     config = load_drill(find_drill(drill))

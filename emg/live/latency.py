@@ -3,8 +3,9 @@
 Latency of a sample = wall-clock time (unix s) of the frame that first painted it minus the sample's
 board timestamp (BrainFlow stamps each sample with the host clock when the driver parses its
 packet, so this covers serial/driver delay, queueing, processing, waiting for the frame and painting;
-not the display's own scan-out, which no program can see). Processing (pipeline + calibration +
-quality + drill) and drawing times are kept per chunk / per frame, and CPU time over wall time.
+not the display's own scan-out, which no program can see). Processing (the live chain: filters, envelope,
+% of reference, quality flags; then the drill) and drawing times are kept per chunk / per frame, and CPU
+time over wall time.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ class LatencyMeter:
         wall = max(time.perf_counter() - self._wall0, 1e-9)
         cpu = time.process_time() - self._cpu0
         frames = np.asarray(self._frame_times)
-        fps = float((frames.size - 1) / (frames[-1] - frames[0])) if frames.size > 1 and frames[-1] > frames[0] else None
+        span = float(frames[-1] - frames[0]) if frames.size > 1 else 0.0
+        fps = (frames.size - 1) / span if span > 0 else None
         return {
             "latency_ms": _stats_ms(self._latency_s.values),
             "processing_ms": _stats_ms(self._processing_s.values),
@@ -137,7 +139,8 @@ def format_latency_report(report: dict[str, Any]) -> str:
         line("  processing / chunk", report.get("processing_ms", {})),
         line("  drawing / frame", report.get("frame_ms", {})),
         f"  frames {report.get('frames', 0)} at {report.get('fps') or 0:.1f} fps; processing + drawing "
-        f"{report.get('busy_pct_of_one_core', 0):.1f} % of one core (CPU time); whole process (incl. acquisition threads) "
+        f"{report.get('busy_pct_of_one_core', 0):.1f} % of one core (CPU time); "
+        "whole process (incl. acquisition threads) "
         f"{report.get('process_cpu_pct_of_one_core', 0):.1f} %",
     ]
     return "\n".join(out)

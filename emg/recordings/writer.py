@@ -12,16 +12,25 @@ Crash safety:
   ``os.replace``) on every event and at the end, so it is never half written. While recording it
   says ``"complete": false``; :meth:`RecordingWriter.close` sets it true with the sample count and
   why the recording stopped.
+
+:class:`RecordingWriter` is the one writer of a recording's files, sidecar included. Events:
+:meth:`~RecordingWriter.add_event` writes at once; :meth:`~RecordingWriter.post_event` queues the
+event for the writer's own background thread (in order) so a live loop is not held up by the flush,
+fsync and sidecar rewrite (9-30 ms). An event that arrives after :meth:`~RecordingWriter.close`
+(e.g. a drill stopped after its board was lost) is appended to the closed recording's sidecar,
+rewritten atomically by the writer.
 """
 
 from __future__ import annotations
 
+import collections
 import io
 import json
 import logging
 import os
+import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +52,23 @@ SIDECAR_KEYS = (
 )
 
 
+#: seconds the event thread waits for more events before it ends (a new one starts on demand)
+EVENT_THREAD_IDLE_S = 2.0
+
+
 def csv_and_sidecar(path: str | os.PathLike) -> tuple[Path, Path]:
     """``(PATH.csv, PATH.json)`` for ``PATH.csv``, ``PATH.json`` or ``PATH``."""
     p = Path(path)
     if p.suffix.lower() in (".csv", ".json"):
         p = p.with_suffix("")
     return p.with_name(p.name + ".csv"), p.with_name(p.name + ".json")
+
+
+def part_path(base_csv: Path, part: int) -> Path:
+    """Recording path of part ``part`` of a session (1 -> NAME.csv, 2 -> NAME.part2.csv, ...)."""
+    if part <= 1:
+        return base_csv
+    return base_csv.with_name(f"{base_csv.stem}.part{part}{base_csv.suffix}")
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -74,6 +94,10 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
+def _event_dict(label: str, sample: int, time_s: float, data: dict | None) -> dict[str, Any]:
+    return {"label": str(label), "time_s": float(time_s), "sample": int(sample), "data": dict(data or {})}
+
+
 def format_rows(rows: np.ndarray) -> bytes:
     """Board rows (R, n) as BrainFlow file lines: one line per sample, tab-separated, ``%.6f``."""
     if rows.shape[1] == 0:
@@ -89,7 +113,8 @@ class RecordingWriter:
     ``meta`` is the sidecar's content (board, rate, rows, channel names, muscles, gains, ...);
     ``format``, ``format_version``, ``software_version``, ``start_time``, ``events``,
     ``complete`` and ``n_samples`` are filled in here. An existing recording is never
-    overwritten unless ``overwrite=True``.
+    overwritten unless ``overwrite=True``. Thread-safe: rows, events and sidecar fields may come
+    from different threads.
     """
 
     def __init__(
@@ -105,7 +130,8 @@ class RecordingWriter:
         if not overwrite:
             for p in (self.csv_path, self.json_path):
                 if p.exists():
-                    raise RecordingError(f"{p} already exists; choose another --out path (recordings are never overwritten)")
+                    raise RecordingError(f"{p} already exists; choose another --out path "
+                                         "(recordings are never overwritten)")
         try:
             self.csv_path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.csv_path, "wb")
@@ -118,11 +144,16 @@ class RecordingWriter:
         self._pending = 0
         self._last_flush = time.monotonic()
         self._closed = False
+        self._lock = threading.RLock()  # rows, events, sidecar: one at a time
+        self._posted: collections.deque[dict[str, Any]] = collections.deque()
+        self._posted_cond = threading.Condition()
+        self._event_thread: threading.Thread | None = None
+        self._writing_posted = False
         self.meta: dict[str, Any] = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "software_version": __version__,
-            "start_time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "start_time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "units": {"exg": "uV", "accel": "g", "timestamp": "s (unix)"},
             "muscles": [],
             "events": [],
@@ -143,63 +174,130 @@ class RecordingWriter:
     # -- writing ------------------------------------------------------------------------------
     def write(self, rows: np.ndarray) -> None:
         """Append board rows (R, n); flushes to disk when ``flush_interval_s`` has passed."""
-        if self._closed:
-            raise RecordingError(f"recording {self.csv_path} is already closed; start a new one")
         rows = np.asarray(rows, dtype=np.float64)
         if rows.ndim != 2:
             raise RecordingError(f"board rows must be 2-D (rows x samples), got shape {rows.shape}")
-        if self.num_rows is None:
-            self.num_rows = rows.shape[0]
-        elif rows.shape[0] != self.num_rows:
-            raise RecordingError(f"board rows have {rows.shape[0]} rows but the recording has {self.num_rows}")
-        if rows.shape[1] == 0:
-            return
-        self._fh.write(format_rows(rows))
-        self.n_samples += rows.shape[1]
-        self._pending += rows.shape[1]
-        if time.monotonic() - self._last_flush >= self.flush_interval_s:
-            self.flush()
+        with self._lock:
+            if self._closed:
+                raise RecordingError(f"recording {self.csv_path} is already closed; start a new one")
+            if self.num_rows is None:
+                self.num_rows = rows.shape[0]
+            elif rows.shape[0] != self.num_rows:
+                raise RecordingError(f"board rows have {rows.shape[0]} rows but the recording has {self.num_rows}")
+            if rows.shape[1] == 0:
+                return
+            self._fh.write(format_rows(rows))
+            self.n_samples += rows.shape[1]
+            self._pending += rows.shape[1]
+            if time.monotonic() - self._last_flush >= self.flush_interval_s:
+                self.flush()
 
     def flush(self) -> None:
         """Push written rows to the disk (flush + fsync)."""
-        if self._closed:
-            return
-        self._fh.flush()
-        if self.fsync:
-            os.fsync(self._fh.fileno())
-        self._pending = 0
-        self._last_flush = time.monotonic()
+        with self._lock:
+            if self._closed:
+                return
+            self._fh.flush()
+            if self.fsync:
+                os.fsync(self._fh.fileno())
+            self._pending = 0
+            self._last_flush = time.monotonic()
 
+    # -- events -------------------------------------------------------------------------------
     def add_event(self, label: str, sample: int, time_s: float, data: dict | None = None) -> dict:
-        """Record an event at ``sample`` (index into the file's rows); the sidecar is rewritten."""
-        event = {"label": str(label), "time_s": float(time_s), "sample": int(sample), "data": dict(data or {})}
-        self.meta["events"].append(event)
-        if not self._closed:
-            self.flush()
-            self._write_sidecar()
+        """Record an event at ``sample`` (index into the file's rows) now: rows flushed, sidecar rewritten.
+
+        After :meth:`close` the event is appended to the closed recording's sidecar (a late event).
+        Events posted before it are written first."""
+        event = _event_dict(label, sample, time_s, data)
+        self.flush_events()
+        self._write_event(event)
         return event
 
-    def update(self, **fields: Any) -> None:
-        """Set sidecar fields (e.g. ``drill=...``, ``calibration=...``) and rewrite the sidecar."""
-        self.meta.update(fields)
-        if not self._closed:
+    def post_event(self, label: str, sample: int, time_s: float, data: dict | None = None) -> dict:
+        """Queue an event for the writer's background thread and return at once (in order with every
+        other event; :meth:`flush_events` waits for them). For a live loop that must not wait on the disk."""
+        event = _event_dict(label, sample, time_s, data)
+        with self._posted_cond:
+            self._posted.append(event)
+            if self._event_thread is None:
+                self._event_thread = threading.Thread(target=self._write_posted, daemon=True,
+                                                      name=f"emg-events-{self.csv_path.stem}")
+                self._event_thread.start()
+            self._posted_cond.notify_all()
+        return event
+
+    def flush_events(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every posted event is in the sidecar; False (logged) if some are still queued."""
+        deadline = time.monotonic() + timeout_s
+        with self._posted_cond:
+            while self._posted or self._writing_posted:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    log.warning("%d events for %s still queued after %.0f s", len(self._posted), self.json_path,
+                                timeout_s)
+                    return False
+                self._posted_cond.wait(remaining)
+        return True
+
+    def _write_posted(self) -> None:
+        """The event thread: writes posted events in order; ends after EVENT_THREAD_IDLE_S without any."""
+        while True:
+            with self._posted_cond:
+                if not self._posted:
+                    self._posted_cond.wait(EVENT_THREAD_IDLE_S)
+                if not self._posted:
+                    self._event_thread = None
+                    self._posted_cond.notify_all()
+                    return
+                event = self._posted.popleft()
+                self._writing_posted = True
+            try:
+                self._write_event(event)
+            except Exception as err:  # noqa: BLE001 - a failed event must not end the thread (nor the session)
+                log.warning("could not record event %s in %s: %s", event["label"], self.json_path, err)
+            finally:
+                with self._posted_cond:
+                    self._writing_posted = False
+                    self._posted_cond.notify_all()
+
+    def _write_event(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            self.meta["events"].append(event)
+            if self._closed:
+                log.debug("late event %s appended to %s", event["label"], self.json_path)
+            else:
+                self.flush()
             self._write_sidecar()
 
+    # -- sidecar and end ----------------------------------------------------------------------
+    def update(self, **fields: Any) -> None:
+        """Set sidecar fields (e.g. ``drill=...``, ``calibration=...``) and rewrite the sidecar."""
+        with self._lock:
+            self.meta.update(fields)
+            if not self._closed:
+                self._write_sidecar()
+
     def close(self, stop_reason: str = "completed", **fields: Any) -> None:
-        """Flush, mark the sidecar complete with the sample count and ``stop_reason``. Idempotent."""
+        """Write the posted events, flush, mark the sidecar complete with the sample count and
+        ``stop_reason``. Idempotent."""
         if self._closed:
             return
-        try:
-            self.flush()
-        finally:
-            self._fh.close()
-            self._closed = True
-            self.meta.update(fields)
-            self.meta["complete"] = True
-            self.meta["n_samples"] = self.n_samples
-            self.meta["stop_reason"] = stop_reason
-            self.meta["end_time"] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-            self._write_sidecar()
+        self.flush_events()
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self.flush()
+            finally:
+                self._fh.close()
+                self._closed = True
+                self.meta.update(fields)
+                self.meta["complete"] = True
+                self.meta["n_samples"] = self.n_samples
+                self.meta["stop_reason"] = stop_reason
+                self.meta["end_time"] = datetime.now(UTC).isoformat(timespec="milliseconds")
+                self._write_sidecar()
         log.info("recording %s closed: %d samples (%s)", self.csv_path, self.n_samples, stop_reason)
 
     @property

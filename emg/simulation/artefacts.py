@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from emg.errors import ConfigError
-from emg.simulation.params import _check_range
+from emg.simulation.params import check_range
 
 EVENT_KINDS = ("motion", "pop", "lead_off", "railing", "dropped")
 ALL_KINDS = ("mains", "ecg") + EVENT_KINDS
@@ -42,9 +42,9 @@ class MainsConfig:
     def validate(self) -> MainsConfig:
         if float(self.frequency_hz) not in (50.0, 60.0):
             raise ConfigError(f"artefacts.mains.frequency_hz = {self.frequency_hz!r} must be 50 or 60")
-        _check_range("artefacts.mains.", "amplitude_uv", self.amplitude_uv, 0.0, 1e6)
+        check_range("artefacts.mains.", "amplitude_uv", self.amplitude_uv, 0.0, 1e6)
         for i, h in enumerate(self.harmonics):
-            _check_range("artefacts.mains.", f"harmonics[{i}]", h, 0.0, 10.0)
+            check_range("artefacts.mains.", f"harmonics[{i}]", h, 0.0, 10.0)
         return self
 
 
@@ -57,10 +57,10 @@ class EcgConfig:
     channels: tuple[int, ...] | None = None  # None: channels whose muscle has ecg_uv > 0
 
     def validate(self) -> EcgConfig:
-        _check_range("artefacts.ecg.", "heart_rate_bpm", self.heart_rate_bpm, 30.0, 220.0)
-        _check_range("artefacts.ecg.", "hrv_sd_s", self.hrv_sd_s, 0.0, 0.2)
+        check_range("artefacts.ecg.", "heart_rate_bpm", self.heart_rate_bpm, 30.0, 220.0)
+        check_range("artefacts.ecg.", "hrv_sd_s", self.hrv_sd_s, 0.0, 0.2)
         if self.amplitude_uv is not None:
-            _check_range("artefacts.ecg.", "amplitude_uv", self.amplitude_uv, 0.0, 1e5)
+            check_range("artefacts.ecg.", "amplitude_uv", self.amplitude_uv, 0.0, 1e5)
         return self
 
 
@@ -91,15 +91,15 @@ class ArtefactEvent:
         if self.kind not in EVENT_KINDS:
             raise ConfigError(f"{where}: unknown artefact kind {self.kind!r}; use one of: {', '.join(EVENT_KINDS)}")
         w = f"{where} ({self.kind}): "
-        _check_range(w, "time_s", self.time_s, 0.0)
+        check_range(w, "time_s", self.time_s, 0.0)
         d = _EVENT_DEFAULTS[self.kind]
         if self.duration_s is None:
             self.duration_s = d["duration_s"]
-        _check_range(w, "duration_s", self.duration_s, 0.0, 3600.0)
+        check_range(w, "duration_s", self.duration_s, 0.0, 3600.0)
         if self.amplitude_uv is None:
             self.amplitude_uv = d["amplitude_uv"]
-        _check_range(w, "amplitude_uv", self.amplitude_uv, 0.0, 1e6)
-        _check_range(w, "decay_s", self.decay_s, 0.001, 10.0)
+        check_range(w, "amplitude_uv", self.amplitude_uv, 0.0, 1e6)
+        check_range(w, "decay_s", self.decay_s, 0.001, 10.0)
         if int(self.packets) < 1:
             raise ConfigError(f"{w}packets = {self.packets!r} is impossible; it must be >= 1")
         if self.level not in (1, -1):
@@ -131,7 +131,7 @@ class ArtefactConfig:
         for k, v in self.random_per_min.items():
             if k not in EVENT_KINDS:
                 raise ConfigError(f"artefacts.random: unknown kind {k!r}; use one of: {', '.join(EVENT_KINDS)}")
-            _check_range("artefacts.random.", k, v, 0.0, 60.0)
+            check_range("artefacts.random.", k, v, 0.0, 60.0)
         return self
 
     def without(self, kinds: set[str]) -> ArtefactConfig:

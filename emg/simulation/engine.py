@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from emg.acquire.boards import GANGLION_RAIL_UV, cyton_rail_uv
 from emg.errors import ConfigError
 from emg.simulation.artefacts import (
     EVENT_KINDS, ArtefactConfig, ArtefactEvent, ecg_beats, motion_waveform,
@@ -42,9 +43,8 @@ log = logging.getLogger(__name__)
 
 #: the ADC's internal rate as a multiple of its output rate in the model
 OVERSAMPLE = 16
-#: ADC limit (uV) of the Cyton at gain 24 and of the Ganglion (fixed gain 51)
-CYTON_RAIL_UV = 4.5 / 24 * 1e6
-GANGLION_RAIL_UV = 1.2e6 / 51
+#: ADC limit (uV) of the Cyton at its default gain 24 (the Ganglion's is boards.GANGLION_RAIL_UV)
+CYTON_RAIL_UV = cyton_rail_uv(24)
 
 
 @dataclass(frozen=True)

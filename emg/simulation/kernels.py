@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsp._numba_cache import ensure_numba_cache_dir
+from dsp import ensure_numba_cache_dir
 
 ensure_numba_cache_dir()
 from numba import njit  # noqa: E402

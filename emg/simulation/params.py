@@ -31,7 +31,7 @@ SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 MIN_FS_HZ = 100.0
 
 
-def _check_range(where: str, name: str, value: Any, lo: float | None = None, hi: float | None = None,
+def check_range(where: str, name: str, value: Any, lo: float | None = None, hi: float | None = None,
                  *, lo_open: bool = False, hi_open: bool = False) -> float:
     try:
         v = float(value)
@@ -78,22 +78,22 @@ class MuscleParams:
 
     def validate(self, where: str = "") -> MuscleParams:
         w = f"{where}muscle {self.name!r}: "
-        _check_range(w, "reference_uv", self.reference_uv, 0.0, 1e5, lo_open=True)
-        _check_range(w, "noise_floor_uv", self.noise_floor_uv, 0.0, 1e4)
-        lo = _check_range(w, "band_hz[0]", self.band_hz[0], 0.0)
-        hi = _check_range(w, "band_hz[1]", self.band_hz[1], 0.0, lo_open=True)
+        check_range(w, "reference_uv", self.reference_uv, 0.0, 1e5, lo_open=True)
+        check_range(w, "noise_floor_uv", self.noise_floor_uv, 0.0, 1e4)
+        lo = check_range(w, "band_hz[0]", self.band_hz[0], 0.0)
+        hi = check_range(w, "band_hz[1]", self.band_hz[1], 0.0, lo_open=True)
         if hi <= lo:
             raise ConfigError(f"{w}band_hz = {list(self.band_hz)} is impossible; the high edge must be above the low edge")
-        _check_range(w, "median_hz", self.median_hz, max(5.0, lo), hi, lo_open=True, hi_open=True)
-        _check_range(w, "crosstalk", self.crosstalk, 0.0, 0.9)
-        _check_range(w, "cocontraction", self.cocontraction, 0.0, 2.0)
-        _check_range(w, "ecg_uv", self.ecg_uv, 0.0, 1e4)
+        check_range(w, "median_hz", self.median_hz, max(5.0, lo), hi, lo_open=True, hi_open=True)
+        check_range(w, "crosstalk", self.crosstalk, 0.0, 0.9)
+        check_range(w, "cocontraction", self.cocontraction, 0.0, 2.0)
+        check_range(w, "ecg_uv", self.ecg_uv, 0.0, 1e4)
         if self.relax_time_s is not None:
-            _check_range(w, "relax_time_s", self.relax_time_s, 0.0, 60.0, lo_open=True)
+            check_range(w, "relax_time_s", self.relax_time_s, 0.0, 60.0, lo_open=True)
         if self.reaction_time_s is not None:
-            _check_range(w, "reaction_time_s", self.reaction_time_s, 0.0, 10.0)
+            check_range(w, "reaction_time_s", self.reaction_time_s, 0.0, 10.0)
         if self.rest_activation is not None:
-            _check_range(w, "rest_activation", self.rest_activation, 0.0, 0.5)
+            check_range(w, "rest_activation", self.rest_activation, 0.0, 0.5)
         return self
 
 
@@ -114,16 +114,16 @@ class ResponseParams:
 
     def validate(self, where: str = "") -> ResponseParams:
         w = f"{where}response."
-        _check_range(w, "reaction_time_s", self.reaction_time_s, 0.0, 10.0)
-        _check_range(w, "reaction_jitter_s", self.reaction_jitter_s, 0.0, 2.0)
-        _check_range(w, "rise_time_s", self.rise_time_s, 0.005, 20.0)
-        _check_range(w, "overshoot_pct", self.overshoot_pct, 0.0, 80.0)
-        _check_range(w, "undershoot_pct", self.undershoot_pct, 0.0, 90.0)
-        _check_range(w, "steadiness_pct", self.steadiness_pct, 0.0, 50.0)
-        _check_range(w, "relax_time_s", self.relax_time_s, 0.0, 60.0, lo_open=True)
-        _check_range(w, "ceiling", self.ceiling, 0.0, 3.0, lo_open=True)
-        _check_range(w, "rest_activation", self.rest_activation, 0.0, 0.5)
-        _check_range(w, "feedback_gain_per_s", self.feedback_gain_per_s, 0.0, 20.0)
+        check_range(w, "reaction_time_s", self.reaction_time_s, 0.0, 10.0)
+        check_range(w, "reaction_jitter_s", self.reaction_jitter_s, 0.0, 2.0)
+        check_range(w, "rise_time_s", self.rise_time_s, 0.005, 20.0)
+        check_range(w, "overshoot_pct", self.overshoot_pct, 0.0, 80.0)
+        check_range(w, "undershoot_pct", self.undershoot_pct, 0.0, 90.0)
+        check_range(w, "steadiness_pct", self.steadiness_pct, 0.0, 50.0)
+        check_range(w, "relax_time_s", self.relax_time_s, 0.0, 60.0, lo_open=True)
+        check_range(w, "ceiling", self.ceiling, 0.0, 3.0, lo_open=True)
+        check_range(w, "rest_activation", self.rest_activation, 0.0, 0.5)
+        check_range(w, "feedback_gain_per_s", self.feedback_gain_per_s, 0.0, 20.0)
         if self.rest_activation >= self.ceiling:
             raise ConfigError(f"{w}rest_activation = {self.rest_activation} must be below the ceiling ({self.ceiling})")
         return self
@@ -151,12 +151,12 @@ class FatigueParams:
 
     def validate(self, where: str = "") -> FatigueParams:
         w = f"{where}fatigue."
-        _check_range(w, "median_rate_hz_per_s", self.median_rate_hz_per_s, 0.0, 20.0)
-        _check_range(w, "amplitude_rate_pct_per_s", self.amplitude_rate_pct_per_s, -5.0, 20.0)
-        _check_range(w, "capacity_loss_pct_per_min", self.capacity_loss_pct_per_min, 0.0, 100.0)
-        _check_range(w, "recovery_time_s", self.recovery_time_s, 0.0, 1e5, lo_open=True)
-        _check_range(w, "reference_activation", self.reference_activation, 0.0, 3.0, lo_open=True)
-        _check_range(w, "min_median_fraction", self.min_median_fraction, 0.1, 1.0)
+        check_range(w, "median_rate_hz_per_s", self.median_rate_hz_per_s, 0.0, 20.0)
+        check_range(w, "amplitude_rate_pct_per_s", self.amplitude_rate_pct_per_s, -5.0, 20.0)
+        check_range(w, "capacity_loss_pct_per_min", self.capacity_loss_pct_per_min, 0.0, 100.0)
+        check_range(w, "recovery_time_s", self.recovery_time_s, 0.0, 1e5, lo_open=True)
+        check_range(w, "reference_activation", self.reference_activation, 0.0, 3.0, lo_open=True)
+        check_range(w, "min_median_fraction", self.min_median_fraction, 0.1, 1.0)
         return self
 
 
@@ -170,8 +170,8 @@ class TremorParams:
 
     def validate(self, where: str = "") -> TremorParams:
         w = f"{where}tremor."
-        _check_range(w, "frequency_hz", self.frequency_hz, 1.0, 25.0)
-        _check_range(w, "depth", self.depth, 0.0, 1.0)
+        check_range(w, "frequency_hz", self.frequency_hz, 1.0, 25.0)
+        check_range(w, "depth", self.depth, 0.0, 1.0)
         return self
 
 
@@ -187,11 +187,11 @@ class SessionParams:
 
     def validate(self, where: str = "") -> SessionParams:
         w = f"{where}session."
-        _check_range(w, "ceiling_change_per_session", self.ceiling_change_per_session, -0.5, 0.5)
-        _check_range(w, "max_ceiling", self.max_ceiling, 0.0, 3.0, lo_open=True)
-        _check_range(w, "reaction_time_change_s_per_session", self.reaction_time_change_s_per_session, -1.0, 1.0)
-        _check_range(w, "relax_time_change_s_per_session", self.relax_time_change_s_per_session, -5.0, 5.0)
-        _check_range(w, "rise_time_change_s_per_session", self.rise_time_change_s_per_session, -2.0, 2.0)
+        check_range(w, "ceiling_change_per_session", self.ceiling_change_per_session, -0.5, 0.5)
+        check_range(w, "max_ceiling", self.max_ceiling, 0.0, 3.0, lo_open=True)
+        check_range(w, "reaction_time_change_s_per_session", self.reaction_time_change_s_per_session, -1.0, 1.0)
+        check_range(w, "relax_time_change_s_per_session", self.relax_time_change_s_per_session, -5.0, 5.0)
+        check_range(w, "rise_time_change_s_per_session", self.rise_time_change_s_per_session, -2.0, 2.0)
         return self
 
 
@@ -209,10 +209,10 @@ class AccelParams:
         if len(self.gravity_g) != 3:
             raise ConfigError(f"{w}gravity_g = {list(self.gravity_g)} must have 3 values (x, y, z in g)")
         for i, g in enumerate(self.gravity_g):
-            _check_range(w, f"gravity_g[{i}]", g, -4.0, 4.0)
-        _check_range(w, "sway_g", self.sway_g, 0.0, 2.0)
-        _check_range(w, "sway_hz", self.sway_hz, 0.01, 10.0)
-        _check_range(w, "noise_g", self.noise_g, 0.0, 1.0)
+            check_range(w, f"gravity_g[{i}]", g, -4.0, 4.0)
+        check_range(w, "sway_g", self.sway_g, 0.0, 2.0)
+        check_range(w, "sway_hz", self.sway_hz, 0.01, 10.0)
+        check_range(w, "noise_g", self.noise_g, 0.0, 1.0)
         return self
 
 
@@ -327,7 +327,7 @@ def preset_from_dict(data: dict[str, Any], *, name: str = "custom", source: str 
         raise ConfigError(f"patient {pname!r}: {err}") from None
 
 
-def _read_toml(path: Path, what: str) -> dict[str, Any]:
+def read_toml(path: Path, what: str) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -349,7 +349,7 @@ def list_scenarios() -> list[str]:
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
 
 
-def _looks_like_path(name: str) -> bool:
+def looks_like_path(name: str) -> bool:
     return name.endswith(".toml") or "/" in name or "\\" in name
 
 
@@ -358,12 +358,12 @@ def load_preset(name_or_path: str | Path | PatientPreset) -> PatientPreset:
     if isinstance(name_or_path, PatientPreset):
         return name_or_path.validate()
     text = str(name_or_path)
-    if isinstance(name_or_path, Path) or _looks_like_path(text):
+    if isinstance(name_or_path, Path) or looks_like_path(text):
         path = Path(text)
-        return preset_from_dict(_read_toml(path, "patient preset"), name=path.stem, source=str(path))
+        return preset_from_dict(read_toml(path, "patient preset"), name=path.stem, source=str(path))
     key = text.strip().lower().replace("-", "_")
     path = PRESET_DIR / f"{key}.toml"
     if not path.is_file():
         raise ConfigError(f"unknown patient preset {text!r}; use one of: {', '.join(list_presets())} "
                           "or the path of a .toml file")
-    return preset_from_dict(_read_toml(path, "patient preset"), name=key, source=str(path))
+    return preset_from_dict(read_toml(path, "patient preset"), name=key, source=str(path))

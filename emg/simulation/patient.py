@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from dsp._numba_cache import ensure_numba_cache_dir
+from dsp import ensure_numba_cache_dir
 from emg.errors import ConfigError
 from emg.simulation.params import PatientPreset, load_preset
 

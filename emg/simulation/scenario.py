@@ -39,7 +39,7 @@ from typing import Any
 
 from emg.errors import ConfigError
 from emg.simulation.artefacts import ArtefactConfig, artefacts_from_dict
-from emg.simulation.params import SCENARIO_DIR, _check_range, _looks_like_path, _read_toml, list_scenarios
+from emg.simulation.params import SCENARIO_DIR, check_range, looks_like_path, read_toml, list_scenarios
 from emg.simulation.patient import ACTIVE_PHASES, RELAX_PHASES
 
 DEFAULT_SCENARIO = "reps"
@@ -133,8 +133,8 @@ def scenario_from_dict(data: dict[str, Any], *, name: str = "custom", source: st
         phase = str(st.get("phase", ""))
         if phase not in ACTIVE_PHASES + RELAX_PHASES:
             raise ConfigError(f"{sw}phase = {phase!r} is unknown; use contract, hold, relax or rest")
-        dur = _check_range(sw, "duration_s", st.get("duration_s", 1.0), 0.0, 86400.0, lo_open=True)
-        tgt = _check_range(sw, "target_pct", st.get("target_pct", 0.0), 0.0, 300.0)
+        dur = check_range(sw, "duration_s", st.get("duration_s", 1.0), 0.0, 86400.0, lo_open=True)
+        tgt = check_range(sw, "target_pct", st.get("target_pct", 0.0), 0.0, 300.0)
         ch = st.get("channel")
         if ch is not None and (not isinstance(ch, int) or ch < 0):
             raise ConfigError(f"{sw}channel = {ch!r} must be a 0-based channel index")
@@ -157,7 +157,7 @@ def scenario_from_dict(data: dict[str, Any], *, name: str = "custom", source: st
     accel = data.get("accel", {}) or {}
     sway = accel.get("sway_g")
     if sway is not None:
-        _check_range(f"{w}accel.", "sway_g", sway, 0.0, 2.0)
+        check_range(f"{w}accel.", "sway_g", sway, 0.0, 2.0)
     ch0 = proto.get("channel", 0)
     if not isinstance(ch0, int) or ch0 < 0:
         raise ConfigError(f"{w}protocol.channel = {ch0!r} must be a 0-based channel index")
@@ -165,9 +165,9 @@ def scenario_from_dict(data: dict[str, Any], *, name: str = "custom", source: st
         name=sname,
         description=str(data.get("description", "")),
         patient=str(data.get("patient", "healthy")),
-        duration_s=_check_range(w, "duration_s", data.get("duration_s", 60.0), 0.0, 86400.0, lo_open=True),
+        duration_s=check_range(w, "duration_s", data.get("duration_s", 60.0), 0.0, 86400.0, lo_open=True),
         channel=ch0,
-        lead_in_s=_check_range(f"{w}protocol.", "lead_in_s", proto.get("lead_in_s", 5.0), 0.0, 86400.0),
+        lead_in_s=check_range(f"{w}protocol.", "lead_in_s", proto.get("lead_in_s", 5.0), 0.0, 86400.0),
         repeat=bool(proto.get("repeat", True)),
         steps=steps,
         physiology={k: bool(v) for k, v in phys.items()},
@@ -182,12 +182,12 @@ def load_scenario(name_or_path: str | Path | Scenario | None = None) -> Scenario
     if isinstance(name_or_path, Scenario):
         return name_or_path
     text = DEFAULT_SCENARIO if name_or_path is None else str(name_or_path)
-    if isinstance(name_or_path, Path) or _looks_like_path(text):
+    if isinstance(name_or_path, Path) or looks_like_path(text):
         path = Path(text)
-        return scenario_from_dict(_read_toml(path, "scenario"), name=path.stem, source=str(path))
+        return scenario_from_dict(read_toml(path, "scenario"), name=path.stem, source=str(path))
     key = text.strip().lower().replace("-", "_")
     path = SCENARIO_DIR / f"{key}.toml"
     if not path.is_file():
         raise ConfigError(f"unknown scenario {text!r}; use one of: {', '.join(list_scenarios())} "
                           "or the path of a .toml file")
-    return scenario_from_dict(_read_toml(path, "scenario"), name=key, source=str(path))
+    return scenario_from_dict(read_toml(path, "scenario"), name=key, source=str(path))
