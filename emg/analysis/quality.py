@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from dsp.quality.assessment import ChannelCheck, EcgCheck, detect_mains_hz
+from dsp.quality.flags import package_gaps
 from emg.acquire.boards import PRESETS, BoardPreset, preset_for_board_id
 from emg.analysis.rounding import rounded
 from emg.errors import ConfigError
@@ -91,11 +92,9 @@ def recording_quality(rec: Recording, fs: float) -> dict[str, Any]:
                            "flags": []}
     pk = rec.package_num
     if pk is not None and pk.size > 1 and np.all(np.isfinite(pk)):
-        pk = pk.astype(np.int64)
-        mod = int(pk.max()) + 1
-        step = np.diff(pk) % mod if mod > 1 else np.zeros(pk.size - 1, dtype=np.int64)
-        gaps = step[step != 1]
-        lost = int(np.sum((gaps - 1) % mod)) if gaps.size else 0
+        preset = _recording_preset(rec)
+        modulo = preset.package_num_max + 1 if preset is not None else int(pk.max()) + 1
+        lost = package_gaps(pk, modulo=modulo).total if modulo >= 2 else 0
         out["dropped_packets"] = lost
         out["dropped_fraction"] = rounded(lost / (lost + pk.size), 6)
         if lost:
