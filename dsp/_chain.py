@@ -54,7 +54,9 @@ def as_signal(x_uv, n_channels: int | None = None, *, name: str = "signal") -> n
     try:
         arr = np.asarray(x_uv, dtype=np.float64)
     except (TypeError, ValueError):
-        raise SignalError(f"{name} is not numeric; pass a float array of microvolts shaped channels x samples") from None
+        raise SignalError(
+            f"{name} is not numeric; pass a float array of microvolts shaped channels x samples"
+        ) from None
     if arr.ndim == 1:
         arr = arr[np.newaxis, :]
     if arr.ndim != 2:
@@ -75,8 +77,9 @@ def hold_bad_samples(x: np.ndarray) -> np.ndarray:
     exactly as the streaming kernels do; ``x`` itself when all samples are good."""
     if np.all(np.abs(x) < K.MAX_ABS_UV):
         return x
-    return Chain(x.shape[0], np.empty((0, 6)), None, init_steady=False).run(
-        x, want_filtered=True, want_envelope=False)[0]
+    return Chain(x.shape[0], np.empty((0, 6)), None, init_steady=False).run(x, want_filtered=True, want_envelope=False)[
+        0
+    ]
 
 
 class Chain:
@@ -124,8 +127,15 @@ class Chain:
         ist[K.I_W] = rms_window
         self._co_offsets = offs[:4].astype(np.int64)  # sos, zi, esos, par within ``co``
         # state
-        sizes = [2 * n_sec * cp, 2 * esos.shape[0] * cp, K.NAUX * cp, rms_window * cp, cp, cp,
-                 (cp // K.BLOCK) * K.WORK_PER_BLOCK]
+        sizes = [
+            2 * n_sec * cp,
+            2 * esos.shape[0] * cp,
+            K.NAUX * cp,
+            rms_window * cp,
+            cp,
+            cp,
+            (cp // K.BLOCK) * K.WORK_PER_BLOCK,
+        ]
         soffs = np.cumsum([0] + sizes)
         self._st_offsets = soffs[:7].astype(np.int64)  # zf, ze, aux, ring, floor, scale, work within ``st``
         self.ist = ist
@@ -143,39 +153,50 @@ class Chain:
         offs = np.cumsum([0] + [p.size for p in parts])
         buf = np.empty(int(offs[-1]))
         for part, o in zip(parts, offs[:-1], strict=True):
-            buf[o: o + part.size] = part
+            buf[o : o + part.size] = part
         ist[K.I_B_WK], ist[K.I_B_CO], ist[K.I_B_ST], ist[K.I_B_X] = offs[:4]
         ist[K.I_N_CO], ist[K.I_N_ST], ist[K.I_N_X] = co.size, st.size, extra.size
         ist[K.I_O_SOS], ist[K.I_O_ZI], ist[K.I_O_ESOS], ist[K.I_O_PAR] = self._co_offsets + offs[1]
-        (ist[K.I_O_ZF], ist[K.I_O_ZE], ist[K.I_O_AUX], ist[K.I_O_RING], ist[K.I_O_FLOOR], ist[K.I_O_SCALE],
-         ist[K.I_O_WORK]) = self._st_offsets + offs[2]
+        (
+            ist[K.I_O_ZF],
+            ist[K.I_O_ZE],
+            ist[K.I_O_AUX],
+            ist[K.I_O_RING],
+            ist[K.I_O_FLOOR],
+            ist[K.I_O_SCALE],
+            ist[K.I_O_WORK],
+        ) = self._st_offsets + offs[2]
         cp = self.padded_channels
         self.buf = buf
-        self.wk = buf[offs[0]: offs[1]].reshape(cp // K.BLOCK, K.TILE, K.BLOCK)
-        self.co = buf[offs[1]: offs[2]]
-        self.st = st = buf[offs[2]: offs[3]]
+        self.wk = buf[offs[0] : offs[1]].reshape(cp // K.BLOCK, K.TILE, K.BLOCK)
+        self.co = buf[offs[1] : offs[2]]
+        self.st = st = buf[offs[2] : offs[3]]
         o = [int(v) for v in self._st_offsets]
-        self.zf = st[o[0]:o[1]].reshape(-1, 2, cp)
-        self.ze = st[o[1]:o[2]].reshape(-1, 2, cp)
-        self.aux = st[o[2]:o[3]].reshape(K.NAUX, cp)
-        self.ring = st[o[3]:o[4]].reshape(-1, cp)
-        self.floor = st[o[4]:o[5]]
-        self.scale = st[o[5]:o[6]]
-        return buf[offs[3]: offs[4]]
+        self.zf = st[o[0] : o[1]].reshape(-1, 2, cp)
+        self.ze = st[o[1] : o[2]].reshape(-1, 2, cp)
+        self.aux = st[o[2] : o[3]].reshape(K.NAUX, cp)
+        self.ring = st[o[3] : o[4]].reshape(-1, cp)
+        self.floor = st[o[4] : o[5]]
+        self.scale = st[o[5] : o[6]]
+        return buf[offs[3] : offs[4]]
 
     def attach(self, extra: np.ndarray) -> np.ndarray:
         """Move ``extra`` (flat float64, e.g. the quality monitor's state) into :attr:`buf`, after the chain's own
         arrays, so :func:`dsp._kernels.run_live` reaches it without another argument; returns its new home (a
         view: use it instead of ``extra`` from now on). The chain's state and history are kept."""
-        return self._place(self.co.copy(), self.st.copy(), self.wk.ravel().copy(),
-                           np.ascontiguousarray(extra, dtype=np.float64).ravel())
+        return self._place(
+            self.co.copy(),
+            self.st.copy(),
+            self.wk.ravel().copy(),
+            np.ascontiguousarray(extra, dtype=np.float64).ravel(),
+        )
 
     def reset(self) -> None:
         """Forget all history (the next sample re-initialises the filters); keeps any % calibration."""
         o_floor, o_work = int(self._st_offsets[4]), int(self._st_offsets[6])
-        keep = self.st[o_floor: o_work].copy()
+        keep = self.st[o_floor:o_work].copy()
         self.st[:] = 0.0
-        self.st[o_floor: o_work] = keep
+        self.st[o_floor:o_work] = keep
         self.ist[K.I_POS] = 0
         self.ist[K.I_CNT] = 0
 
@@ -203,8 +224,10 @@ class Chain:
         else:
             rc = K.run_serial(x, out_f, out_e, self.buf, self.buf, self.ist, self.wk)
         if rc != 0:
-            raise SignalError(f"chunk has {x.shape[0]} channels but this chain was built for {self.n_channels}; "
-                              f"pass ({self.n_channels}, n) chunks")
+            raise SignalError(
+                f"chunk has {x.shape[0]} channels but this chain was built for {self.n_channels}; "
+                f"pass ({self.n_channels}, n) chunks"
+            )
         return (out_f if want_filtered else None), (out_e if want_envelope and self.env_code >= 0 else None)
 
     def _run_threads(self, x, out_f, out_e, n_blocks: int, n_threads: int) -> int:
@@ -248,6 +271,8 @@ class Chain:
             rc = K.run_live(self.buf, self.ist, pct, x, out, flags)
         if rc != 0:
             as_signal(x, self.n_channels, name="chunk")  # raises the one-line channel-count error
-            raise SignalError(f"no quality monitor for {self.n_channels} channels is attached to this chain; "
-                              f"attach the state of a QualityMonitor(fs_hz, {self.n_channels}, rail_uv)")
+            raise SignalError(
+                f"no quality monitor for {self.n_channels} channels is attached to this chain; "
+                f"attach the state of a QualityMonitor(fs_hz, {self.n_channels}, rail_uv)"
+            )
         return out, flags

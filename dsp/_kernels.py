@@ -32,10 +32,14 @@ from numba import njit
 _SLP_BEFORE = numba.config.SLP_VECTORIZE
 numba.config.SLP_VECTORIZE = 1
 
-_RUN_SIG = ("int64(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], float64[::1], int64[::1], "
-            "float64[:, :, ::1])")
-_RANGE_SIG = ("int64(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], float64[::1], int64[::1], "
-              "float64[:, :, ::1], int64, int64)")
+_RUN_SIG = (
+    "int64(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], float64[::1], int64[::1], "
+    "float64[:, :, ::1])"
+)
+_RANGE_SIG = (
+    "int64(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], float64[::1], int64[::1], "
+    "float64[:, :, ::1], int64, int64)"
+)
 _QUALITY_SIG = "int64(float64[:, ::1], uint8[:, ::1], float64[::1])"
 _LIVE_SIG = "int64(float64[::1], int64[::1], int64, float64[:, ::1], float64[:, ::1], uint8[:, ::1])"
 
@@ -1433,8 +1437,12 @@ def quality_flags(x, flags, q):
     """Quality flags (see ``F_*``) of ``x`` (C, n) into ``flags`` (C, n) uint8, every element written;
     state kept in ``q`` (``Q_*``, ``QS_*`` layout). Returns 0, or -1 on a wrong channel count or flag shape
     (nothing is changed then)."""
-    if (q.shape[0] != NQPAR + NQS * x.shape[0] or x.shape[0] != np.int64(q[Q_N_CH]) or flags.shape[0] != x.shape[0]
-            or flags.shape[1] != x.shape[1]):
+    if (
+        q.shape[0] != NQPAR + NQS * x.shape[0]
+        or x.shape[0] != np.int64(q[Q_N_CH])
+        or flags.shape[0] != x.shape[0]
+        or flags.shape[1] != x.shape[1]
+    ):
         return -1
     _quality(x, flags, q, 0)
     return 0
@@ -1454,11 +1462,15 @@ def run_live(buf, ist, pct, x, out_e, flags):
         return -1
     want_q = flags.shape[0] != 0 or flags.shape[1] != 0
     oq = ist[I_B_X]
-    if want_q and (flags.shape[0] != n_ch or flags.shape[1] != n or ist[I_N_X] != NQPAR + NQS * n_ch
-                   or np.int64(buf[oq + Q_N_CH]) != n_ch):
+    if want_q and (
+        flags.shape[0] != n_ch
+        or flags.shape[1] != n
+        or ist[I_N_X] != NQPAR + NQS * n_ch
+        or np.int64(buf[oq + Q_N_CH]) != n_ch
+    ):
         return -1
     n_blocks = ist[I_CP] // BLOCK
-    wk = buf[ist[I_B_WK]: ist[I_B_WK] + n_blocks * TILE * BLOCK].reshape((n_blocks, TILE, BLOCK))
+    wk = buf[ist[I_B_WK] : ist[I_B_WK] + n_blocks * TILE * BLOCK].reshape((n_blocks, TILE, BLOCK))
     no_filtered = buf[:0].reshape((0, 0))  # (0, 0): filtered output not wanted (a view: no allocation)
     run_range(x, no_filtered, out_e, buf, buf, ist, wk, 0, n_blocks)  # coefficients and state live in buf
     finish(x, out_e, buf, ist)

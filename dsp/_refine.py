@@ -103,9 +103,21 @@ def _rest_stats(p: np.ndarray, psi: np.ndarray, fs_hz: float, window_s: float = 
     return mu, sd, mp
 
 
-def refine_starts(p: np.ndarray, psi: np.ndarray, spans: list[tuple[int, int]], *, mu: float, sd: float,
-                  mp_raw: float, k_high: float, min_on: int, fs_hz: float, chain_delay_s: float,
-                  plateau: int, lookback: int) -> list[float | None]:
+def refine_starts(
+    p: np.ndarray,
+    psi: np.ndarray,
+    spans: list[tuple[int, int]],
+    *,
+    mu: float,
+    sd: float,
+    mp_raw: float,
+    k_high: float,
+    min_on: int,
+    fs_hz: float,
+    chain_delay_s: float,
+    plateau: int,
+    lookback: int,
+) -> list[float | None]:
     """For each (s, t) span (sample indices in the causal chain's time), the refined start in samples
     (delay-compensated) or None when the causal envelope shows no sustained rise in the span.
 
@@ -123,7 +135,7 @@ def refine_starts(p: np.ndarray, psi: np.ndarray, spans: list[tuple[int, int]], 
     ratio = np.empty(st.size)
     _refine_kernel(p, psi, st, en, hi * hi if hi > 0 else 0.0, mp_raw, min_on, plateau, lookback, res, ratio)
     shift = chain_delay_s * fs_hz
-    return [None if np.isnan(v) else (float(v) - shift, float(r)) for v, r in zip(res, ratio)]
+    return [None if np.isnan(v) else (float(v) - shift, float(r)) for v, r in zip(res, ratio, strict=False)]
 
 
 def ringing_weight(power_ratio: float) -> float:

@@ -73,14 +73,21 @@ class Calibration:
         if self.kind not in KINDS:
             raise SignalError(f"calibration kind {self.kind!r} is unknown; use 'mvc' or 'submax'")
         if not (0 < float(self.reference_level_pct) <= 100):
-            raise SignalError(f"reference level {self.reference_level_pct} % is outside 0-100; give the reference's % of maximum")
-        for name, arr in (("rest floor", self.rest_floor_uv), ("rest SD", self.rest_sd_uv), ("reference", self.reference_uv)):
+            raise SignalError(
+                f"reference level {self.reference_level_pct} % is outside 0-100; give the reference's % of maximum"
+            )
+        for name, arr in (
+            ("rest floor", self.rest_floor_uv),
+            ("rest SD", self.rest_sd_uv),
+            ("reference", self.reference_uv),
+        ):
             if not np.all(np.isfinite(arr)):
                 raise CalibrationRefused(f"calibration {name} has non-finite values; record rest and reference again")
         bad = [self.channel_names[i] for i in range(n) if not self.reference_uv[i] > self.rest_floor_uv[i]]
         if bad:
             raise CalibrationRefused(
-                f"reference is not above the rest floor on {', '.join(bad)}; check electrodes and record the reference again"
+                f"reference is not above the rest floor on {', '.join(bad)}; "
+                "check electrodes and record the reference again"
             )
 
     @property
@@ -102,7 +109,7 @@ class Calibration:
         min_sd_margin: float = MIN_SD_MARGIN,
         min_ratio: float = MIN_RATIO,
         reference_window_s: float = REFERENCE_WINDOW_S,
-    ) -> "Calibration":
+    ) -> Calibration:
         """Build from the envelope (uV) of a rest recording (C, n) and of a reference contraction (C, m).
 
         Floor = mean rest envelope, SD = its standard deviation, reference = highest mean over
@@ -114,22 +121,28 @@ class Calibration:
         ref = np.atleast_2d(np.asarray(reference_env, dtype=np.float64))
         if rest.shape[0] != ref.shape[0]:
             raise CalibrationRefused(
-                f"rest has {rest.shape[0]} channels but the reference has {ref.shape[0]}; record both with the same montage"
+                f"rest has {rest.shape[0]} channels but the reference has {ref.shape[0]}; "
+                "record both with the same montage"
             )
         fs_hz = float(fs_hz)
         if rest.shape[1] < int(0.5 * fs_hz):
-            raise CalibrationRefused(f"rest recording is {rest.shape[1] / fs_hz:.2f} s long; record at least 2 s of rest")
+            raise CalibrationRefused(
+                f"rest recording is {rest.shape[1] / fs_hz:.2f} s long; record at least 2 s of rest"
+            )
         window = max(1, int(round(reference_window_s * fs_hz)))
         if ref.shape[1] < window:
             raise CalibrationRefused(
-                f"reference contraction is {ref.shape[1] / fs_hz:.2f} s long; hold it for at least {reference_window_s:g} s"
+                f"reference contraction is {ref.shape[1] / fs_hz:.2f} s long; "
+                f"hold it for at least {reference_window_s:g} s"
             )
         names = _names(rest.shape[0], channel_names)
         for label, arr in (("rest", rest), ("reference", ref)):
             bad = ~np.all(np.isfinite(arr), axis=1)
             if bad.any():
-                chans = ", ".join(n for n, b in zip(names, bad) if b)
-                raise CalibrationRefused(f"{label} envelope has NaN/inf samples on {chans}; fix the electrode contact and record again")
+                chans = ", ".join(n for n, b in zip(names, bad, strict=False) if b)
+                raise CalibrationRefused(
+                    f"{label} envelope has NaN/inf samples on {chans}; fix the electrode contact and record again"
+                )
         floor = rest.mean(axis=1)
         sd = rest.std(axis=1)
         reference = _moving_max_mean(ref, window)
@@ -141,14 +154,24 @@ class Calibration:
                 reasons.append(f"{name} ({reference[i]:.3g} uV vs rest {floor[i]:.3g} +- {sd[i]:.2g} uV, x{ratio:.2f})")
         if reasons:
             raise CalibrationRefused(
-                "reference contraction is not clearly above rest on " + "; ".join(reasons)
+                "reference contraction is not clearly above rest on "
+                + "; ".join(reasons)
                 + f"; it must reach {min_ratio:g}x the rest level and {min_sd_margin:g} rest SDs above it: "
                 "check electrode placement and contact, then contract harder or longer"
             )
         if reference_level_pct is None:
             reference_level_pct = 100.0 if kind == "mvc" else 50.0
-        return cls(rest_floor_uv=floor, rest_sd_uv=sd, reference_uv=reference, channel_names=names, fs_hz=fs_hz,
-                   envelope=envelope, kind=kind, reference_level_pct=float(reference_level_pct), meta=dict(meta or {}))
+        return cls(
+            rest_floor_uv=floor,
+            rest_sd_uv=sd,
+            reference_uv=reference,
+            channel_names=names,
+            fs_hz=fs_hz,
+            envelope=envelope,
+            kind=kind,
+            reference_level_pct=float(reference_level_pct),
+            meta=dict(meta or {}),
+        )
 
     def activation_pct(self, env_uv) -> np.ndarray:
         """Activation (C, n) = 100 * (env - floor) / (reference - floor), in % of the reference (not clipped)."""
@@ -157,7 +180,8 @@ class Calibration:
             env = env[:, None]
         if env.shape[0] != self.n_channels:
             raise SignalError(
-                f"envelope has {env.shape[0]} channels but the calibration has {self.n_channels}; use the matching calibration"
+                f"envelope has {env.shape[0]} channels but the calibration has {self.n_channels}; "
+                "use the matching calibration"
             )
         floor = self.rest_floor_uv[:, None]
         return 100.0 * (env - floor) / (self.reference_uv[:, None] - floor)
@@ -189,7 +213,7 @@ class Calibration:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Calibration":
+    def from_dict(cls, data: dict) -> Calibration:
         if not isinstance(data, dict):
             raise SignalError("calibration JSON is not an object; use a file written by Calibration.to_json")
         missing = [k for k in ("rest_floor_uv", "rest_sd_uv", "reference_uv", "fs_hz") if k not in data]
@@ -219,7 +243,7 @@ class Calibration:
             raise SignalError(f"calibration JSON has a malformed value ({exc}); recalibrate") from None
 
     @classmethod
-    def from_json(cls, text: str) -> "Calibration":
+    def from_json(cls, text: str) -> Calibration:
         """Parse :meth:`to_json` output; :class:`SignalError` with the reason if it is not a calibration."""
         try:
             data = json.loads(text)

@@ -123,8 +123,13 @@ def design_filters(
     cannot carry the band. Designs are cached; each call returns its own copies of the arrays.
     """
     try:
-        key = (float(fs_hz), None if band_hz is None else (float(band_hz[0]), float(band_hz[1])),
-               None if mains_hz is None else float(mains_hz), bool(near_heart), order)
+        key = (
+            float(fs_hz),
+            None if band_hz is None else (float(band_hz[0]), float(band_hz[1])),
+            None if mains_hz is None else float(mains_hz),
+            bool(near_heart),
+            order,
+        )
         hash(key)
     except (TypeError, ValueError, IndexError):
         return _design(fs_hz, band_hz=band_hz, mains_hz=mains_hz, near_heart=near_heart, order=order)
@@ -155,11 +160,16 @@ def _design(fs_hz, *, band_hz, mains_hz, near_heart, order) -> FilterDesign:
         try:
             band = (float(band_hz[0]), float(band_hz[1]))
         except (TypeError, ValueError, IndexError):
-            raise SignalError(f"band {band_hz!r} is not a (low, high) pair in Hz; pass e.g. band_hz=(20, 450)") from None
+            raise SignalError(
+                f"band {band_hz!r} is not a (low, high) pair in Hz; pass e.g. band_hz=(20, 450)"
+            ) from None
         if near_heart and band[0] < NEAR_HEART_LOW_HZ:
             band = (NEAR_HEART_LOW_HZ, band[1])
         if not (0 < band[0] < band[1]):
-            raise SignalError(f"band {band[0]:g}-{band[1]:g} Hz is not a low < high pair of positive frequencies; pass e.g. band_hz=(20, 450)")
+            raise SignalError(
+                f"band {band[0]:g}-{band[1]:g} Hz is not a low < high pair of positive frequencies; "
+                "pass e.g. band_hz=(20, 450)"
+            )
         if band[1] >= nyq:
             raise SignalError(
                 f"band upper edge {band[1]:g} Hz is at or above Nyquist ({nyq:g} Hz at {fs_hz:g} Hz sampling); "
@@ -202,4 +212,6 @@ def lowpass_sos(cutoff_hz: float, fs_hz: float, order: int = 2) -> np.ndarray:
         raise SignalError(
             f"envelope cut-off {cutoff_hz:g} Hz must be between 0 and Nyquist ({fs_hz / 2:g} Hz); pick e.g. 6 Hz"
         )
-    return np.ascontiguousarray(signal.butter(order, cutoff_hz, btype="lowpass", output="sos", fs=fs_hz), dtype=np.float64)
+    return np.ascontiguousarray(
+        signal.butter(order, cutoff_hz, btype="lowpass", output="sos", fs=fs_hz), dtype=np.float64
+    )

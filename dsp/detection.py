@@ -185,8 +185,8 @@ def detect_activations(
     zero-phase edges (step 1 of the module docstring only; they are early/late on strong contractions).
     Returns a list per channel of :class:`Activation`, times in s from the first sample.
     """
-    from dsp.envelope import emg_amplitude
     from dsp.design import design_filters
+    from dsp.envelope import emg_amplitude
     from dsp.pipeline import emg_clean
 
     x = as_signal(x_uv)
@@ -215,7 +215,7 @@ def detect_activations(
             raise SignalError(f"rest recording is {r.shape[1] / fs_hz:.2f} s long; give at least 1 s of rest")
         renv = tkeo_envelope(clean(r), fs_hz, cutoff_hz)
         skip = min(int(0.1 * fs_hz), renv.shape[1] // 4)  # edge effects of the zero-phase filters
-        core = renv[:, skip: renv.shape[1] - skip]
+        core = renv[:, skip : renv.shape[1] - skip]
         mus, sds = core.mean(axis=1), core.std(axis=1)
     else:
         mus, sds = _robust_rest_windows(env, fs_hz)
@@ -230,8 +230,11 @@ def detect_activations(
         buf = np.empty((2, env.shape[1] // 2 + 2), dtype=np.int64)
         k = _find_spans(env[c], lo, hi, min_on, min_off, buf)
         spans_all.append([(int(buf[0, i]), int(buf[1, i])) for i in range(k)])
-    starts, ends, edge_ratio = (_refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, min_on)
-                                if refine and not prefiltered and any(spans_all) else (None, None, {}))
+    starts, ends, edge_ratio = (
+        _refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, min_on)
+        if refine and not prefiltered and any(spans_all)
+        else (None, None, {})
+    )
     out: list[list[Activation]] = []
     for c in range(x.shape[0]):
         e = env[c]
@@ -255,8 +258,14 @@ def detect_activations(
             i0 = min(max(int(np.floor(on)), s), t - 1)
             i1 = max(min(int(np.ceil(off)) + 1, t), i0 + 1)
             seg = amp[c, i0:i1]
-            acts.append(Activation(onset_s=float(on) / fs_hz, offset_s=float(off) / fs_hz,
-                                   peak_uv=float(seg.max()), mean_uv=float(seg.mean())))
+            acts.append(
+                Activation(
+                    onset_s=float(on) / fs_hz,
+                    offset_s=float(off) / fs_hz,
+                    peak_uv=float(seg.max()),
+                    mean_uv=float(seg.mean()),
+                )
+            )
         out.append(acts)
     return out
 
@@ -289,9 +298,20 @@ def _refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, min_on):
         per_ch = []
         for c, spans in enumerate(spans_all):
             sp = spans if direction == 1 else [(n - t, n - s) for s, t in reversed(spans)]
-            got = R.refine_starts(p[c], psi[c], sp, mu=mu[c], sd=sd[c], mp_raw=mp[c], k_high=k_high,
-                                  min_on=min_on, fs_hz=fs_hz, chain_delay_s=delay, plateau=plateau,
-                                  lookback=lookback)
+            got = R.refine_starts(
+                p[c],
+                psi[c],
+                sp,
+                mu=mu[c],
+                sd=sd[c],
+                mp_raw=mp[c],
+                k_high=k_high,
+                min_on=min_on,
+                fs_hz=fs_hz,
+                chain_delay_s=delay,
+                plateau=plateau,
+                lookback=lookback,
+            )
             for k, (s0, t0) in enumerate(sp):
                 # the causal chain is settled at the file's end, the anti-causal one at its start
                 if t0 == n and mp[c] > 0:
@@ -359,7 +379,7 @@ class OnlineDetector:
         self.reset()
 
     @classmethod
-    def from_rest(cls, rest_env, fs_hz: float, *, k_on: float = 4.0, k_off: float = 3.0, **kw) -> "OnlineDetector":
+    def from_rest(cls, rest_env, fs_hz: float, *, k_on: float = 4.0, k_off: float = 3.0, **kw) -> OnlineDetector:
         """Thresholds at mean + k SD of a rest envelope (C, n) (the same envelope the pipeline produces)."""
         r = np.atleast_2d(np.asarray(rest_env, dtype=np.float64))
         if not np.all(np.isfinite(r)):
@@ -368,7 +388,7 @@ class OnlineDetector:
         return cls(fs_hz, mu + k_on * sd, mu + k_off * sd, **kw)
 
     @classmethod
-    def from_calibration(cls, calibration, *, k_on: float = 4.0, k_off: float = 3.0, **kw) -> "OnlineDetector":
+    def from_calibration(cls, calibration, *, k_on: float = 4.0, k_off: float = 3.0, **kw) -> OnlineDetector:
         """Thresholds at rest floor + k rest SDs of a :class:`dsp.calibration.Calibration`."""
         return cls(calibration.fs_hz, calibration.rest_threshold_uv(k_on), calibration.rest_threshold_uv(k_off), **kw)
 

@@ -131,8 +131,9 @@ def envelope_stage(method: str, fs_hz: float, params: EnvelopeParams | None = No
 class Envelope:
     """Causal streaming envelope of band-passed EMG: ``process(chunk (C, n)) -> amplitude_uv (C, n)``."""
 
-    def __init__(self, fs_hz: float, n_channels: int, method: str = "adaptive",
-                 params: EnvelopeParams | None = None) -> None:
+    def __init__(
+        self, fs_hz: float, n_channels: int, method: str = "adaptive", params: EnvelopeParams | None = None
+    ) -> None:
         self.fs_hz = float(fs_hz)
         self.method = check_method(method)
         self.n_channels = int(n_channels)
@@ -151,8 +152,9 @@ def _causal(x: np.ndarray, fs_hz: float, method: str, params: EnvelopeParams | N
     return chain.run(x, want_filtered=False, want_envelope=True, parallel=True)[1]
 
 
-def emg_amplitude(x_uv, fs_hz: float, method: str = "adaptive", zero_phase: bool = False,
-                  params: EnvelopeParams | None = None) -> np.ndarray:
+def emg_amplitude(
+    x_uv, fs_hz: float, method: str = "adaptive", zero_phase: bool = False, params: EnvelopeParams | None = None
+) -> np.ndarray:
     """Envelope (C, n) in uV of band-passed EMG ``x_uv`` (C, n) by ``method``.
 
     ``zero_phase=False``: the causal live numbers (same as :class:`Envelope` in any chunking).

@@ -74,10 +74,14 @@ def spectral_frequencies(
     w = int(round(window_s * fs_hz))
     step = int(round(step_s * fs_hz))
     if w < 16 or step < 1:
-        raise SignalError(f"window {window_s:g} s / step {step_s:g} s too short at {fs_hz:g} Hz; use window_s >= {16 / fs_hz:.3f}")
+        raise SignalError(
+            f"window {window_s:g} s / step {step_s:g} s too short at {fs_hz:g} Hz; use window_s >= {16 / fs_hz:.3f}"
+        )
     n = a.shape[1]
     if n < w:
-        raise SignalError(f"signal is {n / fs_hz:.2f} s long, shorter than the {window_s:g} s window; use a shorter window_s")
+        raise SignalError(
+            f"signal is {n / fs_hz:.2f} s long, shorter than the {window_s:g} s window; use a shorter window_s"
+        )
     lo, hi = band_hz if band_hz is not None else (20.0, min(450.0, 0.45 * fs_hz))
     starts = np.arange(0, n - w + 1, step)
     win = np.hanning(w)

@@ -88,11 +88,13 @@ def sosfiltfilt(x_uv, sos) -> np.ndarray:
     else:
         ext = x
     zi = _zi_unit(sos)
-    fwd = Chain(x.shape[0], sos, zi, init_steady=True).run(np.ascontiguousarray(ext), want_filtered=True,
-                                                           want_envelope=False, parallel=True)[0]
+    fwd = Chain(x.shape[0], sos, zi, init_steady=True).run(
+        np.ascontiguousarray(ext), want_filtered=True, want_envelope=False, parallel=True
+    )[0]
     rev = np.ascontiguousarray(fwd[:, ::-1])
-    back = Chain(x.shape[0], sos, zi, init_steady=True).run(rev, want_filtered=True, want_envelope=False,
-                                                            parallel=True)[0]
+    back = Chain(x.shape[0], sos, zi, init_steady=True).run(
+        rev, want_filtered=True, want_envelope=False, parallel=True
+    )[0]
     out = back[:, ::-1]
     if padlen > 0:
         out = out[:, padlen:-padlen]

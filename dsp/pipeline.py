@@ -44,14 +44,25 @@ class EmgPipeline:
         if self.n_channels < 1:
             raise SignalError(f"channel count {n_channels} is not positive; pass at least 1 channel")
         self.envelope = check_method(envelope)
-        self.design: FilterDesign = design_filters(self.fs_hz, band_hz=band_hz, mains_hz=mains_hz,
-                                                   near_heart=near_heart, order=order)
+        self.design: FilterDesign = design_filters(
+            self.fs_hz, band_hz=band_hz, mains_hz=mains_hz, near_heart=near_heart, order=order
+        )
         self.envelope_params = envelope_params or default_params(self.fs_hz)
-        self._chain = Chain(self.n_channels, self.design.sos, self.design.zi_unit, init_steady=True,
-                            **envelope_stage(self.envelope, self.fs_hz, self.envelope_params))
+        self._chain = Chain(
+            self.n_channels,
+            self.design.sos,
+            self.design.zi_unit,
+            init_steady=True,
+            **envelope_stage(self.envelope, self.fs_hz, self.envelope_params),
+        )
         self._calibrated = False
-        log.debug("EmgPipeline %d ch at %g Hz: %s, %s envelope", self.n_channels, self.fs_hz,
-                  self.design.describe(), self.envelope)
+        log.debug(
+            "EmgPipeline %d ch at %g Hz: %s, %s envelope",
+            self.n_channels,
+            self.fs_hz,
+            self.design.describe(),
+            self.envelope,
+        )
 
     def process(self, chunk_uv) -> np.ndarray:
         """Envelope (C, n) in uV of the next raw chunk (C, n) in uV."""
@@ -126,8 +137,16 @@ def _envelope_stage(method: str, fs_hz: float, params: EnvelopeParams | None) ->
     return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in stage.items()}
 
 
-def emg_clean(x_uv, fs_hz: float, *, mains_hz: float | None = 50, band_hz=None, near_heart: bool = False,
-              order: int = 4, zero_phase: bool = False) -> np.ndarray:
+def emg_clean(
+    x_uv,
+    fs_hz: float,
+    *,
+    mains_hz: float | None = 50,
+    band_hz=None,
+    near_heart: bool = False,
+    order: int = 4,
+    zero_phase: bool = False,
+) -> np.ndarray:
     """Band-passed, notched signal (C, n) in uV; causal (== streaming) or ``zero_phase`` (offline)."""
     x = as_signal(x_uv)
     design = design_filters(fs_hz, band_hz=band_hz, mains_hz=mains_hz, near_heart=near_heart, order=order)
@@ -139,9 +158,18 @@ def emg_clean(x_uv, fs_hz: float, *, mains_hz: float | None = 50, band_hz=None, 
     return chain.run(x, want_filtered=True, want_envelope=False, parallel=True)[0]
 
 
-def emg_process(x_uv, fs_hz: float, *, mains_hz: float | None = 50, band_hz=None, near_heart: bool = False,
-                envelope: str = "adaptive", order: int = 4, zero_phase: bool = False,
-                envelope_params: EnvelopeParams | None = None) -> tuple[np.ndarray, np.ndarray]:
+def emg_process(
+    x_uv,
+    fs_hz: float,
+    *,
+    mains_hz: float | None = 50,
+    band_hz=None,
+    near_heart: bool = False,
+    envelope: str = "adaptive",
+    order: int = 4,
+    zero_phase: bool = False,
+    envelope_params: EnvelopeParams | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """(filtered (C, n), envelope (C, n)) in uV for a whole recording.
 
     Causal (default): the same numbers as :class:`EmgPipeline` fed in any chunking.
@@ -150,11 +178,17 @@ def emg_process(x_uv, fs_hz: float, *, mains_hz: float | None = 50, band_hz=None
     x = as_signal(x_uv)
     check_method(envelope)
     if zero_phase:
-        filtered = emg_clean(x, fs_hz, mains_hz=mains_hz, band_hz=band_hz, near_heart=near_heart, order=order,
-                             zero_phase=True)
+        filtered = emg_clean(
+            x, fs_hz, mains_hz=mains_hz, band_hz=band_hz, near_heart=near_heart, order=order, zero_phase=True
+        )
         return filtered, emg_amplitude(filtered, fs_hz, method=envelope, zero_phase=True, params=envelope_params)
     design = design_filters(fs_hz, band_hz=band_hz, mains_hz=mains_hz, near_heart=near_heart, order=order)
-    chain = Chain(x.shape[0], design.sos, design.zi_unit, init_steady=True,
-                  **_envelope_stage(envelope, float(fs_hz), envelope_params))
+    chain = Chain(
+        x.shape[0],
+        design.sos,
+        design.zi_unit,
+        init_steady=True,
+        **_envelope_stage(envelope, float(fs_hz), envelope_params),
+    )
     filtered, env = chain.run(x, want_filtered=True, want_envelope=True, parallel=True)
     return filtered, env

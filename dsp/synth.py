@@ -25,12 +25,13 @@ class Bursts:
     burst_rms_uv: float
 
 
-def band_noise(rng: np.random.Generator, shape: tuple[int, int], fs_hz: float,
-               band_hz: tuple[float, float] = (20.0, 150.0)) -> np.ndarray:
+def band_noise(
+    rng: np.random.Generator, shape: tuple[int, int], fs_hz: float, band_hz: tuple[float, float] = (20.0, 150.0)
+) -> np.ndarray:
     """Unit-RMS Gaussian noise band-limited to ``band_hz`` (an sEMG-like spectrum), shape (C, n)."""
     hi = min(band_hz[1], 0.45 * fs_hz)
     sos = signal.butter(2, [band_hz[0], hi], btype="bandpass", output="sos", fs=fs_hz)
-    w = signal.sosfilt(sos, rng.standard_normal((shape[0], shape[1] + int(fs_hz))), axis=1)[:, int(fs_hz):]
+    w = signal.sosfilt(sos, rng.standard_normal((shape[0], shape[1] + int(fs_hz))), axis=1)[:, int(fs_hz) :]
     return w / np.sqrt(np.mean(w * w, axis=1, keepdims=True))
 
 
@@ -67,16 +68,22 @@ def contractions(
             i0 = int(round(t * fs_hz))
             i1 = int(round((t + on) * fs_hz))
             env[c, i0:i1] = 1.0
-            env[c, i0:i0 + ramp] = up
-            env[c, i1 - ramp:i1] = up[::-1]
+            env[c, i0 : i0 + ramp] = up
+            env[c, i1 - ramp : i1] = up[::-1]
             events.append((i0 / fs_hz, i1 / fs_hz))
             t += on + rng.uniform(*off_s)
         truth.append(events)
     burst = band_noise(rng, (n_channels, n), fs_hz) * env * (snr * floor_rms_uv)
     floor = rng.standard_normal((n_channels, n)) * floor_rms_uv
     x = burst + floor + dc_uv
-    return Bursts(x_uv=x, envelope_uv=env * snr * floor_rms_uv, truth=truth, fs_hz=float(fs_hz),
-                  floor_rms_uv=floor_rms_uv, burst_rms_uv=snr * floor_rms_uv)
+    return Bursts(
+        x_uv=x,
+        envelope_uv=env * snr * floor_rms_uv,
+        truth=truth,
+        fs_hz=float(fs_hz),
+        floor_rms_uv=floor_rms_uv,
+        burst_rms_uv=snr * floor_rms_uv,
+    )
 
 
 @dataclass
@@ -91,11 +98,30 @@ class StepResponse:
     steady_cv: float
 
 
-def step_train(fs_hz: float, *, n_steps: int = 30, on_s: float = 2.0, off_s: float = 2.0, floor_rms_uv: float = 5.0,
-               snr: float = 5.0, n_channels: int = 1, seed: int = 0) -> Bursts:
+def step_train(
+    fs_hz: float,
+    *,
+    n_steps: int = 30,
+    on_s: float = 2.0,
+    off_s: float = 2.0,
+    floor_rms_uv: float = 5.0,
+    snr: float = 5.0,
+    n_channels: int = 1,
+    seed: int = 0,
+) -> Bursts:
     """Contractions switched on and off instantly (1-sample ramps), ``n_steps`` times, for envelope timing."""
-    return contractions(fs_hz, 1.0 + n_steps * (on_s + off_s) + 0.5, n_channels=n_channels, floor_rms_uv=floor_rms_uv,
-                        snr=snr, on_s=(on_s, on_s), off_s=(off_s, off_s), ramp_s=0.0, start_s=1.0, seed=seed)
+    return contractions(
+        fs_hz,
+        1.0 + n_steps * (on_s + off_s) + 0.5,
+        n_channels=n_channels,
+        floor_rms_uv=floor_rms_uv,
+        snr=snr,
+        on_s=(on_s, on_s),
+        off_s=(off_s, off_s),
+        ramp_s=0.0,
+        start_s=1.0,
+        seed=seed,
+    )
 
 
 def step_response(env_uv: np.ndarray, bursts: Bursts, *, channel: int = 0) -> StepResponse:
@@ -113,14 +139,14 @@ def step_response(env_uv: np.ndarray, bursts: Bursts, *, channel: int = 0) -> St
         i1 = int(round(off * fs))
         if i0 - pre < 0 or i1 + pre > e.shape[0]:
             continue
-        segs_on.append(e[i0 - pre: i0 + on_len])
-        segs_off.append(e[i1 - pre: i1 + pre])
-        plateau = e[i0 + int(0.5 * on_len): i0 + int(0.95 * on_len)]
+        segs_on.append(e[i0 - pre : i0 + on_len])
+        segs_off.append(e[i1 - pre : i1 + pre])
+        plateau = e[i0 + int(0.5 * on_len) : i0 + int(0.95 * on_len)]
         cvs.append(plateau.std() / plateau.mean())
     avg_on = np.mean(segs_on, axis=0)
     avg_off = np.mean(segs_off, axis=0)
-    lo = avg_on[int(0.1 * pre): int(0.9 * pre)].mean()
-    hi = avg_on[pre + int(0.5 * on_len): pre + int(0.95 * on_len)].mean()
+    lo = avg_on[int(0.1 * pre) : int(0.9 * pre)].mean()
+    hi = avg_on[pre + int(0.5 * on_len) : pre + int(0.95 * on_len)].mean()
 
     def first_cross(seg, level, rising, start):
         idx = np.flatnonzero(seg[start:] >= level) if rising else np.flatnonzero(seg[start:] <= level)
@@ -135,5 +161,9 @@ def step_response(env_uv: np.ndarray, bursts: Bursts, *, channel: int = 0) -> St
     t90 = first_cross(avg_on, lo + 0.9 * (hi - lo), True, pre)
     f90 = first_cross(avg_off, lo + 0.9 * (hi - lo), False, pre)
     f10 = first_cross(avg_off, lo + 0.1 * (hi - lo), False, pre)
-    return StepResponse(rise_ms=1000 * (t90 - t10) / fs, delay50_ms=1000 * (t50 - pre) / fs,
-                        fall_ms=1000 * (f10 - f90) / fs, steady_cv=float(np.mean(cvs)))
+    return StepResponse(
+        rise_ms=1000 * (t90 - t10) / fs,
+        delay50_ms=1000 * (t50 - pre) / fs,
+        fall_ms=1000 * (f10 - f90) / fs,
+        steady_cv=float(np.mean(cvs)),
+    )

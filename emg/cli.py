@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader of our output went away (`emg ... | head`): not an error of ours.
         try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+            sys.stdout = open(os.devnull, "w")
         except OSError:
             pass
         return 0
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
-    except Exception as err:  # noqa: BLE001 - the user gets one line, --debug gets the traceback
+    except Exception as err:
         if args.debug:
             raise
         from dsp.errors import SignalError
@@ -143,6 +143,5 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(err, SignalError):
             print(f"error: {err}", file=sys.stderr)
             return 2
-        print(f"error: unexpected {type(err).__name__}: {err} (run again with --debug for details)",
-              file=sys.stderr)
+        print(f"error: unexpected {type(err).__name__}: {err} (run again with --debug for details)", file=sys.stderr)
         return 1

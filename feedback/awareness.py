@@ -35,8 +35,9 @@ class AwarenessDrill(Drill):
 
     kind = "awareness"
 
-    def __init__(self, config: DrillConfig, *, fs_hz: float, n_channels: int,
-                 channel_names: list[str] | None = None) -> None:
+    def __init__(
+        self, config: DrillConfig, *, fs_hz: float, n_channels: int, channel_names: list[str] | None = None
+    ) -> None:
         super().__init__(config, fs_hz=fs_hz, n_channels=n_channels, channel_names=channel_names)
         t = config.params["target"]
         self.levels_pct = [float(x) for x in t["levels_pct"]]
@@ -130,11 +131,23 @@ class AwarenessDrill(Drill):
         self.state.rep = self.trial_in_block
         self.state.set_index = self.block_index + 1
         self.state.reps_total = self.blocks[self.block_index]["trials"]
-        self._current = {"set": self.block_index + 1, "rep": self.trial_in_block, "trial": self.trial,
-                         "target_pct": self.target_pct, "cue_time_s": round(t + self._offset_s, 6),
-                         "shown": self.feedback_due(self.block_index, self.trial_in_block)}
-        self._emit(ev.REP_START, t, set=self.block_index + 1, rep=self.trial_in_block, trial=self.trial,
-                   target_pct=self.target_pct, hidden=True)
+        self._current = {
+            "set": self.block_index + 1,
+            "rep": self.trial_in_block,
+            "trial": self.trial,
+            "target_pct": self.target_pct,
+            "cue_time_s": round(t + self._offset_s, 6),
+            "shown": self.feedback_due(self.block_index, self.trial_in_block),
+        }
+        self._emit(
+            ev.REP_START,
+            t,
+            set=self.block_index + 1,
+            rep=self.trial_in_block,
+            trial=self.trial,
+            target_pct=self.target_pct,
+            hidden=True,
+        )
         self._enter(t, "aim", self.aim_s)
 
     def _end_aim(self, t: float) -> None:
@@ -169,8 +182,9 @@ class AwarenessDrill(Drill):
         else:
             cur["result"] = "success" if abs(cur["error_pct"]) <= self.tolerance_pct + EPS else "failure"
         if estimate is not None:
-            self._emit(ev.ESTIMATE, t, trial=self.trial, estimate_pct=estimate, actual_pct=actual,
-                       error_pct=cur["error_pct"])
+            self._emit(
+                ev.ESTIMATE, t, trial=self.trial, estimate_pct=estimate, actual_pct=actual, error_pct=cur["error_pct"]
+            )
         if cur["result"] == "success":
             self._emit(ev.SUCCESS, t, set=cur["set"], rep=cur["rep"])
         elif cur["result"] == "failure":
@@ -203,13 +217,22 @@ class AwarenessDrill(Drill):
             mine = [r for r in self.results if r["set"] == self.block_index + 1]
             unseen = any(not r["shown"] for r in mine)
             stats = self._block_stats(self.block_index)
-            self._emit(ev.SET_END, t, set=self.block_index + 1, attempted=len(mine),
-                       succeeded=sum(1 for r in mine if r["result"] == "success"), **stats)
+            self._emit(
+                ev.SET_END,
+                t,
+                set=self.block_index + 1,
+                attempted=len(mine),
+                succeeded=sum(1 for r in mine if r["result"] == "success"),
+                **stats,
+            )
             if unseen and self.reveal_s > 0:
                 self.state.reveal = None
                 err = stats["mean_abs_error_pct"]
-                self.state.message = ("Block done: your estimates were off by "
-                                      f"{err:.0f} % on average" if err is not None else "Block done")
+                self.state.message = (
+                    f"Block done: your estimates were off by {err:.0f} % on average"
+                    if err is not None
+                    else "Block done"
+                )
                 self._emit(ev.REVEAL, t, set=self.block_index + 1, **stats)
                 self._enter(t, "block_reveal", self.reveal_s)
                 return
@@ -219,35 +242,46 @@ class AwarenessDrill(Drill):
                 return
             self.block_index += 1
             self.trial_in_block = 0
-            self._emit(ev.SET_START, t, set=self.block_index + 1,
-                       feedback_every=self.blocks[self.block_index]["feedback_every"])
+            self._emit(
+                ev.SET_START,
+                t,
+                set=self.block_index + 1,
+                feedback_every=self.blocks[self.block_index]["feedback_every"],
+            )
         self._enter(t, "rest", self.rest_s)
 
     def _block_stats(self, block_index: int | None) -> dict[str, Any]:
         rows = [r for r in self.results if block_index is None or r["set"] == block_index + 1]
         errs = [r["error_pct"] for r in rows if r.get("error_pct") is not None]
         aims = [r["aim_error_pct"] for r in rows if r.get("aim_error_pct") is not None]
-        return {"mean_abs_error_pct": round(sum(abs(e) for e in errs) / len(errs), 6) if errs else None,
-                "bias_pct": round(sum(errs) / len(errs), 6) if errs else None,
-                "mean_abs_aim_error_pct": round(sum(abs(a) for a in aims) / len(aims), 6) if aims else None,
-                "estimates": len(errs)}
+        return {
+            "mean_abs_error_pct": round(sum(abs(e) for e in errs) / len(errs), 6) if errs else None,
+            "bias_pct": round(sum(errs) / len(errs), 6) if errs else None,
+            "mean_abs_aim_error_pct": round(sum(abs(a) for a in aims) / len(aims), 6) if aims else None,
+            "estimates": len(errs),
+        }
 
     def _refresh_state(self, t: float) -> None:
-        self.state.countdown_s = max(0.0, self._phase_dur - (t - self._phase_t)) \
-            if self.phase in ("rest", "aim", "estimate") else None
+        self.state.countdown_s = (
+            max(0.0, self._phase_dur - (t - self._phase_t)) if self.phase in ("rest", "aim", "estimate") else None
+        )
         self.state.score = {"mean_abs_error_pct": self._block_stats(None)["mean_abs_error_pct"]}
 
     def summary(self) -> dict[str, Any]:
         out = self._base_summary()
-        out.update({
-            "reps_planned": sum(b["trials"] for b in self.blocks),
-            "reps_attempted": len(self.results),
-            "reps_succeeded": sum(1 for r in self.results if r["result"] == "success"),
-            "reps_void": sum(1 for r in self.results if r["result"] == "void"),
-            **self._block_stats(None),
-            "blocks": [{"set": i + 1, "trials": b["trials"], "feedback_every": b["feedback_every"],
-                        **self._block_stats(i)} for i, b in enumerate(self.blocks)],
-            "goal": {"levels_pct": self.levels_pct, "tolerance_pct": self.tolerance_pct},
-            "reps": list(self.results),
-        })
+        out.update(
+            {
+                "reps_planned": sum(b["trials"] for b in self.blocks),
+                "reps_attempted": len(self.results),
+                "reps_succeeded": sum(1 for r in self.results if r["result"] == "success"),
+                "reps_void": sum(1 for r in self.results if r["result"] == "void"),
+                **self._block_stats(None),
+                "blocks": [
+                    {"set": i + 1, "trials": b["trials"], "feedback_every": b["feedback_every"], **self._block_stats(i)}
+                    for i, b in enumerate(self.blocks)
+                ],
+                "goal": {"levels_pct": self.levels_pct, "tolerance_pct": self.tolerance_pct},
+                "reps": list(self.results),
+            }
+        )
         return out

@@ -60,10 +60,12 @@ def sway_metrics(accel_g: np.ndarray) -> dict[str, float | None]:
     cov = np.cov(ang)
     det = max(float(np.linalg.det(cov)), 0.0)
     centred = ang - ang.mean(axis=1, keepdims=True)
-    return {"sway_area_deg2": round(math.pi * CHI2_95_2DOF * math.sqrt(det), 6),
-            "sway_rms_deg": round(float(np.sqrt(np.mean(np.sum(centred ** 2, axis=0)))), 6),
-            "sway_path_deg": round(float(np.sum(np.linalg.norm(np.diff(ang, axis=1), axis=0))), 6),
-            "accel_samples": int(a.shape[1])}
+    return {
+        "sway_area_deg2": round(math.pi * CHI2_95_2DOF * math.sqrt(det), 6),
+        "sway_rms_deg": round(float(np.sqrt(np.mean(np.sum(centred**2, axis=0)))), 6),
+        "sway_path_deg": round(float(np.sum(np.linalg.norm(np.diff(ang, axis=1), axis=0))), 6),
+        "accel_samples": int(a.shape[1]),
+    }
 
 
 class _LiveSway:
@@ -128,8 +130,10 @@ class BalanceDrill(TimedTrialDrill):
 
     def _resolve_channels(self) -> list[int]:
         st = self.config.params["stance"]
-        chans = [self.config.resolve_channel("stance", "channels", self.channel_names, self.n_channels, value=c)
-                 for c in st["channels"]]
+        chans = [
+            self.config.resolve_channel("stance", "channels", self.channel_names, self.n_channels, value=c)
+            for c in st["channels"]
+        ]
         if len(set(chans)) != len(chans):
             raise self.config.error("stance", "channels", "lists a channel twice", "list each ankle muscle once")
         self.hold_s = float(st["hold_s"])
@@ -153,8 +157,9 @@ class BalanceDrill(TimedTrialDrill):
     def _trial_begin(self, t: float) -> dict[str, Any]:
         self._reset(len(self.channels))
         lv = self.level_pct
-        self._set_cue(t, "hold", f"STAND ON {self.side.upper()} LEG", target_pct=lv,
-                      targets=tuple((c, lv) for c in self.channels))
+        self._set_cue(
+            t, "hold", f"STAND ON {self.side.upper()} LEG", target_pct=lv, targets=tuple((c, lv) for c in self.channels)
+        )
         if lv > 0:
             self.state.thresholds_pct = {c: [lv] for c in self.channels}
         return {"hold_s": self.hold_s, "side": self.side}
@@ -166,7 +171,7 @@ class BalanceDrill(TimedTrialDrill):
             self._accel_n += 1
             self._live.add(float(col[0]), float(col[1]), float(col[2]))
         if not gated:
-            for lst, x in zip(self._emg, v):
+            for lst, x in zip(self._emg, v, strict=False):
                 lst.append(x)
 
     def _emg_cv(self) -> list[float | None]:
@@ -182,7 +187,7 @@ class BalanceDrill(TimedTrialDrill):
         return out
 
     def _accel_matrix(self) -> np.ndarray:
-        return self._accel_buf[:, :self._accel_n]
+        return self._accel_buf[:, : self._accel_n]
 
     def _trial_score(self) -> tuple[bool, dict[str, Any]]:
         sway = sway_metrics(self._accel_matrix())
@@ -194,8 +199,12 @@ class BalanceDrill(TimedTrialDrill):
             passed &= sway["sway_area_deg2"] <= self.max_sway_area_deg2
         if self.max_emg_cv_pct > 0:
             passed &= cv_mean is not None and cv_mean <= self.max_emg_cv_pct
-        return bool(passed), {**sway, "emg_cv_pct": cvs, "emg_cv_mean_pct": cv_mean,
-                              "emg_mean_pct": [round(sum(x) / len(x), 6) if x else None for x in self._emg]}
+        return bool(passed), {
+            **sway,
+            "emg_cv_pct": cvs,
+            "emg_cv_mean_pct": cv_mean,
+            "emg_mean_pct": [round(sum(x) / len(x), 6) if x else None for x in self._emg],
+        }
 
     def _trial_refresh(self, t: float, tau: float) -> None:
         self.state.message = NO_ACCEL_MESSAGE if self._live.n == 0 and tau > 0.5 else ""
@@ -207,6 +216,10 @@ class BalanceDrill(TimedTrialDrill):
         out["mean_sway_area_deg2"] = round(sum(areas) / len(areas), 6) if areas else None
         cvs = [r["emg_cv_mean_pct"] for r in self.results if r.get("emg_cv_mean_pct") is not None]
         out["mean_emg_cv_pct"] = round(sum(cvs) / len(cvs), 6) if cvs else None
-        out["goal"] = {"hold_s": self.hold_s, "side": self.side, "max_sway_area_deg2": self.max_sway_area_deg2,
-                       "max_emg_cv_pct": self.max_emg_cv_pct}
+        out["goal"] = {
+            "hold_s": self.hold_s,
+            "side": self.side,
+            "max_sway_area_deg2": self.max_sway_area_deg2,
+            "max_emg_cv_pct": self.max_emg_cv_pct,
+        }
         return out

@@ -40,18 +40,32 @@ class CalibrationFlow:
     kind = "calibration"
     uses_accel = False
 
-    def __init__(self, *, fs_hz: float, n_channels: int, channel_names: list[str] | None = None,
-                 rest_s: float = 5.0, contraction_s: float = 3.0, n_contractions: int = 3, between_s: float = 5.0,
-                 prepare_s: float = 3.0, kind: str = "mvc", reference_level_pct: float | None = None,
-                 envelope: str = "adaptive", meta: dict[str, Any] | None = None,
-                 gate_flags: tuple[str, ...] = ("railed", "flat", "nan", "spike", "lead_off", "dropped")) -> None:
+    def __init__(
+        self,
+        *,
+        fs_hz: float,
+        n_channels: int,
+        channel_names: list[str] | None = None,
+        rest_s: float = 5.0,
+        contraction_s: float = 3.0,
+        n_contractions: int = 3,
+        between_s: float = 5.0,
+        prepare_s: float = 3.0,
+        kind: str = "mvc",
+        reference_level_pct: float | None = None,
+        envelope: str = "adaptive",
+        meta: dict[str, Any] | None = None,
+        gate_flags: tuple[str, ...] = ("railed", "flat", "nan", "spike", "lead_off", "dropped"),
+    ) -> None:
         if not fs_hz > 0:
             raise SignalError(f"calibration sampling rate {fs_hz!r} Hz is not positive; pass the board's fs_hz")
         if n_contractions < 1:
             raise SignalError(f"n_contractions = {n_contractions}; ask for at least 1 reference contraction")
         if contraction_s < REFERENCE_WINDOW_S:
-            raise SignalError(f"contraction_s = {contraction_s:g} s is shorter than the {REFERENCE_WINDOW_S:g} s "
-                              "reference window; ask for longer contractions (3 s is usual)")
+            raise SignalError(
+                f"contraction_s = {contraction_s:g} s is shorter than the {REFERENCE_WINDOW_S:g} s "
+                "reference window; ask for longer contractions (3 s is usual)"
+            )
         if rest_s < 2.0:
             raise SignalError(f"rest_s = {rest_s:g} s is too short for a rest baseline; record at least 2 s")
         if kind not in ("mvc", "submax"):
@@ -67,8 +81,9 @@ class CalibrationFlow:
         self.envelope = envelope
         self.meta = dict(meta or {})
         self.gate = ArtefactGate(gate_flags, list(range(self.n_channels)), self.channel_names)
-        self.state = DrillState(title="Calibration", kind="calibration",
-                                reps_total=self.n_contractions, sets_total=1, set_index=1)
+        self.state = DrillState(
+            title="Calibration", kind="calibration", reps_total=self.n_contractions, sets_total=1, set_index=1
+        )
         self.cue = Cue()
         self.calibration: Calibration | None = None
         self.refusal: str | None = None
@@ -142,24 +157,37 @@ class CalibrationFlow:
             text, cue_phase, msg = "RELAX", "relax", "Measuring rest: stay completely relaxed"
         elif phase == "contract":
             text, cue_phase = "CONTRACT", "contract"
-            msg = (f"Contraction {self.contraction} of {self.n_contractions}: " +
-                   ("as hard as you can" if self.cal_kind == "mvc" else "to the agreed reference effort"))
+            msg = f"Contraction {self.contraction} of {self.n_contractions}: " + (
+                "as hard as you can" if self.cal_kind == "mvc" else "to the agreed reference effort"
+            )
         else:
             text, cue_phase, msg = "REST", "rest", "Rest before the next contraction"
         target = 100.0 if phase == "contract" else 0.0
         if phase == "contract" and self.cal_kind == "submax":
             target = float(self.reference_level_pct or 50.0)
         st.phase, st.cue, st.message, st.rep = cue_phase, text, msg, self.contraction
-        self.cue = Cue(phase=cue_phase, target_pct=target, channel=0,
-                       targets=tuple((c, target) for c in range(self.n_channels)), text=text)
+        self.cue = Cue(
+            phase=cue_phase,
+            target_pct=target,
+            channel=0,
+            targets=tuple((c, target) for c in range(self.n_channels)),
+            text=text,
+        )
         self._emit(ev.CALIBRATION_PHASE, t, phase=phase, contraction=self.contraction, text=text, message=msg)
         self._emit(ev.CUE, t, **self.cue.to_dict())
         if phase == "contract":
             self._ref.append([])
             self._ref_bad.append([])
 
-    def update(self, t_s: float, envelope_uv: np.ndarray, flags: np.ndarray | None = None,
-               accel_g: np.ndarray | None = None, *, accel: np.ndarray | None = None) -> list[DrillEvent]:
+    def update(
+        self,
+        t_s: float,
+        envelope_uv: np.ndarray,
+        flags: np.ndarray | None = None,
+        accel_g: np.ndarray | None = None,
+        *,
+        accel: np.ndarray | None = None,
+    ) -> list[DrillEvent]:
         """Feed one chunk of envelope (C, n) in uV; ``t_s`` is the time of its first sample."""
         env = np.asarray(envelope_uv, dtype=np.float64)
         if env.ndim != 2 or env.shape[0] != self.n_channels:
@@ -181,8 +209,16 @@ class CalibrationFlow:
                 self._restart_phase(t0)
         if not self._started:
             self._started = True
-            self._emit(ev.DRILL_START, t0, kind="calibration", name="Calibration", calibration_kind=self.cal_kind,
-                       n_contractions=self.n_contractions, rest_s=self.rest_s, contraction_s=self.contraction_s)
+            self._emit(
+                ev.DRILL_START,
+                t0,
+                kind="calibration",
+                name="Calibration",
+                calibration_kind=self.cal_kind,
+                n_contractions=self.n_contractions,
+                rest_s=self.rest_s,
+                contraction_s=self.contraction_s,
+            )
             self._enter(t0, "prepare", self.prepare_s)
         n = env.shape[1]
         bits, per = self.gate.sample_bits(env, None if flags is None else np.asarray(flags))
@@ -233,7 +269,7 @@ class CalibrationFlow:
         window = max(1, int(round(REFERENCE_WINDOW_S * self.fs_hz)))
         scores: list[list[float | None]] = []
         rows = []
-        for samples, bad in zip(self._ref, self._ref_bad):
+        for samples, bad in zip(self._ref, self._ref_bad, strict=False):
             x = np.column_stack(samples) if samples else np.zeros((self.n_channels, 0))
             b = np.column_stack(bad) if bad else np.zeros((self.n_channels, 0), bool)
             rows.append((x, b))
@@ -269,8 +305,13 @@ class CalibrationFlow:
     def _compute(self, t: float) -> None:
         self.phase = "done"
         rest = np.column_stack(self._rest) if self._rest else np.zeros((self.n_channels, 0))
-        meta = {**self.meta, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                "n_contractions": self.n_contractions, "contraction_s": self.contraction_s, "rest_s": self.rest_s}
+        meta = {
+            **self.meta,
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "n_contractions": self.n_contractions,
+            "contraction_s": self.contraction_s,
+            "rest_s": self.rest_s,
+        }
         floor = rest.mean(axis=1) if rest.shape[1] else np.zeros(self.n_channels)
         ref, best, scores = self._best_reference(floor)
         self.best_contraction = best
@@ -279,18 +320,30 @@ class CalibrationFlow:
             if rest.shape[1] < max(2, int(0.5 * self.rest_s * self.fs_hz)):
                 raise CalibrationRefused(
                     f"only {rest.shape[1] / self.fs_hz:.1f} s of the {self.rest_s:g} s rest was free of artefacts; "
-                    "fix the electrodes and leads, then calibrate again")
+                    "fix the electrodes and leads, then calibrate again"
+                )
             missing = [self.channel_names[c] for c in range(self.n_channels) if best[c] is None]
             if missing:
-                raise CalibrationRefused(f"no clean reference contraction on {', '.join(missing)}; "
-                                         "fix those electrodes and calibrate again")
+                raise CalibrationRefused(
+                    f"no clean reference contraction on {', '.join(missing)}; fix those electrodes and calibrate again"
+                )
             meta["best_contraction"] = best
             self.calibration = Calibration.from_envelopes(
-                rest, ref, fs_hz=self.fs_hz, envelope=self.envelope, channel_names=self.channel_names,
-                kind=self.cal_kind, reference_level_pct=self.reference_level_pct, meta=meta)
-            log.info("calibration accepted: reference %s uV, rest floor %s uV, best contraction %s",
-                     self.calibration.reference_uv.round(2).tolist(), self.calibration.rest_floor_uv.round(2).tolist(),
-                     best)
+                rest,
+                ref,
+                fs_hz=self.fs_hz,
+                envelope=self.envelope,
+                channel_names=self.channel_names,
+                kind=self.cal_kind,
+                reference_level_pct=self.reference_level_pct,
+                meta=meta,
+            )
+            log.info(
+                "calibration accepted: reference %s uV, rest floor %s uV, best contraction %s",
+                self.calibration.reference_uv.round(2).tolist(),
+                self.calibration.rest_floor_uv.round(2).tolist(),
+                best,
+            )
         except CalibrationRefused as err:
             self.refusal = str(err)
             log.info("calibration refused: %s", err)
@@ -300,8 +353,13 @@ class CalibrationFlow:
         if self.calibration is not None:
             st.cue, st.phase, st.message = "DONE", "rest", "Calibration saved: reference is clearly above rest"
             st.success = True
-            self._emit(ev.CALIBRATION_DONE, t, calibration=self.calibration.to_dict(), best_contraction=best,
-                       contraction_levels_uv=scores)
+            self._emit(
+                ev.CALIBRATION_DONE,
+                t,
+                calibration=self.calibration.to_dict(),
+                best_contraction=best,
+                contraction_levels_uv=scores,
+            )
         else:
             st.cue, st.phase, st.message = "REFUSED", "rest", self.refusal or ""
             st.failure = True
@@ -319,9 +377,15 @@ class CalibrationFlow:
         """``{kind, accepted, refusal, best_contraction, contraction_levels_uv, calibration}`` (JSON types)."""
         from feedback.events import jsonable
 
-        return jsonable({"kind": "calibration", "calibration_kind": self.cal_kind,
-                         "accepted": self.calibration is not None, "refusal": self.refusal,
-                         "rest_s_clean": len(self._rest) * self.dt_s,
-                         "best_contraction": getattr(self, "best_contraction", None),
-                         "contraction_levels_uv": getattr(self, "contraction_levels_uv", None),
-                         "calibration": self.calibration.to_dict() if self.calibration is not None else None})
+        return jsonable(
+            {
+                "kind": "calibration",
+                "calibration_kind": self.cal_kind,
+                "accepted": self.calibration is not None,
+                "refusal": self.refusal,
+                "rest_s_clean": len(self._rest) * self.dt_s,
+                "best_contraction": getattr(self, "best_contraction", None),
+                "contraction_levels_uv": getattr(self, "contraction_levels_uv", None),
+                "calibration": self.calibration.to_dict() if self.calibration is not None else None,
+            }
+        )

@@ -22,8 +22,9 @@ from feedback.errors import CalibrationMismatchError, FeedbackError
 def _slug(text: str) -> str:
     s = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text).strip()).strip("._")
     if not s:
-        raise FeedbackError(f"name {text!r} has no usable characters; "
-                            "give a patient or muscle name with letters or digits")
+        raise FeedbackError(
+            f"name {text!r} has no usable characters; give a patient or muscle name with letters or digits"
+        )
     return s
 
 
@@ -32,15 +33,16 @@ def calibration_path(root: str | Path, patient: str, muscle: str) -> Path:
     return Path(root) / _slug(patient) / f"{_slug(muscle)}.json"
 
 
-def save_calibration(calibration: Calibration, root: str | Path, patient: str, muscle: str, *,
-                     board: str | None = None) -> Path:
+def save_calibration(
+    calibration: Calibration, root: str | Path, patient: str, muscle: str, *, board: str | None = None
+) -> Path:
     """Write ``calibration`` (atomically) for ``patient`` and ``muscle``; return the path."""
     path = calibration_path(root, patient, muscle)
     meta = dict(calibration.meta)
     meta.update({"patient": patient, "muscle": muscle})
     if board is not None:
         meta["board"] = board
-    meta.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     calibration.meta = meta
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,8 +51,9 @@ def save_calibration(calibration: Calibration, root: str | Path, patient: str, m
             fh.write(calibration.to_json())
         os.replace(tmp, path)
     except OSError as err:
-        raise FeedbackError(f"cannot save the calibration to {path} ({err.strerror}); "
-                            "choose a folder you may write to") from None
+        raise FeedbackError(
+            f"cannot save the calibration to {path} ({err.strerror}); choose a folder you may write to"
+        ) from None
     return path
 
 
@@ -61,55 +64,74 @@ def read_calibration(path: str | Path) -> Calibration:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FeedbackError(f"calibration file {p} not found; calibrate first or give the file written by a "
-                            "calibration run") from None
+        raise FeedbackError(
+            f"calibration file {p} not found; calibrate first or give the file written by a calibration run"
+        ) from None
     except IsADirectoryError:
         raise FeedbackError(f"calibration {p} is a folder; give the calibration JSON file inside it") from None
     except OSError as err:
-        raise FeedbackError(f"cannot read calibration file {p} ({err.strerror}); check the path and permissions"
-                            ) from None
+        raise FeedbackError(
+            f"cannot read calibration file {p} ({err.strerror}); check the path and permissions"
+        ) from None
     except UnicodeDecodeError:
-        raise FeedbackError(f"calibration file {p} is not a text (JSON) file; give the .json written by a "
-                            "calibration run") from None
+        raise FeedbackError(
+            f"calibration file {p} is not a text (JSON) file; give the .json written by a calibration run"
+        ) from None
     try:
         return Calibration.from_json(text)
     except SignalError as err:
         raise FeedbackError(f"calibration file {p}: {err}") from None
 
 
-def check_calibration_fits(calibration: Calibration, *, channel_names: list[str] | None = None,
-                           fs_hz: float | None = None, board: str | None = None, envelope: str | None = None,
-                           source: str = "calibration") -> None:
+def check_calibration_fits(
+    calibration: Calibration,
+    *,
+    channel_names: list[str] | None = None,
+    fs_hz: float | None = None,
+    board: str | None = None,
+    envelope: str | None = None,
+    source: str = "calibration",
+) -> None:
     """:class:`CalibrationMismatchError` (one line) when ``calibration`` was made on another board, sampling
     rate, envelope or channel layout than this session's; checks only what is given."""
     cal_board = (calibration.meta or {}).get("board")
     if board is not None and cal_board is not None and str(cal_board) != str(board):
-        raise CalibrationMismatchError(f"{source} was made on board {cal_board}, this session uses {board}; "
-                                       "calibrate again on this board")
+        raise CalibrationMismatchError(
+            f"{source} was made on board {cal_board}, this session uses {board}; calibrate again on this board"
+        )
     if fs_hz is not None and abs(calibration.fs_hz - float(fs_hz)) > 1e-6:
-        raise CalibrationMismatchError(f"{source} was made at {calibration.fs_hz:g} Hz, this board runs at "
-                                       f"{float(fs_hz):g} Hz; calibrate again on this board")
+        raise CalibrationMismatchError(
+            f"{source} was made at {calibration.fs_hz:g} Hz, this board runs at "
+            f"{float(fs_hz):g} Hz; calibrate again on this board"
+        )
     if channel_names is not None:
         n_cal = len(calibration.reference_uv)
         if n_cal != len(channel_names):
-            raise CalibrationMismatchError(f"{source} has {n_cal} channels, this session {len(channel_names)}; "
-                                           "calibrate again with this board and montage")
+            raise CalibrationMismatchError(
+                f"{source} has {n_cal} channels, this session {len(channel_names)}; "
+                "calibrate again with this board and montage"
+            )
         if calibration.channel_names and list(calibration.channel_names) != list(channel_names):
             raise CalibrationMismatchError(
                 f"{source} has channels {', '.join(calibration.channel_names)}, this session "
-                f"{', '.join(channel_names)}; calibrate again with this montage (or use the same --muscles)")
+                f"{', '.join(channel_names)}; calibrate again with this montage (or use the same --muscles)"
+            )
     if envelope is not None and calibration.envelope != envelope:
-        raise CalibrationMismatchError(f"{source} used the {calibration.envelope} envelope, this session the "
-                                       f"{envelope} envelope; run with --envelope {calibration.envelope} or "
-                                       "calibrate again")
+        raise CalibrationMismatchError(
+            f"{source} used the {calibration.envelope} envelope, this session the "
+            f"{envelope} envelope; run with --envelope {calibration.envelope} or "
+            "calibrate again"
+        )
 
 
-def load_calibration(path: str | Path, *, channel_names: list[str] | None = None, fs_hz: float | None = None,
-                     board: str | None = None) -> Calibration:
+def load_calibration(
+    path: str | Path, *, channel_names: list[str] | None = None, fs_hz: float | None = None, board: str | None = None
+) -> Calibration:
     """Read a saved calibration and check it fits this session (board, rate, channel layout)."""
     cal = read_calibration(path)
-    check_calibration_fits(cal, channel_names=channel_names, fs_hz=fs_hz, board=board,
-                           source=f"calibration {Path(path)}")
+    check_calibration_fits(
+        cal, channel_names=channel_names, fs_hz=fs_hz, board=board, source=f"calibration {Path(path)}"
+    )
     return cal
 
 

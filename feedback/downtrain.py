@@ -25,10 +25,17 @@ class DowntrainDrill(HoldRepDrill):
     def _make_shaper(self, shaping: dict[str, Any] | None) -> Shaper:
         self.max_pct = float(self.config.params["target"]["max_pct"])
         sh = shaping or {}
-        return Shaper(name="max_pct", value_pct=self.max_pct, step_pct=sh.get("step_pct", 5.0),
-                      raise_after=sh.get("raise_after", 3), lower_after=sh.get("lower_after", 2),
-                      min_pct=sh.get("min_pct", 0.0), max_pct=sh.get("max_pct", 1000.0),
-                      harder_is_higher=False, enabled=sh.get("enabled", False))
+        return Shaper(
+            name="max_pct",
+            value_pct=self.max_pct,
+            step_pct=sh.get("step_pct", 5.0),
+            raise_after=sh.get("raise_after", 3),
+            lower_after=sh.get("lower_after", 2),
+            min_pct=sh.get("min_pct", 0.0),
+            max_pct=sh.get("max_pct", 1000.0),
+            harder_is_higher=False,
+            enabled=sh.get("enabled", False),
+        )
 
     def _apply_shaping(self, new_value_pct: float) -> None:
         self.max_pct = new_value_pct

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,8 +34,9 @@ class Drill:
     kind = ""
     uses_accel = False
 
-    def __init__(self, config: DrillConfig, *, fs_hz: float, n_channels: int,
-                 channel_names: list[str] | None = None) -> None:
+    def __init__(
+        self, config: DrillConfig, *, fs_hz: float, n_channels: int, channel_names: list[str] | None = None
+    ) -> None:
         if not (fs_hz > 0 and math.isfinite(fs_hz)):
             raise SignalError(f"drill sampling rate {fs_hz!r} Hz is not a positive number; pass the board's fs_hz")
         if n_channels < 1:
@@ -96,12 +98,26 @@ class Drill:
         log.debug("drill event %s at %.3f s: %s", label, event.t_s, event.data)
         return event
 
-    def _set_cue(self, t: float, phase: str, text: str, *, target_pct: float = 0.0, channel: int | None = None,
-                 band_pct: tuple[float, float] | None = None,
-                 targets: tuple[tuple[int, float], ...] | None = None) -> None:
+    def _set_cue(
+        self,
+        t: float,
+        phase: str,
+        text: str,
+        *,
+        target_pct: float = 0.0,
+        channel: int | None = None,
+        band_pct: tuple[float, float] | None = None,
+        targets: tuple[tuple[int, float], ...] | None = None,
+    ) -> None:
         ch = self.channels[0] if channel is None else channel
-        cue = Cue(phase=phase, target_pct=float(target_pct), channel=ch, band_pct=band_pct,
-                  targets=targets if targets is not None else ((ch, float(target_pct)),), text=text)
+        cue = Cue(
+            phase=phase,
+            target_pct=float(target_pct),
+            channel=ch,
+            band_pct=band_pct,
+            targets=targets if targets is not None else ((ch, float(target_pct)),),
+            text=text,
+        )
         self.state.phase, self.state.cue = phase, text
         if cue != self.cue or not self._cue_emitted:
             self.cue = cue
@@ -137,8 +153,9 @@ class Drill:
         if self.set_index >= self.sets:
             self._finish(t)
             return
-        self.state.message = (f"Set {self.set_index} done: {succeeded} of {len(done)} reps. "
-                              f"Rest before set {self.set_index + 1}")
+        self.state.message = (
+            f"Set {self.set_index} done: {succeeded} of {len(done)} reps. Rest before set {self.set_index + 1}"
+        )
         self.set_index += 1
         self.rep = 0
         self._emit(ev.SET_START, t, set=self.set_index)
@@ -161,8 +178,15 @@ class Drill:
         self._emit(ev.DRILL_END, t, summary=self.summary())
 
     # ---- public API ---------------------------------------------------------------------
-    def update(self, t_s: float, activation_pct: np.ndarray, flags: np.ndarray | None = None,
-               accel_g: np.ndarray | None = None, *, accel: np.ndarray | None = None) -> list[DrillEvent]:
+    def update(
+        self,
+        t_s: float,
+        activation_pct: np.ndarray,
+        flags: np.ndarray | None = None,
+        accel_g: np.ndarray | None = None,
+        *,
+        accel: np.ndarray | None = None,
+    ) -> list[DrillEvent]:
         """Feed one chunk; return the events it caused (JSON-serialisable, session-clock times).
 
         ``activation_pct`` (C, n) in % of reference; ``flags`` (C, n) uint8 dsp.quality bits or
@@ -173,19 +197,25 @@ class Drill:
             accel_g = accel
         act = np.asarray(activation_pct, dtype=np.float64)
         if act.ndim != 2 or act.shape[0] != self.n_channels:
-            raise SignalError(f"drill got activation of shape {act.shape}, expected ({self.n_channels}, n) "
-                              "channels x samples; pass the whole session's channels")
+            raise SignalError(
+                f"drill got activation of shape {act.shape}, expected ({self.n_channels}, n) "
+                "channels x samples; pass the whole session's channels"
+            )
         n = act.shape[1]
         if flags is not None:
             flags = np.asarray(flags)
             if flags.shape != act.shape:
-                raise SignalError(f"drill got flags of shape {flags.shape} for activation {act.shape}; "
-                                  "pass one flag word per channel and sample (or None)")
+                raise SignalError(
+                    f"drill got flags of shape {flags.shape} for activation {act.shape}; "
+                    "pass one flag word per channel and sample (or None)"
+                )
         if accel_g is not None:
             accel_g = np.asarray(accel_g, dtype=np.float64)
             if accel_g.ndim != 2 or accel_g.shape[0] != 3 or accel_g.shape[1] != n:
-                raise SignalError(f"drill got accel of shape {accel_g.shape}, expected (3, {n}); "
-                                  "pass the board's three accelerometer rows for this chunk (or None)")
+                raise SignalError(
+                    f"drill got accel of shape {accel_g.shape}, expected (3, {n}); "
+                    "pass the board's three accelerometer rows for this chunk (or None)"
+                )
         self._events = []
         if self.finished or self._paused_at is not None:
             return []
@@ -193,8 +223,14 @@ class Drill:
         if not self.started:
             self.started = True
             self._start_t = t0
-            self._emit(ev.DRILL_START, t0, kind=self.kind, name=self.config.name,
-                       channels=[self.channel_names[c] for c in self.channels], config=self.config.to_dict())
+            self._emit(
+                ev.DRILL_START,
+                t0,
+                kind=self.kind,
+                name=self.config.name,
+                channels=[self.channel_names[c] for c in self.channels],
+                config=self.config.to_dict(),
+            )
             self._start(t0)
         if n == 0:
             self._t = t0
@@ -272,8 +308,13 @@ class Drill:
 
     def _base_summary(self) -> dict[str, Any]:
         duration = (self._end_t if self._end_t is not None else (self._t or 0.0)) - (self._start_t or 0.0)
-        return {"kind": self.kind, "name": self.config.name,
-                "channels": [self.channel_names[c] for c in self.channels],
-                "finished": self.finished, "stopped_early": self.stopped_early,
-                "duration_s": round(max(duration, 0.0), 6),
-                "artefact_s": round(self.gate.gated_total_s, 6), "artefact_spells": self.gate.spells}
+        return {
+            "kind": self.kind,
+            "name": self.config.name,
+            "channels": [self.channel_names[c] for c in self.channels],
+            "finished": self.finished,
+            "stopped_early": self.stopped_early,
+            "duration_s": round(max(duration, 0.0), 6),
+            "artefact_s": round(self.gate.gated_total_s, 6),
+            "artefact_spells": self.gate.spells,
+        }

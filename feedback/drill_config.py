@@ -93,79 +93,123 @@ _TOP = [
 
 #: kind -> table -> fields. Table ``""`` is the top level; ``"blocks*"`` is an array of tables.
 SCHEMAS: dict[str, dict[str, list[FieldSpec]]] = {
-    "reach_hold": {"": _TOP, "target": _HOLD_TARGET, "protocol": _PROTOCOL + _WORK + _RELAX,
-                   "shaping": _SHAPING, "gating": _GATING},
-    "isolation": {"": _TOP, "target": _HOLD_TARGET,
-                  "quiet": [_f("channel", "channel", example="channel = 2"),
-                            _f("max_pct", "float", positive=True, hi=1000, example="max_pct = 15")],
-                  "protocol": _PROTOCOL + _WORK + _RELAX, "shaping": _SHAPING, "gating": _GATING},
-    "symmetry": {"": _TOP,
-                 "target": [_f("left_channel", "channel", example="left_channel = 1"),
-                            _f("right_channel", "channel", example="right_channel = 2"),
-                            _f("band_pct", "band", example="band_pct = [30, 60]"),
-                            _f("tolerance_pct", "float", positive=True, hi=1000, example="tolerance_pct = 10"),
-                            _f("hold_s", "float", positive=True, hi=600, example="hold_s = 3"),
-                            _f("dropout_tolerance_s", "float", 0.2, lo=0, hi=10)],
-                 "protocol": _PROTOCOL + _WORK + _RELAX, "shaping": _SHAPING, "gating": _GATING},
-    "downtrain": {"": _TOP,
-                  "target": [_f("channel", "channel", example="channel = 2"),
-                             _f("max_pct", "float", positive=True, hi=1000, example="max_pct = 10"),
-                             _f("hold_s", "float", positive=True, hi=3600, example="hold_s = 10"),
-                             _f("dropout_tolerance_s", "float", 0.2, lo=0, hi=10)],
-                  "protocol": _PROTOCOL + _WORK, "shaping": _SHAPING, "gating": _GATING},
-    "tracking": {"": _TOP,
-                 "target": [_f("channel", "channel", example="channel = 1")],
-                 "trajectory": [_f("shape", "choice", choices=("ramp", "trapezoid", "sine"),
-                                   example='shape = "trapezoid"'),
-                                _f("low_pct", "float", 0.0, lo=0, hi=1000, example="low_pct = 5"),
-                                _f("high_pct", "float", positive=True, hi=1000, example="high_pct = 50"),
-                                _f("duration_s", "float", positive=True, hi=600, example="duration_s = 10"),
-                                _f("rise_s", "float", 0.0, lo=0, hi=600, example="rise_s = 2"),
-                                _f("period_s", "float", 0.0, lo=0, hi=600, example="period_s = 5")],
-                 "protocol": _PROTOCOL + [_f("success_flash_s", "float", 0.8, lo=0, hi=10)],
-                 "scoring": [_f("max_rms_error_pct", "float", 15.0, positive=True, hi=1000,
-                                example="max_rms_error_pct = 15")],
-                 "gating": _GATING},
-    "balance": {"": _TOP,
-                "stance": [_f("hold_s", "float", positive=True, hi=600, example="hold_s = 20"),
-                           _f("channels", "channels", example="channels = [1, 2]"),
-                           _f("side", "choice", "left", choices=("left", "right"), example='side = "left"'),
-                           _f("level_pct", "float", 0.0, lo=0, hi=1000, example="level_pct = 20")],
-                "protocol": _PROTOCOL + [_f("success_flash_s", "float", 0.8, lo=0, hi=10)],
-                "scoring": [_f("max_sway_area_deg2", "float", 0.0, lo=0, hi=10000,
-                               example="max_sway_area_deg2 = 20"),
-                            _f("max_emg_cv_pct", "float", 0.0, lo=0, hi=1000, example="max_emg_cv_pct = 40")],
-                "gating": _GATING},
-    "stretch": {"": _TOP,
-                "target": [_f("channel", "channel", example="channel = 1"),
-                           _f("max_pct", "float", positive=True, hi=1000, example="max_pct = 8"),
-                           _f("hold_s", "float", positive=True, hi=600, example="hold_s = 30"),
-                           _f("tense_grace_s", "float", 0.3, lo=0, hi=10, example="tense_grace_s = 0.3")],
-                "protocol": _PROTOCOL + [_f("success_flash_s", "float", 0.8, lo=0, hi=10)],
-                "scoring": [_f("min_relaxed_fraction", "float", 0.9, lo=0, hi=1,
-                               example="min_relaxed_fraction = 0.9")],
-                "gating": _GATING},
-    "awareness": {"": _TOP,
-                  "target": [_f("channel", "channel", example="channel = 1"),
-                             _f("levels_pct", "floats", example="levels_pct = [30, 50, 70]"),
-                             _f("aim_s", "float", 4.0, positive=True, hi=600, example="aim_s = 4"),
-                             _f("measure_s", "float", 2.0, positive=True, hi=600, example="measure_s = 2"),
-                             _f("estimate_timeout_s", "float", 10.0, positive=True, hi=600),
-                             _f("reveal_s", "float", 3.0, lo=0, hi=600, example="reveal_s = 3"),
-                             _f("tolerance_pct", "float", 10.0, positive=True, hi=1000,
-                                example="tolerance_pct = 10")],
-                  "blocks*": [_f("trials", "int", lo=1, hi=1000, example="trials = 6"),
-                              _f("feedback_every", "int", lo=0, hi=1000, example="feedback_every = 2")],
-                  "protocol": [_f("rest_s", "float", 3.0, lo=0, hi=3600),
-                               _f("start_delay_s", "float", 3.0, lo=0, hi=600)],
-                  "gating": _GATING},
+    "reach_hold": {
+        "": _TOP,
+        "target": _HOLD_TARGET,
+        "protocol": _PROTOCOL + _WORK + _RELAX,
+        "shaping": _SHAPING,
+        "gating": _GATING,
+    },
+    "isolation": {
+        "": _TOP,
+        "target": _HOLD_TARGET,
+        "quiet": [
+            _f("channel", "channel", example="channel = 2"),
+            _f("max_pct", "float", positive=True, hi=1000, example="max_pct = 15"),
+        ],
+        "protocol": _PROTOCOL + _WORK + _RELAX,
+        "shaping": _SHAPING,
+        "gating": _GATING,
+    },
+    "symmetry": {
+        "": _TOP,
+        "target": [
+            _f("left_channel", "channel", example="left_channel = 1"),
+            _f("right_channel", "channel", example="right_channel = 2"),
+            _f("band_pct", "band", example="band_pct = [30, 60]"),
+            _f("tolerance_pct", "float", positive=True, hi=1000, example="tolerance_pct = 10"),
+            _f("hold_s", "float", positive=True, hi=600, example="hold_s = 3"),
+            _f("dropout_tolerance_s", "float", 0.2, lo=0, hi=10),
+        ],
+        "protocol": _PROTOCOL + _WORK + _RELAX,
+        "shaping": _SHAPING,
+        "gating": _GATING,
+    },
+    "downtrain": {
+        "": _TOP,
+        "target": [
+            _f("channel", "channel", example="channel = 2"),
+            _f("max_pct", "float", positive=True, hi=1000, example="max_pct = 10"),
+            _f("hold_s", "float", positive=True, hi=3600, example="hold_s = 10"),
+            _f("dropout_tolerance_s", "float", 0.2, lo=0, hi=10),
+        ],
+        "protocol": _PROTOCOL + _WORK,
+        "shaping": _SHAPING,
+        "gating": _GATING,
+    },
+    "tracking": {
+        "": _TOP,
+        "target": [_f("channel", "channel", example="channel = 1")],
+        "trajectory": [
+            _f("shape", "choice", choices=("ramp", "trapezoid", "sine"), example='shape = "trapezoid"'),
+            _f("low_pct", "float", 0.0, lo=0, hi=1000, example="low_pct = 5"),
+            _f("high_pct", "float", positive=True, hi=1000, example="high_pct = 50"),
+            _f("duration_s", "float", positive=True, hi=600, example="duration_s = 10"),
+            _f("rise_s", "float", 0.0, lo=0, hi=600, example="rise_s = 2"),
+            _f("period_s", "float", 0.0, lo=0, hi=600, example="period_s = 5"),
+        ],
+        "protocol": _PROTOCOL + [_f("success_flash_s", "float", 0.8, lo=0, hi=10)],
+        "scoring": [_f("max_rms_error_pct", "float", 15.0, positive=True, hi=1000, example="max_rms_error_pct = 15")],
+        "gating": _GATING,
+    },
+    "balance": {
+        "": _TOP,
+        "stance": [
+            _f("hold_s", "float", positive=True, hi=600, example="hold_s = 20"),
+            _f("channels", "channels", example="channels = [1, 2]"),
+            _f("side", "choice", "left", choices=("left", "right"), example='side = "left"'),
+            _f("level_pct", "float", 0.0, lo=0, hi=1000, example="level_pct = 20"),
+        ],
+        "protocol": _PROTOCOL + [_f("success_flash_s", "float", 0.8, lo=0, hi=10)],
+        "scoring": [
+            _f("max_sway_area_deg2", "float", 0.0, lo=0, hi=10000, example="max_sway_area_deg2 = 20"),
+            _f("max_emg_cv_pct", "float", 0.0, lo=0, hi=1000, example="max_emg_cv_pct = 40"),
+        ],
+        "gating": _GATING,
+    },
+    "stretch": {
+        "": _TOP,
+        "target": [
+            _f("channel", "channel", example="channel = 1"),
+            _f("max_pct", "float", positive=True, hi=1000, example="max_pct = 8"),
+            _f("hold_s", "float", positive=True, hi=600, example="hold_s = 30"),
+            _f("tense_grace_s", "float", 0.3, lo=0, hi=10, example="tense_grace_s = 0.3"),
+        ],
+        "protocol": _PROTOCOL + [_f("success_flash_s", "float", 0.8, lo=0, hi=10)],
+        "scoring": [_f("min_relaxed_fraction", "float", 0.9, lo=0, hi=1, example="min_relaxed_fraction = 0.9")],
+        "gating": _GATING,
+    },
+    "awareness": {
+        "": _TOP,
+        "target": [
+            _f("channel", "channel", example="channel = 1"),
+            _f("levels_pct", "floats", example="levels_pct = [30, 50, 70]"),
+            _f("aim_s", "float", 4.0, positive=True, hi=600, example="aim_s = 4"),
+            _f("measure_s", "float", 2.0, positive=True, hi=600, example="measure_s = 2"),
+            _f("estimate_timeout_s", "float", 10.0, positive=True, hi=600),
+            _f("reveal_s", "float", 3.0, lo=0, hi=600, example="reveal_s = 3"),
+            _f("tolerance_pct", "float", 10.0, positive=True, hi=1000, example="tolerance_pct = 10"),
+        ],
+        "blocks*": [
+            _f("trials", "int", lo=1, hi=1000, example="trials = 6"),
+            _f("feedback_every", "int", lo=0, hi=1000, example="feedback_every = 2"),
+        ],
+        "protocol": [_f("rest_s", "float", 3.0, lo=0, hi=3600), _f("start_delay_s", "float", 3.0, lo=0, hi=600)],
+        "gating": _GATING,
+    },
 }
 
 _KIND_WORDS = {
-    "float": "a number", "int": "a whole number", "str": "a text in quotes", "bool": "true or false",
-    "band": "a band [low, high] in % with low < high", "channel": "a channel number (1 = first input) or name",
-    "channels": "a list of channel numbers or names", "floats": "a non-empty list of numbers",
-    "choice": "one of", "flags": "a list of flag names from " + ", ".join(FLAG_BITS),
+    "float": "a number",
+    "int": "a whole number",
+    "str": "a text in quotes",
+    "bool": "true or false",
+    "band": "a band [low, high] in % with low < high",
+    "channel": "a channel number (1 = first input) or name",
+    "channels": "a list of channel numbers or names",
+    "floats": "a non-empty list of numbers",
+    "choice": "one of",
+    "flags": "a list of flag names from " + ", ".join(FLAG_BITS),
 }
 
 
@@ -236,20 +280,29 @@ class DrillConfig:
         """A :class:`DrillConfigError` naming the file, line and field."""
         return DrillConfigError(_message(self.path, self.line_of(table, key, index), table, key, problem, fix, index))
 
-    def resolve_channel(self, table: str, key: str, channel_names: list[str] | None, n_channels: int,
-                        value: Any = None) -> int:
+    def resolve_channel(
+        self, table: str, key: str, channel_names: list[str] | None, n_channels: int, value: Any = None
+    ) -> int:
         """Turn a file's channel (1-based number or name) into a 0-based index for this session."""
         value = self.params[table][key] if value is None else value
         if isinstance(value, str):
             names = [str(n).lower() for n in (channel_names or [])]
             if value.lower() in names:
                 return names.index(value.lower())
-            raise self.error(table, key, f"names channel {value!r}, which this session does not have "
-                             f"(channels: {', '.join(channel_names or []) or 'unnamed'})",
-                             "use a channel number (1 = first input) or one of those names")
+            raise self.error(
+                table,
+                key,
+                f"names channel {value!r}, which this session does not have "
+                f"(channels: {', '.join(channel_names or []) or 'unnamed'})",
+                "use a channel number (1 = first input) or one of those names",
+            )
         if not 1 <= int(value) <= n_channels:
-            raise self.error(table, key, f"is channel {value}, but this session has {n_channels} channels",
-                             f"use a channel from 1 to {n_channels}")
+            raise self.error(
+                table,
+                key,
+                f"is channel {value}, but this session has {n_channels} channels",
+                f"use a channel from 1 to {n_channels}",
+            )
         return int(value) - 1
 
     def describe(self) -> str:
@@ -267,17 +320,23 @@ class DrillConfig:
             what = f"{ch(t['channel'])} in {t['band_pct'][0]:g}-{t['band_pct'][1]:g} % for {t['hold_s']:g} s"
         elif k == "isolation":
             q = p["quiet"]
-            what = (f"{ch(t['channel'])} in {t['band_pct'][0]:g}-{t['band_pct'][1]:g} % for {t['hold_s']:g} s "
-                    f"with {ch(q['channel'])} below {q['max_pct']:g} %")
+            what = (
+                f"{ch(t['channel'])} in {t['band_pct'][0]:g}-{t['band_pct'][1]:g} % for {t['hold_s']:g} s "
+                f"with {ch(q['channel'])} below {q['max_pct']:g} %"
+            )
         elif k == "symmetry":
-            what = (f"{ch(t['left_channel'])} and {ch(t['right_channel'])} in {t['band_pct'][0]:g}-"
-                    f"{t['band_pct'][1]:g} % within {t['tolerance_pct']:g} % for {t['hold_s']:g} s")
+            what = (
+                f"{ch(t['left_channel'])} and {ch(t['right_channel'])} in {t['band_pct'][0]:g}-"
+                f"{t['band_pct'][1]:g} % within {t['tolerance_pct']:g} % for {t['hold_s']:g} s"
+            )
         elif k == "downtrain":
             what = f"{ch(t['channel'])} below {t['max_pct']:g} % for {t['hold_s']:g} s"
         elif k == "tracking":
             tr = p["trajectory"]
-            what = (f"{ch(t['channel'])} follows a {tr['shape']} {tr['low_pct']:g}-{tr['high_pct']:g} % over "
-                    f"{tr['duration_s']:g} s")
+            what = (
+                f"{ch(t['channel'])} follows a {tr['shape']} {tr['low_pct']:g}-{tr['high_pct']:g} % over "
+                f"{tr['duration_s']:g} s"
+            )
         elif k == "balance":
             st = p["stance"]
             what = f"{st['side']} leg stance {st['hold_s']:g} s, ankle {', '.join(ch(c) for c in st['channels'])}"
@@ -285,8 +344,10 @@ class DrillConfig:
             what = f"stretch {t['hold_s']:g} s with {ch(t['channel'])} below {t['max_pct']:g} %"
         else:
             n = sum(b["trials"] for b in p["blocks"])
-            what = (f"{ch(t['channel'])} blind aim at {', '.join(f'{x:g}' for x in t['levels_pct'])} %, "
-                    f"{n} trials in {len(p['blocks'])} blocks")
+            what = (
+                f"{ch(t['channel'])} blind aim at {', '.join(f'{x:g}' for x in t['levels_pct'])} %, "
+                f"{n} trials in {len(p['blocks'])} blocks"
+            )
             reps = ""
         return f"{what}; {reps}" if reps else what
 
@@ -294,12 +355,14 @@ class DrillConfig:
         """The validated parameters (JSON types) plus the file path, for the recording's sidecar."""
         from feedback.events import jsonable
 
-        return jsonable({"kind": self.kind, "name": self.name, "path": str(self.path) if self.path else None,
-                         "params": self.params})
+        return jsonable(
+            {"kind": self.kind, "name": self.name, "path": str(self.path) if self.path else None, "params": self.params}
+        )
 
 
-def _message(path: Path | None, line: int | None, table: str, key: str, problem: str, fix: str,
-             index: int | None = None) -> str:
+def _message(
+    path: Path | None, line: int | None, table: str, key: str, problem: str, fix: str, index: int | None = None
+) -> str:
     where = f"drill file {str(path) if path else '<text>'}"
     if line:
         where += f", line {line}"
@@ -398,8 +461,10 @@ def parse_drill(text: str, path: Path | None = None) -> DrillConfig:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise DrillConfigError(f"drill file {path or '<text>'} is not valid TOML: {err}; "
-                               "fix the syntax at that line (strings need quotes, lists use [a, b])") from None
+        raise DrillConfigError(
+            f"drill file {path or '<text>'} is not valid TOML: {err}; "
+            "fix the syntax at that line (strings need quotes, lists use [a, b])"
+        ) from None
     return validate_drill(raw, path=path, text=text)
 
 
@@ -407,8 +472,10 @@ def config_from_dict(data: dict[str, Any]) -> DrillConfig:
     """Rebuild a :class:`DrillConfig` from :meth:`DrillConfig.to_dict` (e.g. a recording's sidecar
     ``drill`` entry), validating it again, so a recorded drill can be replayed without its file."""
     if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
-        raise DrillConfigError("recorded drill has no 'params' table; it was not written by DrillConfig.to_dict "
-                               "(re-run the analysis with the drill file instead)")
+        raise DrillConfigError(
+            "recorded drill has no 'params' table; it was not written by DrillConfig.to_dict "
+            "(re-run the analysis with the drill file instead)"
+        )
     params = data["params"]
     raw: dict[str, Any] = dict(params.get("", {}))
     for table, values in params.items():
@@ -436,7 +503,7 @@ def validate_drill(raw: dict[str, Any], *, path: Path | None = None, text: str =
 
     kind = raw.get("kind")
     if kind is None:
-        raise fail("", "kind", "is missing", f"add a first line kind = \"reach_hold\" (one of {', '.join(KINDS)})")
+        raise fail("", "kind", "is missing", f'add a first line kind = "reach_hold" (one of {", ".join(KINDS)})')
     if kind not in SCHEMAS:
         near = difflib.get_close_matches(str(kind), KINDS, n=1)
         hint = f"did you mean {near[0]!r}? " if near else ""
@@ -462,8 +529,13 @@ def validate_drill(raw: dict[str, Any], *, path: Path | None = None, text: str =
             if spec.key not in data:
                 if spec.default is REQUIRED:
                     where = f"[{tname}]" if tname else "the top of the file"
-                    raise fail(tname, spec.key, f"is missing (required for kind {kind!r})",
-                               f"add it under {where}: {_example(spec)}", index)
+                    raise fail(
+                        tname,
+                        spec.key,
+                        f"is missing (required for kind {kind!r})",
+                        f"add it under {where}: {_example(spec)}",
+                        index,
+                    )
                 out[spec.key] = spec.default
                 continue
             value, problem = _check_value(spec, data[spec.key])
@@ -482,14 +554,19 @@ def validate_drill(raw: dict[str, Any], *, path: Path | None = None, text: str =
         if schema_name.endswith("*"):
             items = raw.get(tname)
             if items is None:
-                raise fail("", "", f"has no [[{tname}]] tables (kind {kind!r} needs at least one)",
-                           f"add e.g. [[{tname}]] with " + ", ".join(s.example or s.key for s in specs))
+                raise fail(
+                    "",
+                    "",
+                    f"has no [[{tname}]] tables (kind {kind!r} needs at least one)",
+                    f"add e.g. [[{tname}]] with " + ", ".join(s.example or s.key for s in specs),
+                )
             if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
                 raise fail(tname, "", f"must be written as [[{tname}]] tables", f"use [[{tname}]] headers")
             params[tname] = [validate_table(tname, specs, item, i) for i, item in enumerate(items)]
         elif tname == "":
-            params[""] = validate_table("", specs, {k: v for k, v in raw.items()
-                                                    if not (isinstance(v, (dict, list)) and k in tables)}, None)
+            params[""] = validate_table(
+                "", specs, {k: v for k, v in raw.items() if not (isinstance(v, (dict, list)) and k in tables)}, None
+            )
         else:
             if tname not in raw and any(spec.default is REQUIRED for spec in specs):
                 needed = [spec for spec in specs if spec.default is REQUIRED]
@@ -497,12 +574,20 @@ def validate_drill(raw: dict[str, Any], *, path: Path | None = None, text: str =
                 where = f"after line {n_lines}" if n_lines else "to the file"
                 raise DrillConfigError(
                     f"drill file {path or '<text>'}: table [{tname}] is missing (kind {kind!r} needs it); add "
-                    f"{where}: [{tname}] with " + ", ".join(s.example or s.key for s in needed))
+                    f"{where}: [{tname}] with " + ", ".join(s.example or s.key for s in needed)
+                )
             data = raw.get(tname, {})
             params[tname] = validate_table(tname, specs, data, None)
 
-    cfg = DrillConfig(kind=kind, name=params[""]["name"], description=params[""]["description"],
-                      params=params, path=path, text=text, _lines=lines)
+    cfg = DrillConfig(
+        kind=kind,
+        name=params[""]["name"],
+        description=params[""]["description"],
+        params=params,
+        path=path,
+        text=text,
+        _lines=lines,
+    )
     _cross_checks(cfg)
     return cfg
 
@@ -512,35 +597,63 @@ def _cross_checks(cfg: DrillConfig) -> None:
     p = cfg.params
     sh = p.get("shaping")
     if sh is not None and sh["min_pct"] >= sh["max_pct"]:
-        raise cfg.error("shaping", "min_pct", f"({sh['min_pct']:g}) must be below max_pct ({sh['max_pct']:g})",
-                        "lower min_pct or raise max_pct")
+        raise cfg.error(
+            "shaping",
+            "min_pct",
+            f"({sh['min_pct']:g}) must be below max_pct ({sh['max_pct']:g})",
+            "lower min_pct or raise max_pct",
+        )
     if cfg.kind in ("reach_hold", "isolation", "symmetry"):
         band = p["target"]["band_pct"]
         rest = p["protocol"]["rest_threshold_pct"]
         if rest >= band[0]:
-            raise cfg.error("protocol", "rest_threshold_pct",
-                            f"({rest:g}) must be below the band's low edge ({band[0]:g})",
-                            "lower rest_threshold_pct or raise band_pct")
+            raise cfg.error(
+                "protocol",
+                "rest_threshold_pct",
+                f"({rest:g}) must be below the band's low edge ({band[0]:g})",
+                "lower rest_threshold_pct or raise band_pct",
+            )
         if p["target"]["hold_s"] > p["protocol"]["work_s"]:
-            raise cfg.error("protocol", "work_s", f"({p['protocol']['work_s']:g} s) is shorter than the hold "
-                            f"({p['target']['hold_s']:g} s), so no rep could succeed", "make work_s >= hold_s")
+            raise cfg.error(
+                "protocol",
+                "work_s",
+                f"({p['protocol']['work_s']:g} s) is shorter than the hold "
+                f"({p['target']['hold_s']:g} s), so no rep could succeed",
+                "make work_s >= hold_s",
+            )
     if cfg.kind == "downtrain" and p["target"]["hold_s"] > p["protocol"]["work_s"]:
-        raise cfg.error("protocol", "work_s", f"({p['protocol']['work_s']:g} s) is shorter than the hold "
-                        f"({p['target']['hold_s']:g} s), so no rep could succeed", "make work_s >= hold_s")
+        raise cfg.error(
+            "protocol",
+            "work_s",
+            f"({p['protocol']['work_s']:g} s) is shorter than the hold "
+            f"({p['target']['hold_s']:g} s), so no rep could succeed",
+            "make work_s >= hold_s",
+        )
     if cfg.kind == "tracking":
         tr = p["trajectory"]
         if tr["low_pct"] >= tr["high_pct"]:
-            raise cfg.error("trajectory", "low_pct", f"({tr['low_pct']:g}) must be below high_pct "
-                            f"({tr['high_pct']:g})", "swap or fix the levels")
+            raise cfg.error(
+                "trajectory",
+                "low_pct",
+                f"({tr['low_pct']:g}) must be below high_pct ({tr['high_pct']:g})",
+                "swap or fix the levels",
+            )
         if tr["shape"] == "trapezoid" and 2 * tr["rise_s"] >= tr["duration_s"]:
-            raise cfg.error("trajectory", "rise_s", f"({tr['rise_s']:g} s) leaves no plateau in a "
-                            f"{tr['duration_s']:g} s trapezoid",
-                            "make 2 * rise_s < duration_s (or rise_s = 0 for a third each)")
+            raise cfg.error(
+                "trajectory",
+                "rise_s",
+                f"({tr['rise_s']:g} s) leaves no plateau in a {tr['duration_s']:g} s trapezoid",
+                "make 2 * rise_s < duration_s (or rise_s = 0 for a third each)",
+            )
     if cfg.kind == "awareness":
         t = p["target"]
         if t["measure_s"] > t["aim_s"]:
-            raise cfg.error("target", "measure_s", f"({t['measure_s']:g} s) is longer than aim_s ({t['aim_s']:g} s)",
-                            "make measure_s <= aim_s")
+            raise cfg.error(
+                "target",
+                "measure_s",
+                f"({t['measure_s']:g} s) is longer than aim_s ({t['aim_s']:g} s)",
+                "make measure_s <= aim_s",
+            )
 
 
 def load_drill(path: str | Path) -> DrillConfig:
@@ -549,9 +662,12 @@ def load_drill(path: str | Path) -> DrillConfig:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DrillConfigError(f"drill file {p} not found; check the path or run `emg drills` "
-                               "to list the shipped drills") from None
+        raise DrillConfigError(
+            f"drill file {p} not found; check the path or run `emg drills` to list the shipped drills"
+        ) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise DrillConfigError(f"drill file {p} cannot be read ({err.__class__.__name__}: {err}); "
-                               "check it is a UTF-8 text file you may read") from None
+        raise DrillConfigError(
+            f"drill file {p} cannot be read ({err.__class__.__name__}: {err}); "
+            "check it is a UTF-8 text file you may read"
+        ) from None
     return parse_drill(text, p)

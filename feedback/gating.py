@@ -1,6 +1,7 @@
 """Artefact gating: flagged samples never count toward success and never move a threshold.
 
-The flags are the bits of :class:`dsp.quality.QualityFlag`, one uint8 per channel and sample. :class:`ArtefactGate` reduces them over the
+The flags are the bits of :class:`dsp.quality.QualityFlag`, one uint8 per channel and sample.
+:class:`ArtefactGate` reduces them over the
 channels a drill uses to one word per sample, adds NAN for non-finite activation, and tracks
 gated spells so the patient is told why the samples are not counting.
 """
@@ -34,8 +35,9 @@ def flag_names(bits: int) -> list[str]:
 class ArtefactGate:
     """Per-sample gating over the drill's channels (0-based ``channels``) for the chosen flag names."""
 
-    def __init__(self, flag_names_: tuple[str, ...] | list[str], channels: list[int],
-                 channel_names: list[str] | None = None) -> None:
+    def __init__(
+        self, flag_names_: tuple[str, ...] | list[str], channels: list[int], channel_names: list[str] | None = None
+    ) -> None:
         self.mask = 0
         for name in flag_names_:
             self.mask |= FLAG_BITS[name]
@@ -58,7 +60,7 @@ class ArtefactGate:
         sel = activation_pct[self.channels]
         per = np.zeros(sel.shape, dtype=np.uint8)
         if flags is not None:
-            per |= (np.asarray(flags)[self.channels].astype(np.uint8) & np.uint8(self.mask))
+            per |= np.asarray(flags)[self.channels].astype(np.uint8) & np.uint8(self.mask)
         per[~np.isfinite(sel)] |= np.uint8(FLAG_BITS["nan"])  # a non-finite level never counts
         return np.bitwise_or.reduce(per, axis=0) if per.shape[0] else np.zeros(sel.shape[1], np.uint8), per
 
@@ -66,7 +68,7 @@ class ArtefactGate:
         """One line saying why samples are not counting, worst problem first."""
         parts = []
         for bit, text in FLAG_MESSAGES.items():
-            chans = [self.name(ch) for ch, b in zip(self.channels, per_channel_bits) if b & bit]
+            chans = [self.name(ch) for ch, b in zip(self.channels, per_channel_bits, strict=False) if b & bit]
             if chans:
                 part = text.format(ch=", ".join(chans))
                 if part not in parts:
@@ -90,9 +92,11 @@ class ArtefactGate:
                 self.active, self.since_s, self.spells = True, t_s, self.spells + 1
                 self.message = self.describe(per_channel_bits)
                 self.last_message = self.message
-                chans = [self.name(ch) for ch, b in zip(self.channels, per_channel_bits) if b]
-                return {"label": "artefact", "data": {"flags": flag_names(bits), "channels": chans,
-                                                      "message": self.message}}
+                chans = [self.name(ch) for ch, b in zip(self.channels, per_channel_bits, strict=False) if b]
+                return {
+                    "label": "artefact",
+                    "data": {"flags": flag_names(bits), "channels": chans, "message": self.message},
+                }
             return None
         if self.active:
             self.active = False

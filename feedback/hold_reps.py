@@ -47,8 +47,9 @@ class HoldRepDrill(Drill):
 
     relax_required = True
 
-    def __init__(self, config: DrillConfig, *, fs_hz: float, n_channels: int,
-                 channel_names: list[str] | None = None) -> None:
+    def __init__(
+        self, config: DrillConfig, *, fs_hz: float, n_channels: int, channel_names: list[str] | None = None
+    ) -> None:
         super().__init__(config, fs_hz=fs_hz, n_channels=n_channels, channel_names=channel_names)
         proto = config.params["protocol"]
         target = config.params["target"]
@@ -184,9 +185,21 @@ class HoldRepDrill(Drill):
     def _begin_rep(self, t: float) -> None:
         self.rep += 1
         self.phase = "work"
-        self._work = {"t0": t, "cue_time_s": t + self._offset_s, "reaction": None, "first_band": None,
-                      "in_goal": 0, "hold": 0, "best_hold": 0,
-                      "run": [], "best_run": [], "dropout": 0, "holding": False, "gated": 0, "values": []}
+        self._work = {
+            "t0": t,
+            "cue_time_s": t + self._offset_s,
+            "reaction": None,
+            "first_band": None,
+            "in_goal": 0,
+            "hold": 0,
+            "best_hold": 0,
+            "run": [],
+            "best_run": [],
+            "dropout": 0,
+            "holding": False,
+            "gated": 0,
+            "values": [],
+        }
         self.state.rep = self.rep
         self.state.set_index = self.set_index
         self.state.message = ""
@@ -248,7 +261,10 @@ class HoldRepDrill(Drill):
         cv = (100.0 * sd / mean_run) if sd is not None and mean_run else None
         values = w["values"]
         metrics = {
-            "set": self.set_index, "rep": self.rep, "result": result, **self._goal(),
+            "set": self.set_index,
+            "rep": self.rep,
+            "result": result,
+            **self._goal(),
             "cue_time_s": _round(w["cue_time_s"]),
             "reaction_time_s": _round(w["reaction"]),
             "time_to_band_s": _round(w["first_band"]),
@@ -319,17 +335,20 @@ class HoldRepDrill(Drill):
 
     def summary(self) -> dict[str, Any]:
         out = self._base_summary()
-        out.update({
-            "reps_planned": self.reps_per_set * self.sets,
-            "reps_attempted": self.attempted,
-            "reps_succeeded": self.succeeded,
-            "reps_void": self.voided,
-            "success_rate": _round(self.succeeded / (self.attempted - self.voided))
-            if self.attempted > self.voided else None,
-            "sets_planned": self.sets,
-            "goal": self._goal(),
-            "threshold_changes": list(self.shaper.history),
-            # a rep whose result is known but which still waits for relaxation is listed too
-            "reps": list(self.results) + ([dict(self._pending)] if self._pending is not None else []),
-        })
+        out.update(
+            {
+                "reps_planned": self.reps_per_set * self.sets,
+                "reps_attempted": self.attempted,
+                "reps_succeeded": self.succeeded,
+                "reps_void": self.voided,
+                "success_rate": _round(self.succeeded / (self.attempted - self.voided))
+                if self.attempted > self.voided
+                else None,
+                "sets_planned": self.sets,
+                "goal": self._goal(),
+                "threshold_changes": list(self.shaper.history),
+                # a rep whose result is known but which still waits for relaxation is listed too
+                "reps": list(self.results) + ([dict(self._pending)] if self._pending is not None else []),
+            }
+        )
         return out

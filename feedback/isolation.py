@@ -20,8 +20,12 @@ class IsolationDrill(ReachHoldDrill):
         target = self.config.resolve_channel("target", "channel", self.channel_names, self.n_channels)
         quiet = self.config.resolve_channel("quiet", "channel", self.channel_names, self.n_channels)
         if quiet == target:
-            raise self.config.error("quiet", "channel", f"is the target channel ({target + 1}) itself",
-                                    "name the compensating muscle's channel")
+            raise self.config.error(
+                "quiet",
+                "channel",
+                f"is the target channel ({target + 1}) itself",
+                "name the compensating muscle's channel",
+            )
         self.quiet_max_pct = float(self.config.params["quiet"]["max_pct"])
         self._quiet: list[float] = []
         return [target, quiet]
@@ -47,9 +51,11 @@ class IsolationDrill(ReachHoldDrill):
 
     def _extra_metrics(self) -> dict[str, Any]:
         q = self._quiet
-        return {"quiet_mean_pct": round(sum(q) / len(q), 6) if q else None,
-                "quiet_peak_pct": round(max(q), 6) if q else None,
-                "quiet_over_s": round(sum(1 for x in q if x >= self.quiet_max_pct) * self.dt_s, 6)}
+        return {
+            "quiet_mean_pct": round(sum(q) / len(q), 6) if q else None,
+            "quiet_peak_pct": round(max(q), 6) if q else None,
+            "quiet_over_s": round(sum(1 for x in q if x >= self.quiet_max_pct) * self.dt_s, 6),
+        }
 
     def _work_message(self, v: list[float]) -> str:
         if v[1] >= self.quiet_max_pct:
@@ -59,8 +65,13 @@ class IsolationDrill(ReachHoldDrill):
     def _work_cue(self, t: float, holding: bool) -> None:
         # the quiet channel has a ceiling, not a target level: it is not listed in ``targets`` (a patient
         # cannot simply be told to stop an involuntary co-contraction; the drill measures whether it stops)
-        self._set_cue(t, "hold" if holding else "contract", "HOLD" if holding else "CONTRACT",
-                      target_pct=self.target_pct, band_pct=self.band_pct)
+        self._set_cue(
+            t,
+            "hold" if holding else "contract",
+            "HOLD" if holding else "CONTRACT",
+            target_pct=self.target_pct,
+            band_pct=self.band_pct,
+        )
 
     def _goal_state(self) -> None:
         target, quiet = self.channels

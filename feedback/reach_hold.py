@@ -15,11 +15,26 @@ from feedback.shaping import Shaper
 
 def shaper_for_band(name: str, band: tuple[float, float], shaping: dict[str, Any] | None) -> Shaper:
     """A shaper that moves a band's low edge, keeping its width, within the shaping bounds."""
-    sh = shaping or {"enabled": False, "step_pct": 5.0, "raise_after": 3, "lower_after": 2,
-                     "min_pct": 0.0, "max_pct": 1000.0}
-    return Shaper(name=name, value_pct=band[0], step_pct=sh["step_pct"], raise_after=sh["raise_after"],
-                  lower_after=sh["lower_after"], min_pct=sh["min_pct"], max_pct=sh["max_pct"],
-                  width_pct=band[1] - band[0], harder_is_higher=True, enabled=sh["enabled"])
+    sh = shaping or {
+        "enabled": False,
+        "step_pct": 5.0,
+        "raise_after": 3,
+        "lower_after": 2,
+        "min_pct": 0.0,
+        "max_pct": 1000.0,
+    }
+    return Shaper(
+        name=name,
+        value_pct=band[0],
+        step_pct=sh["step_pct"],
+        raise_after=sh["raise_after"],
+        lower_after=sh["lower_after"],
+        min_pct=sh["min_pct"],
+        max_pct=sh["max_pct"],
+        width_pct=band[1] - band[0],
+        harder_is_higher=True,
+        enabled=sh["enabled"],
+    )
 
 
 class ReachHoldDrill(HoldRepDrill):
@@ -49,8 +64,13 @@ class ReachHoldDrill(HoldRepDrill):
         return 0.5 * (self.band_pct[0] + self.band_pct[1])
 
     def _work_cue(self, t: float, holding: bool) -> None:
-        self._set_cue(t, "hold" if holding else "contract", "HOLD" if holding else "CONTRACT",
-                      target_pct=self.target_pct, band_pct=self.band_pct)
+        self._set_cue(
+            t,
+            "hold" if holding else "contract",
+            "HOLD" if holding else "CONTRACT",
+            target_pct=self.target_pct,
+            band_pct=self.band_pct,
+        )
 
     def _goal_state(self) -> None:
         ch = self.channels[0]

@@ -11,7 +11,8 @@ sample counts, the replayed events fall on the same samples as the live ones.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -43,11 +44,19 @@ def actions_from_events(events: Iterable[Any]) -> list[tuple[float, str, Any]]:
     return out
 
 
-def replay_drill(config: DrillConfig, activation_pct: np.ndarray, *, fs_hz: float,
-                 flags: np.ndarray | None = None, accel_g: np.ndarray | None = None,
-                 channel_names: list[str] | None = None, t0_s: float = 0.0,
-                 actions: Iterable[tuple[float, str, Any]] = (), chunk: int = 256,
-                 stop_at_end: bool = False) -> tuple[list[DrillEvent], dict[str, Any]]:
+def replay_drill(
+    config: DrillConfig,
+    activation_pct: np.ndarray,
+    *,
+    fs_hz: float,
+    flags: np.ndarray | None = None,
+    accel_g: np.ndarray | None = None,
+    channel_names: list[str] | None = None,
+    t0_s: float = 0.0,
+    actions: Iterable[tuple[float, str, Any]] = (),
+    chunk: int = 256,
+    stop_at_end: bool = False,
+) -> tuple[list[DrillEvent], dict[str, Any]]:
     """Run ``config`` over ``activation_pct`` (C, n) sampled at ``fs_hz`` starting at ``t0_s``.
 
     ``actions``: ``(time_s, "pause"|"resume"|"estimate", value)`` (see :func:`actions_from_events`),
@@ -78,8 +87,12 @@ def replay_drill(config: DrillConfig, activation_pct: np.ndarray, *, fs_hz: floa
             k += 1
         for i in range(start, cut, chunk):
             j = min(cut, i + chunk)
-            events += drill.update(t0_s + i / fs_hz, act[:, i:j], None if flags is None else flags[:, i:j],
-                                   None if accel_g is None else accel_g[:, i:j])
+            events += drill.update(
+                t0_s + i / fs_hz,
+                act[:, i:j],
+                None if flags is None else flags[:, i:j],
+                None if accel_g is None else accel_g[:, i:j],
+            )
         start = cut
     if stop_at_end and not drill.finished:
         events += drill.stop(t0_s + n / fs_hz)

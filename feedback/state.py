@@ -38,14 +38,16 @@ class Cue:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"phase", "target_pct", "channel", "band_pct", "targets", "text"}`` (JSON types)."""
-        return jsonable({
-            "phase": self.phase,
-            "target_pct": self.target_pct,
-            "channel": self.channel,
-            "band_pct": list(self.band_pct) if self.band_pct is not None else None,
-            "targets": [[c, p] for c, p in self.targets],
-            "text": self.text,
-        })
+        return jsonable(
+            {
+                "phase": self.phase,
+                "target_pct": self.target_pct,
+                "channel": self.channel,
+                "band_pct": list(self.band_pct) if self.band_pct is not None else None,
+                "targets": [[c, p] for c, p in self.targets],
+                "text": self.text,
+            }
+        )
 
     # Mapping-style access, so code written for a cue dict works with a Cue as well.
     def __getitem__(self, key: str) -> Any:

@@ -88,11 +88,13 @@ class StretchDrill(TimedTrialDrill):
     def _trial_score(self) -> tuple[bool, dict[str, Any]]:
         frac = self._relaxed / self._clean_n if self._clean_n else 0.0
         return frac >= self.min_relaxed_fraction, {
-            "relaxed_fraction": round(frac, 6), "tense_episodes": self._episodes,
+            "relaxed_fraction": round(frac, 6),
+            "tense_episodes": self._episodes,
             "tense_s": round(self._tense_n * self.dt_s, 6),
             "mean_pct": round(self._sum / self._clean_n, 6) if self._clean_n else None,
             "peak_pct": round(self._peak, 6) if self._peak is not None else None,
-            "max_pct": self.max_pct}
+            "max_pct": self.max_pct,
+        }
 
     def _trial_refresh(self, t: float, tau: float) -> None:
         self.state.thresholds_pct = {self.channels[0]: [self.max_pct]}
@@ -100,7 +102,10 @@ class StretchDrill(TimedTrialDrill):
 
     def summary(self) -> dict[str, Any]:
         out = super().summary()
-        out["goal"] = {"max_pct": self.max_pct, "hold_s": self.hold_s,
-                       "min_relaxed_fraction": self.min_relaxed_fraction}
+        out["goal"] = {
+            "max_pct": self.max_pct,
+            "hold_s": self.hold_s,
+            "min_relaxed_fraction": self.min_relaxed_fraction,
+        }
         out["tense_episodes"] = sum(r.get("tense_episodes", 0) for r in self.results)
         return out

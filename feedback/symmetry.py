@@ -1,13 +1,15 @@
 """Symmetry: left and right in the band together, within ``tolerance_pct`` of each other, for ``hold_s``.
 
 Per rep it also reports the mean absolute left-right difference (``asymmetry_mean_pct``) and the
-symmetry index ``100 * (R - L) / (0.5 * (R + L))`` over the work period's clean samples.
+symmetry index of :func:`dsp.features.symmetry_index`, ``100 * (L - R) / (0.5 * (L + R))`` (positive: left
+larger), over the work period's clean samples.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from dsp.features import symmetry_index
 from feedback.reach_hold import ReachHoldDrill
 
 
@@ -20,8 +22,12 @@ class SymmetryDrill(ReachHoldDrill):
         left = self.config.resolve_channel("target", "left_channel", self.channel_names, self.n_channels)
         right = self.config.resolve_channel("target", "right_channel", self.channel_names, self.n_channels)
         if left == right:
-            raise self.config.error("target", "right_channel", f"is the same channel as left_channel ({left + 1})",
-                                    "give the other side's channel")
+            raise self.config.error(
+                "target",
+                "right_channel",
+                f"is the same channel as left_channel ({left + 1})",
+                "give the other side's channel",
+            )
         self.tolerance_pct = float(self.config.params["target"]["tolerance_pct"])
         self._lr: list[tuple[float, float]] = []
         return [left, right]
@@ -49,10 +55,10 @@ class SymmetryDrill(ReachHoldDrill):
     def _extra_metrics(self) -> dict[str, Any]:
         if not self._lr:
             return {"asymmetry_mean_pct": None, "symmetry_index_pct": None}
-        diff = sum(abs(l - r) for l, r in self._lr) / len(self._lr)
-        ml = sum(l for l, _ in self._lr) / len(self._lr)
-        mr = sum(r for _, r in self._lr) / len(self._lr)
-        si = 100.0 * (mr - ml) / (0.5 * (mr + ml)) if (mr + ml) > 0 else None
+        diff = sum(abs(left - right) for left, right in self._lr) / len(self._lr)
+        mean_left = sum(left for left, _ in self._lr) / len(self._lr)
+        mean_right = sum(right for _, right in self._lr) / len(self._lr)
+        si = float(symmetry_index(mean_left, mean_right)) if (mean_left + mean_right) > 0 else None
         return {"asymmetry_mean_pct": round(diff, 6), "symmetry_index_pct": None if si is None else round(si, 6)}
 
     def _work_message(self, v: list[float]) -> str:
@@ -63,9 +69,14 @@ class SymmetryDrill(ReachHoldDrill):
 
     def _work_cue(self, t: float, holding: bool) -> None:
         c = self.target_pct
-        self._set_cue(t, "hold" if holding else "contract", "HOLD" if holding else "CONTRACT",
-                      target_pct=c, band_pct=self.band_pct,
-                      targets=((self.channels[0], c), (self.channels[1], c)))
+        self._set_cue(
+            t,
+            "hold" if holding else "contract",
+            "HOLD" if holding else "CONTRACT",
+            target_pct=c,
+            band_pct=self.band_pct,
+            targets=((self.channels[0], c), (self.channels[1], c)),
+        )
 
     def _goal_state(self) -> None:
         left, right = self.channels

@@ -23,8 +23,9 @@ class TimedTrialDrill(Drill):
 
     min_clean_fraction = 0.5
 
-    def __init__(self, config: DrillConfig, *, fs_hz: float, n_channels: int,
-                 channel_names: list[str] | None = None) -> None:
+    def __init__(
+        self, config: DrillConfig, *, fs_hz: float, n_channels: int, channel_names: list[str] | None = None
+    ) -> None:
         super().__init__(config, fs_hz=fs_hz, n_channels=n_channels, channel_names=channel_names)
         proto = config.params["protocol"]
         self.reps_per_set = int(proto["reps"])
@@ -117,10 +118,15 @@ class TimedTrialDrill(Drill):
             result = "void"
         else:
             result = "success" if passed else "failure"
-        metrics = {"set": self.set_index, "rep": self.rep, "result": result,
-                   "cue_time_s": round(self._cue_time_s, 6),
-                   "clean_fraction": round(clean_fraction, 6), "gated_s": round(self._gated * self.dt_s, 6),
-                   **metrics}
+        metrics = {
+            "set": self.set_index,
+            "rep": self.rep,
+            "result": result,
+            "cue_time_s": round(self._cue_time_s, 6),
+            "clean_fraction": round(clean_fraction, 6),
+            "gated_s": round(self._gated * self.dt_s, 6),
+            **metrics,
+        }
         self._count_result(t, result, "score outside the goal", metrics["gated_s"])
         self._record_rep_end(t, metrics, self._enter_rest)
 
@@ -132,14 +138,17 @@ class TimedTrialDrill(Drill):
 
     def summary(self) -> dict[str, Any]:
         out = self._base_summary()
-        out.update({
-            "reps_planned": self.reps_per_set * self.sets,
-            "reps_attempted": self.attempted,
-            "reps_succeeded": self.succeeded,
-            "reps_void": self.voided,
-            "success_rate": round(self.succeeded / (self.attempted - self.voided), 6)
-            if self.attempted > self.voided else None,
-            "sets_planned": self.sets,
-            "reps": list(self.results),
-        })
+        out.update(
+            {
+                "reps_planned": self.reps_per_set * self.sets,
+                "reps_attempted": self.attempted,
+                "reps_succeeded": self.succeeded,
+                "reps_void": self.voided,
+                "success_rate": round(self.succeeded / (self.attempted - self.voided), 6)
+                if self.attempted > self.voided
+                else None,
+                "sets_planned": self.sets,
+                "reps": list(self.results),
+            }
+        )
         return out

@@ -21,8 +21,8 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -35,8 +35,9 @@ BLOCK_S = 0.02
 class PitchMap:
     """Activation (% of reference) -> tone frequency (Hz), logarithmic, clipped to the range."""
 
-    def __init__(self, low_hz: float = 220.0, high_hz: float = 880.0, max_pct: float = 100.0,
-                 silence_below_pct: float = 3.0) -> None:
+    def __init__(
+        self, low_hz: float = 220.0, high_hz: float = 880.0, max_pct: float = 100.0, silence_below_pct: float = 3.0
+    ) -> None:
         if not (0 < low_hz < high_hz):
             raise ValueError(f"tone range {low_hz}-{high_hz} Hz is not increasing; give low_hz < high_hz")
         self.low_hz, self.high_hz, self.max_pct = float(low_hz), float(high_hz), float(max_pct)
@@ -75,8 +76,11 @@ class ToneSynth:
 
 def _sound_device_present() -> bool:
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
-    return (Path("/dev/snd").is_dir() and any(Path("/dev/snd").glob("pcm*"))) or bool(os.environ.get("PULSE_SERVER")) \
+    return (
+        (Path("/dev/snd").is_dir() and any(Path("/dev/snd").glob("pcm*")))
+        or bool(os.environ.get("PULSE_SERVER"))
         or (bool(runtime) and (Path(runtime, "pulse", "native").exists() or Path(runtime, "pipewire-0").exists()))
+    )
 
 
 def _player_command(sample_rate_hz: int) -> list[str] | None:
@@ -94,8 +98,13 @@ def _player_command(sample_rate_hz: int) -> list[str] | None:
 class Tone:
     """Pitch-follows-activation tone. Call :meth:`set_level` as levels arrive; off until :meth:`start`."""
 
-    def __init__(self, pitch: PitchMap | None = None, *, sample_rate_hz: int = SAMPLE_RATE_HZ,
-                 player_cmd: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        pitch: PitchMap | None = None,
+        *,
+        sample_rate_hz: int = SAMPLE_RATE_HZ,
+        player_cmd: Sequence[str] | None = None,
+    ) -> None:
         self.pitch = pitch or PitchMap()
         self.synth = ToneSynth(sample_rate_hz)
         self.sample_rate_hz = int(sample_rate_hz)
@@ -125,19 +134,24 @@ class Tone:
         cmd = self._player_cmd
         if cmd is None:
             if not _sound_device_present():
-                self.reason = ("no audio device (no sound card or sound server found); "
-                               "the tone stays off, the display works as usual")
+                self.reason = (
+                    "no audio device (no sound card or sound server found); "
+                    "the tone stays off, the display works as usual"
+                )
                 log.info("tone: %s", self.reason)
                 return False
             cmd = _player_command(self.sample_rate_hz)
             if cmd is None:
-                self.reason = ("no audio output: PySide6 has no QtMultimedia (install PySide6-Addons) and none of "
-                               "pw-play, paplay, aplay is installed")
+                self.reason = (
+                    "no audio output: PySide6 has no QtMultimedia (install PySide6-Addons) and none of "
+                    "pw-play, paplay, aplay is installed"
+                )
                 log.info("tone: %s", self.reason)
                 return False
         try:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL)
+            self._proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
         except OSError as err:
             self.reason = f"audio player {cmd[0]} could not start ({err})"
             log.info("tone: %s", self.reason)
@@ -173,7 +187,7 @@ class Tone:
 
     def _start_qt(self) -> bool:
         try:
-            from PySide6 import QtMultimedia  # noqa: F401 - absent from PySide6-Essentials
+            from PySide6 import QtMultimedia
         except ImportError:
             self.reason = "PySide6 has no QtMultimedia (it ships in PySide6-Addons)"
             return False

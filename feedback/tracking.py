@@ -21,8 +21,16 @@ from feedback.state import Cue
 from feedback.timed_trials import TimedTrialDrill
 
 
-def target_at(shape: str, tau_s: float, *, low_pct: float, high_pct: float, duration_s: float,
-              rise_s: float = 0.0, period_s: float = 0.0) -> float:
+def target_at(
+    shape: str,
+    tau_s: float,
+    *,
+    low_pct: float,
+    high_pct: float,
+    duration_s: float,
+    rise_s: float = 0.0,
+    period_s: float = 0.0,
+) -> float:
     """The tracking target (%) ``tau_s`` seconds into a trial."""
     span = high_pct - low_pct
     tau = min(max(tau_s, 0.0), duration_s)
@@ -78,8 +86,13 @@ class TrackingDrill(TimedTrialDrill):
             self._sq_sum += (v[0] - target) ** 2
             self._sq_n += 1
         # the cue follows the target silently (no event per sample)
-        self.cue = Cue(phase="contract", target_pct=target, channel=self.channels[0],
-                       targets=((self.channels[0], target),), text="FOLLOW")
+        self.cue = Cue(
+            phase="contract",
+            target_pct=target,
+            channel=self.channels[0],
+            targets=((self.channels[0], target),),
+            text="FOLLOW",
+        )
 
     def _errors(self) -> np.ndarray:
         lv = np.asarray(self._levels)
@@ -95,8 +108,8 @@ class TrackingDrill(TimedTrialDrill):
         if m.sum() < 10:
             return None
         best, best_k = math.inf, 0
-        for k in range(0, min(int(round(self.fs_hz / step)) + 1, lv.size // 2)):
-            d = lv[k:] - tg[:lv.size - k]
+        for k in range(min(int(round(self.fs_hz / step)) + 1, lv.size // 2)):
+            d = lv[k:] - tg[: lv.size - k]
             mk = m[k:]
             if mk.sum() < 10:
                 break
@@ -109,11 +122,14 @@ class TrackingDrill(TimedTrialDrill):
         err = self._errors()
         if err.size == 0:
             return False, {"rms_error_pct": None, "mean_error_pct": None, "max_abs_error_pct": None, "lag_s": None}
-        rms = float(np.sqrt(np.mean(err ** 2)))
+        rms = float(np.sqrt(np.mean(err**2)))
         return rms <= self.max_rms_error_pct, {
-            "rms_error_pct": round(rms, 6), "mean_error_pct": round(float(err.mean()), 6),
-            "max_abs_error_pct": round(float(np.abs(err).max()), 6), "lag_s": self._lag_s(),
-            "max_rms_error_pct": self.max_rms_error_pct}
+            "rms_error_pct": round(rms, 6),
+            "mean_error_pct": round(float(err.mean()), 6),
+            "max_abs_error_pct": round(float(np.abs(err).max()), 6),
+            "lag_s": self._lag_s(),
+            "max_rms_error_pct": self.max_rms_error_pct,
+        }
 
     def _rest_cue(self, t: float) -> None:
         self._set_cue(t, "rest", "REST", target_pct=0.0)

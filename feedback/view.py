@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -59,8 +60,10 @@ COLOURS = {
     "text": "#FFFFFF",
 }
 BAND_ALPHA = 120
-CHANNEL_CURVE_COLOURS = [OKABE_ITO[k] for k in ("sky_blue", "orange", "bluish_green", "yellow",
-                                                 "reddish_purple", "vermillion", "blue", "grey")]
+CHANNEL_CURVE_COLOURS = [
+    OKABE_ITO[k]
+    for k in ("sky_blue", "orange", "bluish_green", "yellow", "reddish_purple", "vermillion", "blue", "grey")
+]
 BAR_WIDTH = 0.5  # in channel units
 BAND_WIDTH = 0.9
 SUCCESS_FLASH_S = 0.8
@@ -80,8 +83,11 @@ class _Rects(pg.GraphicsObject):
 
     def set_rects(self, x0: np.ndarray, y0: np.ndarray, width: float, height: np.ndarray) -> None:
         """One rectangle per entry: left edge ``x0``, bottom ``y0``, ``width``, ``height`` (<= 0 skipped)."""
-        rects = [QtCore.QRectF(float(x), float(y), float(width), float(h))
-                 for x, y, h in zip(x0, y0, height) if h > 0]
+        rects = [
+            QtCore.QRectF(float(x), float(y), float(width), float(h))
+            for x, y, h in zip(x0, y0, height, strict=False)
+            if h > 0
+        ]
         bounds = QtCore.QRectF()
         for r in rects:
             bounds = bounds.united(r)
@@ -91,7 +97,7 @@ class _Rects(pg.GraphicsObject):
         self._rects = rects
         self.update()
 
-    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt API
+    def boundingRect(self) -> QtCore.QRectF:
         return QtCore.QRectF(self._bounds)
 
     def paint(self, painter: QtGui.QPainter, *args: Any) -> None:
@@ -103,8 +109,12 @@ def _over_background(colour: str, alpha: int) -> QtGui.QColor:
     """``colour`` at ``alpha`` (0-255) composited over the background, as an opaque colour."""
     fg, bg = QtGui.QColor(colour), QtGui.QColor(COLOURS["background"])
     a = alpha / 255.0
-    return QtGui.QColor(*(int(round(f * a + b * (1 - a))) for f, b in
-                          ((fg.red(), bg.red()), (fg.green(), bg.green()), (fg.blue(), bg.blue()))))
+    return QtGui.QColor(
+        *(
+            int(round(f * a + b * (1 - a)))
+            for f, b in ((fg.red(), bg.red()), (fg.green(), bg.green()), (fg.blue(), bg.blue()))
+        )
+    )
 
 
 def _label(point_size: int, bold: bool = True) -> QtWidgets.QLabel:
@@ -126,8 +136,15 @@ class FeedbackView(QtWidgets.QWidget):
     resume_requested = QtCore.Signal()
     estimate_entered = QtCore.Signal(float)  # awareness trials: digits then Enter, in %
 
-    def __init__(self, channel_names: Sequence[str], fs_hz: float, *, history_s: float = 8.0,
-                 max_pct: float = 120.0, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self,
+        channel_names: Sequence[str],
+        fs_hz: float,
+        *,
+        history_s: float = 8.0,
+        max_pct: float = 120.0,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.channel_names = list(channel_names)
         self.n_channels = len(self.channel_names)
@@ -190,7 +207,7 @@ class FeedbackView(QtWidgets.QWidget):
             pw.setMouseEnabled(x=False, y=False)
             pw.hideButtons()
             pw.setYRange(0, self.max_pct, padding=0)
-            pass  # no pyqtgraph grid: its axis replays a QPicture of every grid line (~2 ms a frame)
+            # no pyqtgraph grid: its axis replays a QPicture of every grid line (~2 ms a frame)
             axis_font = QtGui.QFont()
             axis_font.setPointSize(14)
             for name in ("left", "bottom"):
@@ -237,16 +254,18 @@ class FeedbackView(QtWidgets.QWidget):
         ep = self.env_plot.getPlotItem()
         ep.setXRange(-self.history_s, 0, padding=0)
         ep.setLabel("bottom", "time", units="s")
-        self._env_band = pg.LinearRegionItem(values=(0, 0), orientation="horizontal", movable=False,
-                                             brush=band_rgba, pen=pg.mkPen(None))
+        self._env_band = pg.LinearRegionItem(
+            values=(0, 0), orientation="horizontal", movable=False, brush=band_rgba, pen=pg.mkPen(None)
+        )
         self._env_band.setZValue(-10)
         self._env_band.setVisible(False)
         ep.addItem(self._env_band)
         self._env_thr_lines: list[pg.InfiniteLine] = []
         self._curves = []
         for ch in range(self.n_channels):
-            curve = pg.PlotCurveItem(pen=pg.mkPen(CHANNEL_CURVE_COLOURS[ch % len(CHANNEL_CURVE_COLOURS)], width=2),
-                                     skipFiniteCheck=True)
+            curve = pg.PlotCurveItem(
+                pen=pg.mkPen(CHANNEL_CURVE_COLOURS[ch % len(CHANNEL_CURVE_COLOURS)], width=2), skipFiniteCheck=True
+            )
             ep.addItem(curve)
             self._curves.append(curve)
         self._env_marker = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(COLOURS["target_marker"], width=4))
@@ -304,8 +323,9 @@ class FeedbackView(QtWidgets.QWidget):
 
     def set_latency(self, p50_ms: float | None, p95_ms: float | None) -> None:
         """Show the recent sample-to-screen latency beside the title (None hides it)."""
-        self._latency_text = "" if p50_ms is None or p95_ms is None else \
-            f"latency {p50_ms:.0f} ms (p95 {p95_ms:.0f} ms)"
+        self._latency_text = (
+            "" if p50_ms is None or p95_ms is None else f"latency {p50_ms:.0f} ms (p95 {p95_ms:.0f} ms)"
+        )
 
     def set_scale_label(self, text: str) -> None:
         """What the vertical axes measure, e.g. ``"activation (% of reference)"``."""
@@ -324,10 +344,12 @@ class FeedbackView(QtWidgets.QWidget):
         self._status_kind = kind
         colour = {"warning": OKABE_ITO["orange"], "error": COLOURS["warning"]}.get(self._status_kind)
         pal = self.status_label.palette()
-        pal.setColor(QtGui.QPalette.ColorRole.Window,
-                     QtGui.QColor(colour) if colour else QtGui.QColor(COLOURS["background"]))
-        pal.setColor(QtGui.QPalette.ColorRole.WindowText,
-                     QtGui.QColor("#000000") if colour else QtGui.QColor(COLOURS["text"]))
+        pal.setColor(
+            QtGui.QPalette.ColorRole.Window, QtGui.QColor(colour) if colour else QtGui.QColor(COLOURS["background"])
+        )
+        pal.setColor(
+            QtGui.QPalette.ColorRole.WindowText, QtGui.QColor("#000000") if colour else QtGui.QColor(COLOURS["text"])
+        )
         self.status_label.setPalette(pal)
         self.status_label.setStyleSheet("")
 
@@ -364,8 +386,9 @@ class FeedbackView(QtWidgets.QWidget):
         else:
             self.cue_label.setText(f.cue_text() if not f.finished or f.cue else "DONE")
             self._set_cue_background(None)
-        self.message_label.setText(("Display hidden: aim, then give your estimate.  " if f.hidden else "")
-                                   + (f.message or ""))
+        self.message_label.setText(
+            ("Display hidden: aim, then give your estimate.  " if f.hidden else "") + (f.message or "")
+        )
         self._set_message_colour(OKABE_ITO["orange"] if f.gating else COLOURS["text"])
 
         # bars
@@ -410,7 +433,9 @@ class FeedbackView(QtWidgets.QWidget):
         focus = f.channel if f.channel is not None and 0 <= f.channel < self.n_channels else None
         if focus is not None and not f.hidden:
             self._level_text.setText(f"{max(self._levels[focus], 0.0):.0f} %")  # below the rest floor reads 0
-            self._level_text.setPos(focus + 0.5 if focus == 0 else focus, min(self.max_pct - 12, max(lv[focus], 0.0)) + 2)
+            self._level_text.setPos(
+                focus + 0.5 if focus == 0 else focus, min(self.max_pct - 12, max(lv[focus], 0.0)) + 2
+            )
         else:
             self._level_text.setText("")
 
@@ -439,8 +464,9 @@ class FeedbackView(QtWidgets.QWidget):
             self._env_band.setRegion(band)
         thr_values = [y for ch in sorted(f.thresholds_pct) for y in f.thresholds_pct[ch]]
         while len(self._env_thr_lines) < len(thr_values):
-            line = pg.InfiniteLine(angle=0, movable=False,
-                                   pen=pg.mkPen(COLOURS["threshold"], width=3, style=QtCore.Qt.PenStyle.DashLine))
+            line = pg.InfiniteLine(
+                angle=0, movable=False, pen=pg.mkPen(COLOURS["threshold"], width=3, style=QtCore.Qt.PenStyle.DashLine)
+            )
             self.env_plot.getPlotItem().addItem(line)
             self._env_thr_lines.append(line)
         for i, line in enumerate(self._env_thr_lines):
@@ -489,7 +515,7 @@ class FeedbackView(QtWidgets.QWidget):
         return self.env_plot.mapTo(self, view_pt)
 
     # ------------------------------------------------------------------ keys
-    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802 - Qt API
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
         key = event.key()
         if key == QtCore.Qt.Key.Key_Space:
             self.paused = not self.paused
@@ -515,7 +541,7 @@ class FeedbackView(QtWidgets.QWidget):
         else:
             super().keyPressEvent(event)
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.stop_requested.emit()
         super().closeEvent(event)
 
@@ -531,8 +557,7 @@ class FeedbackView(QtWidgets.QWidget):
         self._cue_bg = colour
         pal = self.cue_label.palette()
         pal.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(colour or COLOURS["background"]))
-        pal.setColor(QtGui.QPalette.ColorRole.WindowText,
-                     QtGui.QColor("#000000" if colour else COLOURS["text"]))
+        pal.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor("#000000" if colour else COLOURS["text"]))
         self.cue_label.setPalette(pal)
         self.cue_label.setStyleSheet("")
 
@@ -545,11 +570,17 @@ def format_summary(summary: dict[str, Any]) -> str:
     if att is not None:
         lines.append(f"Reps: {suc if suc is not None else '?'} of {att} succeeded")
     reps = summary.get("reps") or []
+
     def _mean(key: str) -> float | None:
         vals = [r.get(key) for r in reps if isinstance(r, dict) and isinstance(r.get(key), (int, float))]
         return float(np.mean(vals)) if vals else None
-    for key, name, unit in (("reaction_time_s", "reaction", "s"), ("time_to_band_s", "to band", "s"),
-                            ("time_in_band_s", "in band", "s"), ("time_to_relax_s", "to relax", "s")):
+
+    for key, name, unit in (
+        ("reaction_time_s", "reaction", "s"),
+        ("time_to_band_s", "to band", "s"),
+        ("time_in_band_s", "in band", "s"),
+        ("time_to_relax_s", "to relax", "s"),
+    ):
         v = _mean(key)
         if v is not None:
             lines.append(f"mean {name} {v:.2f} {unit}")
@@ -590,8 +621,11 @@ _QUIET_QT = ("does not support propagateSizeHints", "does not support raise()", 
 def _qt_message(mode: QtCore.QtMsgType, context: QtCore.QMessageLogContext, message: str) -> None:
     if any(q in message for q in _QUIET_QT):
         return
-    level = {QtCore.QtMsgType.QtDebugMsg: logging.DEBUG, QtCore.QtMsgType.QtInfoMsg: logging.INFO,
-             QtCore.QtMsgType.QtWarningMsg: logging.WARNING}.get(mode, logging.ERROR)
+    level = {
+        QtCore.QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtCore.QtMsgType.QtInfoMsg: logging.INFO,
+        QtCore.QtMsgType.QtWarningMsg: logging.WARNING,
+    }.get(mode, logging.ERROR)
     logging.getLogger("qt").log(level, "%s", message)
 
 

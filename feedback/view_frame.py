@@ -10,8 +10,9 @@ Channel indices are 0-based positions in the session's channel list.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass
@@ -126,8 +127,7 @@ def frame_from_state(state: Any) -> ViewFrame:
         thresholds.setdefault(channel, []).append(float(rest_thr))
 
     markers: dict[int, float] = {}
-    for ch, v in _channel_map(_get(state, "target_marker_pct", "moving_target_pct", "target_now_pct"),
-                              channel).items():
+    for ch, v in _channel_map(_get(state, "target_marker_pct", "moving_target_pct", "target_now_pct"), channel).items():
         try:
             markers[ch] = float(v)
         except (TypeError, ValueError):

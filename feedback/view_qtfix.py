@@ -7,7 +7,8 @@ every ``PlotCurveItem.setData``, so after some thousands of frames CPython abort
 
 :func:`guard_bool_refcounts` probes for the bug (emits a throwaway signal and watches the count)
 and, only where it is present, gives ``True``, ``False`` and ``None`` a very large reference count, which is
-what Python 3.12 does for them anyway (``None`` too: other PySide6 paths return it unreferenced). They are never freed, so this changes nothing else.
+what Python 3.12 does for them anyway (``None`` too: other PySide6 paths return it unreferenced). They are never
+freed, so this changes nothing else.
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ def guard_bool_refcounts() -> bool:
     _GUARDED = True
     import PySide6
 
-    log.info("PySide6 %s leaks a reference to True on every signal emit on Python %d.%d; "
-             "True/False made immortal (as in Python 3.12) to keep the view alive",
-             PySide6.__version__, *sys.version_info[:2])
+    log.info(
+        "PySide6 %s leaks a reference to True on every signal emit on Python %d.%d; "
+        "True/False made immortal (as in Python 3.12) to keep the view alive",
+        PySide6.__version__,
+        *sys.version_info[:2],
+    )
     return True

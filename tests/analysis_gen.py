@@ -30,15 +30,21 @@ def emg_noise(n: int, fs_hz: float, rng: np.random.Generator) -> np.ndarray:
     return y / np.std(y)
 
 
-def envelope(n: int, fs_hz: float, spans: list[tuple[float, float]], amps: list[float], ramp_s: float = 0.03,
-             ramp_off_s: float | None = None) -> np.ndarray:
+def envelope(
+    n: int,
+    fs_hz: float,
+    spans: list[tuple[float, float]],
+    amps: list[float],
+    ramp_s: float = 0.03,
+    ramp_off_s: float | None = None,
+) -> np.ndarray:
     """Activation envelope: raised-cosine ramps up (``ramp_s``) and down (``ramp_off_s``, ends at the offset)."""
     env = np.zeros(n)
     r = max(1, int(ramp_s * fs_hz))
     r_off = max(1, int((ramp_s if ramp_off_s is None else ramp_off_s) * fs_hz))
     up = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, r))
     down = 0.5 + 0.5 * np.cos(np.linspace(0, np.pi, r_off))
-    for (on, off), a in zip(spans, amps):
+    for (on, off), a in zip(spans, amps, strict=False):
         s0, s1 = int(round(on * fs_hz)), int(round(off * fs_hz))
         seg = np.full(s1 - s0, a)
         seg[:r] *= up
@@ -47,12 +53,27 @@ def envelope(n: int, fs_hz: float, spans: list[tuple[float, float]], amps: list[
     return env
 
 
-def contractions(fs_hz: float, duration_s: float, *, n_contractions: int = 12, snr: tuple[float, float] = (3.0, 8.0),
-                 noise_uv: float = 3.0, on_s: tuple[float, float] = (0.8, 2.5), mains_hz: float | None = None,
-                 mains_uv: float = 0.0, alias_hz: tuple[float, ...] = (), alias_uv: float = 0.0,
-                 ecg_uv: float = 0.0, heart_bpm: float = 75.0, dc_uv: float = 0.0, seed: int = 1,
-                 n_channels: int = 1, fatigue_hz_per_s: float = 0.0, ramp_off_s: float | None = None,
-                 gap_s: float = 1.5) -> Generated:
+def contractions(
+    fs_hz: float,
+    duration_s: float,
+    *,
+    n_contractions: int = 12,
+    snr: tuple[float, float] = (3.0, 8.0),
+    noise_uv: float = 3.0,
+    on_s: tuple[float, float] = (0.8, 2.5),
+    mains_hz: float | None = None,
+    mains_uv: float = 0.0,
+    alias_hz: tuple[float, ...] = (),
+    alias_uv: float = 0.0,
+    ecg_uv: float = 0.0,
+    heart_bpm: float = 75.0,
+    dc_uv: float = 0.0,
+    seed: int = 1,
+    n_channels: int = 1,
+    fatigue_hz_per_s: float = 0.0,
+    ramp_off_s: float | None = None,
+    gap_s: float = 1.5,
+) -> Generated:
     """Contractions at random times (>= 1.5 s apart, none in the first/last 2 s) at ``snr`` x rest RMS."""
     rng = np.random.default_rng(seed)
     n = int(round(duration_s * fs_hz))
@@ -104,12 +125,13 @@ def ecg(t: np.ndarray, fs_hz: float, heart_bpm: float, amp_uv: float, rng: np.ra
     for bt in beats:
         i = int(bt * fs_hz)
         s0, s1 = max(0, i - w), min(t.size, i + w + 1)
-        out[s0:s1] += amp_uv * qrs[s0 - (i - w): s1 - (i - w)]
+        out[s0:s1] += amp_uv * qrs[s0 - (i - w) : s1 - (i - w)]
     return out
 
 
-def _fatigued(n: int, fs_hz: float, spans: list[tuple[float, float]], hz_per_s: float, rng: np.random.Generator,
-              base: np.ndarray) -> np.ndarray:
+def _fatigued(
+    n: int, fs_hz: float, spans: list[tuple[float, float]], hz_per_s: float, rng: np.random.Generator, base: np.ndarray
+) -> np.ndarray:
     """Replace each contraction's noise by noise whose spectrum slides down at ``hz_per_s`` (centre 90 Hz)."""
     out = base.copy()
     for on, off in spans:
@@ -122,13 +144,14 @@ def _fatigued(n: int, fs_hz: float, spans: list[tuple[float, float]], hz_per_s: 
             lo, hi = max(15.0, centre * 0.5), min(0.45 * fs_hz, centre * 1.6)
             sos = sps.butter(3, (lo, hi), btype="bandpass", fs=fs_hz, output="sos")
             y = sps.sosfilt(sos, rng.standard_normal(win + 600))[600:]
-            seg[a:a + win] = (y / np.std(y))[: len(seg[a:a + win])]
+            seg[a : a + win] = (y / np.std(y))[: len(seg[a : a + win])]
         out[s0:s1] = seg
     return out
 
 
-def match(found: list[tuple[float, float]], truth: list[tuple[float, float]], tol_s: float = 0.3
-          ) -> tuple[int, int, list[float]]:
+def match(
+    found: list[tuple[float, float]], truth: list[tuple[float, float]], tol_s: float = 0.3
+) -> tuple[int, int, list[float]]:
     """(hits, false activations, onset errors in s): a found activation overlapping a true one is a hit."""
     errors, hits, used = [], 0, set()
     false = 0
@@ -145,9 +168,17 @@ def match(found: list[tuple[float, float]], truth: list[tuple[float, float]], to
     return hits, false, errors
 
 
-def write_project_recording(path: Path, x_uv: np.ndarray, fs_hz: float, *, channel_names: list[str] | None = None,
-                            muscles: list[str] | None = None, events: list[dict] | None = None,
-                            extra_meta: dict | None = None, board_id: int = 0) -> Path:
+def write_project_recording(
+    path: Path,
+    x_uv: np.ndarray,
+    fs_hz: float,
+    *,
+    channel_names: list[str] | None = None,
+    muscles: list[str] | None = None,
+    events: list[dict] | None = None,
+    extra_meta: dict | None = None,
+    board_id: int = 0,
+) -> Path:
     """Write ``x_uv`` in the project's format with the foundation's RecordingWriter (Cyton row layout)."""
     from emg.recordings.writer import RecordingWriter
 
@@ -155,12 +186,22 @@ def write_project_recording(path: Path, x_uv: np.ndarray, fs_hz: float, *, chann
     c, n = x_uv.shape
     rows = np.zeros((n_rows, n))
     rows[0] = np.arange(n) % 256
-    rows[1:1 + c] = x_uv
+    rows[1 : 1 + c] = x_uv
     rows[22] = 1.7e9 + np.arange(n) / fs_hz
-    meta = {"board_id": board_id, "board_name": "cyton", "sampling_rate": fs_hz, "num_rows": n_rows,
-            "exg_rows": list(range(1, 1 + c)), "accel_rows": [9, 10, 11], "timestamp_row": 22, "marker_row": 23,
-            "package_num_row": 0, "channel_names": channel_names or [f"ch{i + 1}" for i in range(c)],
-            "muscles": muscles or [], "gains": [24] * c}
+    meta = {
+        "board_id": board_id,
+        "board_name": "cyton",
+        "sampling_rate": fs_hz,
+        "num_rows": n_rows,
+        "exg_rows": list(range(1, 1 + c)),
+        "accel_rows": [9, 10, 11],
+        "timestamp_row": 22,
+        "marker_row": 23,
+        "package_num_row": 0,
+        "channel_names": channel_names or [f"ch{i + 1}" for i in range(c)],
+        "muscles": muscles or [],
+        "gains": [24] * c,
+    }
     meta.update(extra_meta or {})
     with RecordingWriter(path, meta, overwrite=True, fsync=False) as w:
         w.write(rows)
@@ -173,30 +214,72 @@ def dumps(obj: object) -> str:
     return json.dumps(obj)
 
 
-def write_drill_session(path: Path, *, snr: float, successes: list[bool], relax_s: float, start_time: str,
-                        patient: str = "P01", muscle: str = "quadriceps L", fs_hz: float = 250.0, seed: int = 0,
-                        fatigue_hz_per_s: float = 0.0) -> Path:
+def write_drill_session(
+    path: Path,
+    *,
+    snr: float,
+    successes: list[bool],
+    relax_s: float,
+    start_time: str,
+    patient: str = "P01",
+    muscle: str = "quadriceps L",
+    fs_hz: float = 250.0,
+    seed: int = 0,
+    fatigue_hz_per_s: float = 0.0,
+) -> Path:
     """A reach-and-hold session: one channel, len(successes) reps of 3 s at ``snr`` x rest, the relax cue at
     the start of a ``relax_s`` ramp down, recorded drill events and a calibration (floor 3, reference 23 uV)."""
     from dsp.calibration import Calibration
 
     n_reps = len(successes)
-    g = contractions(fs_hz, 12.0 * n_reps + 6.0, n_contractions=n_reps, on_s=(3.0 + relax_s, 3.0 + relax_s),
-                     snr=(snr, snr), seed=seed, ramp_off_s=relax_s, gap_s=4.0, fatigue_hz_per_s=fatigue_hz_per_s)
+    g = contractions(
+        fs_hz,
+        12.0 * n_reps + 6.0,
+        n_contractions=n_reps,
+        on_s=(3.0 + relax_s, 3.0 + relax_s),
+        snr=(snr, snr),
+        seed=seed,
+        ramp_off_s=relax_s,
+        gap_s=4.0,
+        fatigue_hz_per_s=fatigue_hz_per_s,
+    )
     events = [{"label": "drill_start", "time_s": 0.5, "data": {"kind": "reach_hold", "name": "quads"}}]
-    for k, ((on, off), ok) in enumerate(zip(g.truth[0], successes), 1):
+    for k, ((on, off), ok) in enumerate(zip(g.truth[0], successes, strict=False), 1):
         result = "success" if ok else "failure"
-        events += [{"label": "rep_start", "time_s": on - 0.5, "data": {"set": 1, "rep": k}},
-                   {"label": "cue", "time_s": on - 0.3, "data": {"phase": "contract", "channel": 0,
-                                                                 "band_pct": [30, 70], "target_pct": 50}},
-                   {"label": "cue", "time_s": off - relax_s, "data": {"phase": "relax", "channel": 0}},
-                   {"label": result, "time_s": off - relax_s, "data": {"set": 1, "rep": k}},
-                   {"label": "rep_end", "time_s": off + 0.5, "data": {"set": 1, "rep": k, "result": result}}]
-    events.append({"label": "drill_end", "time_s": g.x_uv.shape[1] / fs_hz - 0.5,
-                   "data": {"summary": {"attempted": n_reps, "succeeded": sum(successes)}}})
-    cal = Calibration(rest_floor_uv=np.array([3.0]), rest_sd_uv=np.array([0.5]), reference_uv=np.array([23.0]),
-                      channel_names=["ch1"], fs_hz=fs_hz, envelope="adaptive", kind="submax",
-                      reference_level_pct=60.0, meta={"patient": patient, "muscle": muscle})
-    return write_project_recording(path, g.x_uv, fs_hz, muscles=[muscle], events=events,
-                                   extra_meta={"calibration": json.loads(cal.to_json()), "start_time": start_time,
-                                               "patient": patient})
+        events += [
+            {"label": "rep_start", "time_s": on - 0.5, "data": {"set": 1, "rep": k}},
+            {
+                "label": "cue",
+                "time_s": on - 0.3,
+                "data": {"phase": "contract", "channel": 0, "band_pct": [30, 70], "target_pct": 50},
+            },
+            {"label": "cue", "time_s": off - relax_s, "data": {"phase": "relax", "channel": 0}},
+            {"label": result, "time_s": off - relax_s, "data": {"set": 1, "rep": k}},
+            {"label": "rep_end", "time_s": off + 0.5, "data": {"set": 1, "rep": k, "result": result}},
+        ]
+    events.append(
+        {
+            "label": "drill_end",
+            "time_s": g.x_uv.shape[1] / fs_hz - 0.5,
+            "data": {"summary": {"attempted": n_reps, "succeeded": sum(successes)}},
+        }
+    )
+    cal = Calibration(
+        rest_floor_uv=np.array([3.0]),
+        rest_sd_uv=np.array([0.5]),
+        reference_uv=np.array([23.0]),
+        channel_names=["ch1"],
+        fs_hz=fs_hz,
+        envelope="adaptive",
+        kind="submax",
+        reference_level_pct=60.0,
+        meta={"patient": patient, "muscle": muscle},
+    )
+    return write_project_recording(
+        path,
+        g.x_uv,
+        fs_hz,
+        muscles=[muscle],
+        events=events,
+        extra_meta={"calibration": json.loads(cal.to_json()), "start_time": start_time, "patient": patient},
+    )

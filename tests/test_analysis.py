@@ -56,23 +56,28 @@ def test_250hz_with_60hz_mains_and_70hz_alias() -> None:
 
 
 @pytest.mark.parametrize("fs, mains, alias, max_err_ms", [(250.0, 60.02, (70.02,), 30.0), (1000.0, 50.02, (), 20.0)])
-def test_strong_contractions_with_mains_keep_their_onsets(fs: float, mains: float, alias: tuple, max_err_ms: float
-                                                          ) -> None:
+def test_strong_contractions_with_mains_keep_their_onsets(
+    fs: float, mains: float, alias: tuple, max_err_ms: float
+) -> None:
     """Strong contractions (20-30 x rest) with mains notches on: the notches' pre-ringing must not pull
     onsets early (dsp's zero-phase notch alone puts them 160-220 ms early here)."""
-    g = contractions(fs, 120, n_contractions=20, snr=(20.0, 30.0), mains_hz=mains, mains_uv=30, alias_hz=alias,
-                     alias_uv=8, seed=12)
+    g = contractions(
+        fs, 120, n_contractions=20, snr=(20.0, 30.0), mains_hz=mains, mains_uv=30, alias_hz=alias, alias_uv=8, seed=12
+    )
     res = _run(g.x_uv, fs)
     assert res["settings"]["notch_hz"]
     found, false, err_ms = _score(res, g.truth)
     assert found == 1.0 and false == 0 and err_ms <= max_err_ms
 
 
-@pytest.mark.parametrize("kw", [
-    dict(fs=250.0, mains_hz=60.05, mains_uv=30, alias_hz=(70.05,), alias_uv=8),  # the grid drifts a little
-    dict(fs=250.0, ecg_uv=20),
-    dict(fs=1000.0, dc_uv=-30000.0, mains_hz=50, mains_uv=100),
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(fs=250.0, mains_hz=60.05, mains_uv=30, alias_hz=(70.05,), alias_uv=8),  # the grid drifts a little
+        dict(fs=250.0, ecg_uv=20),
+        dict(fs=1000.0, dc_uv=-30000.0, mains_hz=50, mains_uv=100),
+    ],
+)
 def test_ten_minutes_of_rest_give_at_most_one_false_activation(kw: dict) -> None:
     fs = kw.pop("fs")
     g = contractions(fs, 600, n_contractions=0, seed=8, **kw)
@@ -110,7 +115,7 @@ def test_causal_mode_is_what_the_live_pipeline_gives() -> None:
     rec = Recording(data_uv=g.x_uv, fs_hz=250.0, channel_names=["ch1"])
     res = analyze_recording(rec, AnalysisSettings(zero_phase=False, mains_hz=50))
     pipe = EmgPipeline(250.0, 1, mains_hz=50)
-    live = np.concatenate([pipe.process(g.x_uv[:, k:k + 10]) for k in range(0, g.x_uv.shape[1], 10)], axis=1)
+    live = np.concatenate([pipe.process(g.x_uv[:, k : k + 10]) for k in range(0, g.x_uv.shape[1], 10)], axis=1)
     np.testing.assert_allclose(res.envelope_uv, live, rtol=0, atol=1e-9 * np.abs(live).max())
     assert res.summary["settings"]["mode"] == "causal"
 
@@ -118,14 +123,17 @@ def test_causal_mode_is_what_the_live_pipeline_gives() -> None:
 # --------------------------------------------------------------------------- quality, fatigue, cross-channel
 
 
-@pytest.mark.parametrize("meta, rail", [
-    ({"rail_uv": 93_750.0, "board_id": 0}, 93_750.0),  # the sidecar says
-    ({"board_id": 0, "gains": [12, 12]}, 375_000.0),  # a Cyton at gain 12 (emg.acquire.boards)
-    ({"board_id": 2}, 187_500.0),  # Cyton + Daisy at its default gain 24
-    ({"board_name": "OpenBCI_GUI$BoardCytonSerial"}, 187_500.0),  # an OpenBCI GUI file names its board
-    ({"board_id": -1}, None),  # the synthetic board has no rail
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    "meta, rail",
+    [
+        ({"rail_uv": 93_750.0, "board_id": 0}, 93_750.0),  # the sidecar says
+        ({"board_id": 0, "gains": [12, 12]}, 375_000.0),  # a Cyton at gain 12 (emg.acquire.boards)
+        ({"board_id": 2}, 187_500.0),  # Cyton + Daisy at its default gain 24
+        ({"board_name": "OpenBCI_GUI$BoardCytonSerial"}, 187_500.0),  # an OpenBCI GUI file names its board
+        ({"board_id": -1}, None),  # the synthetic board has no rail
+        ({}, None),
+    ],
+)
 def test_rail_of_the_recordings_board(meta: dict, rail: float | None) -> None:
     from emg.analysis.quality import recording_rail_uv
 
@@ -158,8 +166,7 @@ def test_flat_railed_nan_channels_and_dropped_packets(tmp_path: Path) -> None:
 
 
 def test_fatigue_slope_recovered() -> None:
-    g = contractions(1000.0, 80, n_contractions=4, on_s=(10.0, 12.0), snr=(8.0, 10.0), fatigue_hz_per_s=-2.0,
-                     seed=4)
+    g = contractions(1000.0, 80, n_contractions=4, on_s=(10.0, 12.0), snr=(8.0, 10.0), fatigue_hz_per_s=-2.0, seed=4)
     res = _run(g.x_uv, 1000.0)
     fat = res["channels"][0]["fatigue"]
     assert len(fat["contractions"]) == 4
@@ -183,9 +190,17 @@ def test_percent_of_reference_from_sidecar_calibration(tmp_path: Path) -> None:
     from dsp.calibration import Calibration
 
     g = contractions(250.0, 40, n_contractions=5, seed=9, snr=(6.0, 6.0))
-    cal = Calibration(rest_floor_uv=np.array([3.0]), rest_sd_uv=np.array([0.5]), reference_uv=np.array([23.0]),
-                      channel_names=["ch1"], fs_hz=250.0, envelope="adaptive", kind="mvc",
-                      reference_level_pct=100.0, meta={"patient": "P01"})
+    cal = Calibration(
+        rest_floor_uv=np.array([3.0]),
+        rest_sd_uv=np.array([0.5]),
+        reference_uv=np.array([23.0]),
+        channel_names=["ch1"],
+        fs_hz=250.0,
+        envelope="adaptive",
+        kind="mvc",
+        reference_level_pct=100.0,
+        meta={"patient": "P01"},
+    )
     path = write_project_recording(tmp_path / "c", g.x_uv, 250.0, extra_meta={"calibration": json.loads(cal.to_json())})
     res = analyze_file(path)
     assert res["settings"]["calibration"] == "recording sidecar"
@@ -200,16 +215,27 @@ def test_calibration_option_as_file_text_or_dict(tmp_path: Path) -> None:
     from dsp.calibration import Calibration
 
     g = contractions(250.0, 20, n_contractions=3, seed=9, snr=(6.0, 6.0))
-    cal = Calibration(rest_floor_uv=np.array([3.0]), rest_sd_uv=np.array([0.5]), reference_uv=np.array([23.0]),
-                      channel_names=["ch1"], fs_hz=250.0)
+    cal = Calibration(
+        rest_floor_uv=np.array([3.0]),
+        rest_sd_uv=np.array([0.5]),
+        reference_uv=np.array([23.0]),
+        channel_names=["ch1"],
+        fs_hz=250.0,
+    )
     path = tmp_path / "cal.json"
     path.write_text(cal.to_json(), encoding="utf-8")
-    results = [_run(g.x_uv, 250.0, calibration=c)["channels"][0]["activations"]
-               for c in (cal, path, str(path), cal.to_json(), json.loads(cal.to_json()))]
+    results = [
+        _run(g.x_uv, 250.0, calibration=c)["channels"][0]["activations"]
+        for c in (cal, path, str(path), cal.to_json(), json.loads(cal.to_json()))
+    ]
     assert results[0] and all("peak_pct" in a for a in results[0])
     assert all(r == results[0] for r in results[1:])
-    for bad, words in ((tmp_path / "missing.json", "not found"), (tmp_path, "is a folder"),
-                       ({"rest_floor_uv": [1.0]}, "lacks"), ("{not json", "not valid JSON")):
+    for bad, words in (
+        (tmp_path / "missing.json", "not found"),
+        (tmp_path, "is a folder"),
+        ({"rest_floor_uv": [1.0]}, "lacks"),
+        ("{not json", "not valid JSON"),
+    ):
         with pytest.raises(ConfigError, match=words) as err:
             _run(g.x_uv, 250.0, calibration=bad)
         assert "\n" not in str(err.value)
@@ -220,14 +246,21 @@ def test_drill_reps_from_recorded_events(tmp_path: Path) -> None:
     g = contractions(fs, 60, n_contractions=4, on_s=(3.0, 3.0), snr=(5.0, 5.0), seed=12)
     events = [{"label": "drill_start", "time_s": 0.5, "data": {"kind": "reach_hold", "name": "quads"}}]
     for k, (on, off) in enumerate(g.truth[0], 1):
-        events += [{"label": "rep_start", "time_s": on - 0.5, "data": {"set": 1, "rep": k}},
-                   {"label": "cue", "time_s": on - 0.3, "data": {"phase": "contract", "channel": 0,
-                                                                 "band_pct": [40, 60], "target_pct": 50}},
-                   {"label": "cue", "time_s": off, "data": {"phase": "relax", "channel": 0}},
-                   {"label": "success" if k != 3 else "failure", "time_s": off, "data": {"set": 1, "rep": k}},
-                   {"label": "rep_end", "time_s": off + 0.5,
-                    "data": {"set": 1, "rep": k, "result": "success" if k != 3 else "failure",
-                             "reaction_time_s": 0.3}}]
+        events += [
+            {"label": "rep_start", "time_s": on - 0.5, "data": {"set": 1, "rep": k}},
+            {
+                "label": "cue",
+                "time_s": on - 0.3,
+                "data": {"phase": "contract", "channel": 0, "band_pct": [40, 60], "target_pct": 50},
+            },
+            {"label": "cue", "time_s": off, "data": {"phase": "relax", "channel": 0}},
+            {"label": "success" if k != 3 else "failure", "time_s": off, "data": {"set": 1, "rep": k}},
+            {
+                "label": "rep_end",
+                "time_s": off + 0.5,
+                "data": {"set": 1, "rep": k, "result": "success" if k != 3 else "failure", "reaction_time_s": 0.3},
+            },
+        ]
     path = write_project_recording(tmp_path / "d", g.x_uv, fs, events=events)
     res = analyze_file(path)
     reps = res["reps"]
@@ -309,8 +342,13 @@ def test_real_cyton_v6_mains_detected(realdata: Path) -> None:
 def test_all_nan_or_flat_recording_is_an_error_with_reasons(tmp_path: Path) -> None:
     p = tmp_path / "flat.csv"
     t = np.arange(2000) / 500.0
-    np.savetxt(p, np.column_stack([t, np.zeros_like(t), np.full_like(t, np.nan)]), delimiter=",",
-               header="time,a,b", comments="")
+    np.savetxt(
+        p,
+        np.column_stack([t, np.zeros_like(t), np.full_like(t, np.nan)]),
+        delimiter=",",
+        header="time,a,b",
+        comments="",
+    )
     res = analyze_file(p)
     assert res["error"].startswith("no usable channel")
     assert res["channels"][0]["status"] == "flat" and res["channels"][1]["status"] == "no-data"
@@ -338,8 +376,12 @@ def test_channels_selected_by_number_name_and_muscle() -> None:
 
 def test_events_do_not_break_a_recording_without_reps() -> None:
     g = contractions(250.0, 20, n_contractions=2, seed=1)
-    rec = Recording(data_uv=g.x_uv, fs_hz=250.0, channel_names=["a"],
-                    events=[Event("mark", 100, 0.4, {}), Event("drill_end", 4000, 16.0, {"summary": {"x": 1}})])
+    rec = Recording(
+        data_uv=g.x_uv,
+        fs_hz=250.0,
+        channel_names=["a"],
+        events=[Event("mark", 100, 0.4, {}), Event("drill_end", 4000, 16.0, {"summary": {"x": 1}})],
+    )
     res = analyze_recording(rec).to_dict()
     assert res["reps"] == [] and res["drill"] == {"summary": {"x": 1}}
 
@@ -356,14 +398,32 @@ def test_recorded_drill_is_replayed_and_agrees(tmp_path: Path) -> None:
     drills = Path(__file__).resolve().parents[1] / "feedback" / "drills"
     config = load_drill(drills / "reach_hold_demo.toml")
     g = contractions(fs, 40, n_contractions=3, on_s=(3.5, 3.5), snr=(3.3, 3.3), seed=31)
-    cal = Calibration(rest_floor_uv=np.array([3.0]), rest_sd_uv=np.array([0.5]), reference_uv=np.array([23.0]),
-                      channel_names=["ch1"], fs_hz=fs, envelope="adaptive", kind="mvc", reference_level_pct=100.0)
+    cal = Calibration(
+        rest_floor_uv=np.array([3.0]),
+        rest_sd_uv=np.array([0.5]),
+        reference_uv=np.array([23.0]),
+        channel_names=["ch1"],
+        fs_hz=fs,
+        envelope="adaptive",
+        kind="mvc",
+        reference_level_pct=100.0,
+    )
     _, env = emg_process(g.x_uv, fs, mains_hz=50, envelope="adaptive", zero_phase=False)
-    live_events, live_summary = replay_drill(config, cal.activation_pct(env), fs_hz=fs, channel_names=["ch1"],
-                                             stop_at_end=True)
+    live_events, live_summary = replay_drill(
+        config, cal.activation_pct(env), fs_hz=fs, channel_names=["ch1"], stop_at_end=True
+    )
     events = [{"label": e.label, "time_s": e.t_s, "data": e.data} for e in live_events]
-    path = write_project_recording(tmp_path / "drill", g.x_uv, fs, events=events, extra_meta={
-        "calibration": cal.to_dict(), "drill": config.to_dict(), "filters": {"mains_hz": 50, "near_heart": False}})
+    path = write_project_recording(
+        tmp_path / "drill",
+        g.x_uv,
+        fs,
+        events=events,
+        extra_meta={
+            "calibration": cal.to_dict(),
+            "drill": config.to_dict(),
+            "filters": {"mains_hz": 50, "near_heart": False},
+        },
+    )
     res = analyze_file(path)
     live_results = [e.data["result"] for e in live_events if e.label == "rep_end"]
     assert len(live_results) == 3
@@ -392,17 +452,23 @@ def test_cocontraction_is_relative_effort_only_with_a_calibration() -> None:
     rng = np.random.default_rng(4)
     drive = np.zeros(n)
     for start in (5_000, 15_000, 25_000):
-        drive[start:start + 3_000] = 1.0
-    x = np.vstack([rng.normal(0, 2, n) + rng.normal(0, 100, n) * drive,
-                   rng.normal(0, 2, n) + rng.normal(0, 10, n) * drive])
+        drive[start : start + 3_000] = 1.0
+    x = np.vstack(
+        [rng.normal(0, 2, n) + rng.normal(0, 100, n) * drive, rng.normal(0, 2, n) + rng.normal(0, 10, n) * drive]
+    )
     rec = Recording(data_uv=x, fs_hz=fs, channel_names=["agonist", "antagonist"])
     own = analyze_recording(rec, AnalysisSettings(mains_hz=None)).to_dict()["cocontraction"][0]
     assert own["normalisation"].startswith("own peak")
     assert own["index_pct"] > 70.0
     from dsp.calibration import Calibration
 
-    cal = Calibration(rest_floor_uv=[1.6, 1.6], rest_sd_uv=[0.5, 0.5], reference_uv=[80.0, 80.0],
-                      channel_names=["agonist", "antagonist"], fs_hz=fs)
+    cal = Calibration(
+        rest_floor_uv=[1.6, 1.6],
+        rest_sd_uv=[0.5, 0.5],
+        reference_uv=[80.0, 80.0],
+        channel_names=["agonist", "antagonist"],
+        fs_hz=fs,
+    )
     rel = analyze_recording(rec, AnalysisSettings(mains_hz=None, calibration=cal)).to_dict()["cocontraction"][0]
     assert rel["normalisation"] == "% of reference"
     assert 5.0 < rel["index_pct"] < 30.0  # 10 % of the agonist's effort: 200 * 0.1 / 1.1 = 18 %

@@ -7,15 +7,44 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from analysis_gen import contractions, write_project_recording
+
 from emg.cli import main
 
-DOCUMENTED_TOP = {"schema", "software_version", "path", "source_format", "start_time", "patient", "sampling_rate",
-                  "duration_s", "n_samples", "units", "settings", "quality", "channels", "cocontraction",
-                  "symmetry", "reps", "drill"}
-DOCUMENTED_CHANNEL = {"index", "name", "muscle", "status", "reason", "n_activations", "n_confident", "activations",
-                      "noise_floor", "noise_floor_envelope", "calibration", "quality", "fatigue"}
+DOCUMENTED_TOP = {
+    "schema",
+    "software_version",
+    "path",
+    "source_format",
+    "start_time",
+    "patient",
+    "sampling_rate",
+    "duration_s",
+    "n_samples",
+    "units",
+    "settings",
+    "quality",
+    "channels",
+    "cocontraction",
+    "symmetry",
+    "reps",
+    "drill",
+}
+DOCUMENTED_CHANNEL = {
+    "index",
+    "name",
+    "muscle",
+    "status",
+    "reason",
+    "n_activations",
+    "n_confident",
+    "activations",
+    "noise_floor",
+    "noise_floor_envelope",
+    "calibration",
+    "quality",
+    "fatigue",
+}
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +85,18 @@ def test_folder_is_analysed_in_order(two_recordings: Path, capsys: pytest.Captur
     assert [Path(r["path"]).name for r in res] == ["r0.csv", "r1.csv"]
 
 
-@pytest.mark.parametrize("args, code, words", [
-    (["analyze", "/nonexistent/file.csv"], 4, "not found"),
-    (["analyze", "{rec}", "--channels", "x9"], 2, "unknown channel 'x9'"),
-    (["analyze", "{rec}", "--mains", "55"], 2, "--mains '55'"),
-    (["analyze", "{rec}", "--calibration", "/nonexistent/cal.json"], 2, "calibration file not found"),
-])
-def test_bad_options_one_line_errors(two_recordings: Path, capsys: pytest.CaptureFixture, args: list[str],
-                                     code: int, words: str) -> None:
+@pytest.mark.parametrize(
+    "args, code, words",
+    [
+        (["analyze", "/nonexistent/file.csv"], 4, "not found"),
+        (["analyze", "{rec}", "--channels", "x9"], 2, "unknown channel 'x9'"),
+        (["analyze", "{rec}", "--mains", "55"], 2, "--mains '55'"),
+        (["analyze", "{rec}", "--calibration", "/nonexistent/cal.json"], 2, "calibration file not found"),
+    ],
+)
+def test_bad_options_one_line_errors(
+    two_recordings: Path, capsys: pytest.CaptureFixture, args: list[str], code: int, words: str
+) -> None:
     args = [a.replace("{rec}", str(two_recordings / "r0.csv")) for a in args]
     assert main(args) == code
     err = capsys.readouterr().err
@@ -78,8 +111,9 @@ def test_nothing_analysable_exits_non_zero(tmp_path: Path, capsys: pytest.Captur
     assert "no usable channel: a: flat channel" in capsys.readouterr().err
 
 
-def test_folder_with_a_bad_file_still_reports_the_good_ones(two_recordings: Path, tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture) -> None:
+def test_folder_with_a_bad_file_still_reports_the_good_ones(
+    two_recordings: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     folder = tmp_path / "mixed"
     folder.mkdir()
     (folder / "broken.csv").write_bytes(b"\x00\x01garbage" * 50)

@@ -176,9 +176,13 @@ def test_emg_top_floor_holds_only_the_entry_points() -> None:
     assert top <= EMG_TOP_FLOOR, f"modules on emg/'s top floor that belong in a wing: {sorted(top - EMG_TOP_FLOOR)}"
 
 
-@pytest.mark.parametrize("folder", sorted(p for p in (ROOT / "emg").iterdir()
-                                          if p.is_dir() and not p.name.startswith((".", "_"))
-                                          and any(p.glob("*.py"))), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "folder",
+    sorted(
+        p for p in (ROOT / "emg").iterdir() if p.is_dir() and not p.name.startswith((".", "_")) and any(p.glob("*.py"))
+    ),
+    ids=lambda p: p.name,
+)
 def test_every_wing_says_what_lives_there(folder: Path) -> None:
     init = folder / "__init__.py"
     assert init.is_file(), f"{folder.relative_to(ROOT)} has no __init__.py"

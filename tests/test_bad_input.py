@@ -139,8 +139,12 @@ def test_truncated_message_names_a_command_line_fix(rec: Path, tmp_path: Path, c
 
 
 def test_usage_errors_are_one_line(capsys) -> None:
-    for argv in (["simulate", "--mains", "55"], ["export", "x.csv", "--to", "nonsense", "--out", "y"],
-                 ["analyze", "--workers", "x", "y.csv"], ["nonsense"]):
+    for argv in (
+        ["simulate", "--mains", "55"],
+        ["export", "x.csv", "--to", "nonsense", "--out", "y"],
+        ["analyze", "--workers", "x", "y.csv"],
+        ["nonsense"],
+    ):
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2
@@ -148,8 +152,9 @@ def test_usage_errors_are_one_line(capsys) -> None:
 
 
 def test_usage_error_output_is_one_line_subprocess() -> None:
-    p = subprocess.run([sys.executable, "-m", "emg", "simulate", "--mains", "55"], capture_output=True,
-                       text=True, cwd=HERE, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-m", "emg", "simulate", "--mains", "55"], capture_output=True, text=True, cwd=HERE, timeout=60
+    )
     assert p.returncode == 2
     msg = _one_line_error(p.stderr)
     assert "--mains" in msg and "--help" in msg
@@ -157,8 +162,12 @@ def test_usage_error_output_is_one_line_subprocess() -> None:
 
 def test_record_keeps_recording_when_the_pipe_closes(tmp_path: Path) -> None:
     out = tmp_path / "p.csv"
-    p = subprocess.Popen([sys.executable, "-m", "emg", "record", "--board", "synthetic", "--duration", "2",
-                          "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=HERE)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "emg", "record", "--board", "synthetic", "--duration", "2", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=HERE,
+    )
     assert p.stdout is not None
     p.stdout.readline()
     p.stdout.close()  # `emg record ... | head -1`
@@ -208,9 +217,25 @@ def test_playback_without_file_names_the_option(tmp_path: Path, capsys) -> None:
 
 
 def test_serial_port_on_a_board_without_one_is_refused(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "emg", "record", "--board", "synthetic", "--serial-port",
-                           "/dev/ttyUSB0", "--duration", "1", "--out", str(tmp_path / "r.csv")],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "emg",
+            "record",
+            "--board",
+            "synthetic",
+            "--serial-port",
+            "/dev/ttyUSB0",
+            "--duration",
+            "1",
+            "--out",
+            str(tmp_path / "r.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode != 0
     assert proc.stderr.strip().count("\n") == 0 and "takes no serial port" in proc.stderr
     assert not (tmp_path / "r.csv").exists()

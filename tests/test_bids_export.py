@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pyedflib
 import pytest
+from test_export_edf import EVENTS, make_recording
 
 from emg.cli import main
 from emg.errors import ConfigError
 from emg.export import export_bids, load_for_export
 from emg.export.bids import validate_bids_emg
-from test_export_edf import EVENTS, make_recording
 
 
 def tsv(path: Path) -> list[dict[str, str]]:
@@ -24,8 +24,11 @@ def tsv(path: Path) -> list[dict[str, str]]:
 
 
 def digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture()
@@ -41,8 +44,13 @@ def test_new_dataset_has_required_files_and_fields(rec, tmp_path: Path) -> None:
     emg = root / "sub-P01" / "ses-1" / "emg"
     stem = "sub-P01_ses-1_task-reachhold"
     assert res.data_file == emg / f"{stem}_emg.bdf"
-    for name in (f"{stem}_emg.bdf", f"{stem}_emg.json", f"{stem}_channels.tsv", f"{stem}_events.tsv",
-                 f"{stem}_events.json"):
+    for name in (
+        f"{stem}_emg.bdf",
+        f"{stem}_emg.json",
+        f"{stem}_channels.tsv",
+        f"{stem}_events.tsv",
+        f"{stem}_events.json",
+    ):
         assert (emg / name).is_file(), name
     desc = json.loads((root / "dataset_description.json").read_text())
     assert desc["BIDSVersion"] == "1.11.0" and desc["DatasetType"] == "raw" and desc["Name"]
@@ -54,8 +62,9 @@ def test_new_dataset_has_required_files_and_fields(rec, tmp_path: Path) -> None:
     assert side["EMGChannelCount"] == 8
     assert side["EMGPlacementScheme"] == "Other" and side["EMGPlacementSchemeDescription"]
     assert side["EMGReference"] == "Bipolar"
-    assert side["HardwareFilters"] == {"ADS1299 sinc3 decimation filter": {"-3 dB cutoff (Hz)": 65.5,
-                                                                            "ADC data rate (SPS)": 250}}
+    assert side["HardwareFilters"] == {
+        "ADS1299 sinc3 decimation filter": {"-3 dB cutoff (Hz)": 65.5, "ADC data rate (SPS)": 250}
+    }
     assert side["SoftwareFilters"] == "n/a"  # the data are raw
     assert side["RecordingType"] == "continuous"
     assert side["RecordingDuration"] == pytest.approx(7503 / 250)
@@ -71,7 +80,11 @@ def test_new_dataset_has_required_files_and_fields(rec, tmp_path: Path) -> None:
     labels = [reader.getLabel(i) for i in range(reader.signals_in_file)]
     reader.close()
     assert [c["name"] for c in chans] == labels
-    assert [c["target_muscle"] for c in chans[:3]] == ["vastus medialis L", "vastus medialis R", "rectus femoris (left)"]
+    assert [c["target_muscle"] for c in chans[:3]] == [
+        "vastus medialis L",
+        "vastus medialis R",
+        "rectus femoris (left)",
+    ]
     assert chans[3]["target_muscle"] == "n/a"
     assert all(c["type"] == "EMG" and c["units"] == "uV" and c["reference"] == "bipolar" for c in chans)
     assert all(c["high_cutoff"] == "65.5" for c in chans)
@@ -105,8 +118,10 @@ def test_sessions_and_subjects_are_added_without_clobbering(rec, tmp_path: Path)
     export_bids(rec, root, subject="P01", session="2", task="reachhold", run=2)
     assert [r["participant_id"] for r in tsv(root / "participants.tsv")] == ["sub-P01", "sub-P02"]
     scans = tsv(root / "sub-P01" / "ses-2" / "sub-P01_ses-2_scans.tsv")
-    assert [s["filename"] for s in scans] == ["emg/sub-P01_ses-2_task-reachhold_emg.bdf",
-                                              "emg/sub-P01_ses-2_task-reachhold_run-2_emg.bdf"]
+    assert [s["filename"] for s in scans] == [
+        "emg/sub-P01_ses-2_task-reachhold_emg.bdf",
+        "emg/sub-P01_ses-2_task-reachhold_run-2_emg.bdf",
+    ]
     final = digest(root)
     grown_tables = {"sub-P01/sub-P01_sessions.tsv", "participants.tsv", "sub-P01/ses-2/sub-P01_ses-2_scans.tsv"}
     assert all(final[k] == after[k] for k in after if k not in grown_tables)  # every data file untouched
@@ -123,19 +138,24 @@ def test_existing_recording_is_refused_unless_forced(rec, tmp_path: Path) -> Non
     rec.data_uv = rec.data_uv * 2
     export_bids(rec, root, subject="P01", session="1", task="reachhold", force=True)
     after = digest(root)
-    assert after["sub-P01/ses-1/emg/sub-P01_ses-1_task-reachhold_emg.bdf"] != \
-        before["sub-P01/ses-1/emg/sub-P01_ses-1_task-reachhold_emg.bdf"]
+    assert (
+        after["sub-P01/ses-1/emg/sub-P01_ses-1_task-reachhold_emg.bdf"]
+        != before["sub-P01/ses-1/emg/sub-P01_ses-1_task-reachhold_emg.bdf"]
+    )
     assert after["dataset_description.json"] == before["dataset_description.json"]
     assert len(tsv(root / "sub-P01" / "ses-1" / "sub-P01_ses-1_scans.tsv")) == 1
     assert validate_bids_emg(root) == []
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"subject": "", "task": "rest"}, "pass --subject"),
-    ({"subject": "P01", "task": None}, "pass --task"),
-    ({"subject": "P 01", "task": "rest"}, "only letters and digits; use e.g. 'P01'"),
-    ({"subject": "P01", "task": "rest", "run": "two"}, "run must be a number"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"subject": "", "task": "rest"}, "pass --subject"),
+        ({"subject": "P01", "task": None}, "pass --task"),
+        ({"subject": "P 01", "task": "rest"}, "only letters and digits; use e.g. 'P01'"),
+        ({"subject": "P01", "task": "rest", "run": "two"}, "run must be a number"),
+    ],
+)
 def test_missing_or_bad_entities_write_nothing(rec, tmp_path: Path, kwargs, message) -> None:
     root = tmp_path / "study"
     with pytest.raises(ConfigError, match=message):
@@ -179,17 +199,56 @@ def test_cli_bids_export_and_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err
     assert err.startswith("error: --to bids needs --subject") and err.count("\n") == 1
     assert not root.exists()
-    assert main(["export", str(tmp_path / "s.csv"), "--to", "bids", "--out", str(root), "--subject", "P07",
-                 "--session", "pre", "--task", "mvc", "--mains", "60", "--authors", "A. Therapist, B. Researcher",
-                 "--license", "CC0-1.0"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(tmp_path / "s.csv"),
+                "--to",
+                "bids",
+                "--out",
+                str(root),
+                "--subject",
+                "P07",
+                "--session",
+                "pre",
+                "--task",
+                "mvc",
+                "--mains",
+                "60",
+                "--authors",
+                "A. Therapist, B. Researcher",
+                "--license",
+                "CC0-1.0",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "added sub-P07/ses-pre/emg/sub-P07_ses-pre_task-mvc_emg.bdf to new BIDS dataset" in out
     side = json.loads((root / "sub-P07/ses-pre/emg/sub-P07_ses-pre_task-mvc_emg.json").read_text())
     assert side["PowerLineFrequency"] == 60.0
     desc = json.loads((root / "dataset_description.json").read_text())
     assert desc["Authors"] == ["A. Therapist", "B. Researcher"] and desc["License"] == "CC0-1.0"
-    assert main(["export", str(tmp_path / "s.csv"), "--to", "bids", "--out", str(root), "--subject", "P07",
-                 "--session", "pre", "--task", "mvc"]) == 2
+    assert (
+        main(
+            [
+                "export",
+                str(tmp_path / "s.csv"),
+                "--to",
+                "bids",
+                "--out",
+                str(root),
+                "--subject",
+                "P07",
+                "--session",
+                "pre",
+                "--task",
+                "mvc",
+            ]
+        )
+        == 2
+    )
     assert "already exists" in capsys.readouterr().err
     assert validate_bids_emg(root) == []
 
@@ -236,22 +295,83 @@ def test_accelerometer_channels_are_misc_in_bids(rec, tmp_path: Path) -> None:
 def test_lab_metadata_file_fills_recommended_fields(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     make_recording(tmp_path / "s.csv")
     meta = tmp_path / "lab.json"
-    meta.write_text(json.dumps({"InstitutionName": "Rehab Clinic", "ElectrodeManufacturer": "Ambu",
-                                "InterelectrodeDistance": 20, "EMGGround": "patella"}))
+    meta.write_text(
+        json.dumps(
+            {
+                "InstitutionName": "Rehab Clinic",
+                "ElectrodeManufacturer": "Ambu",
+                "InterelectrodeDistance": 20,
+                "EMGGround": "patella",
+            }
+        )
+    )
     root = tmp_path / "ds"
-    assert main(["export", str(tmp_path / "s.csv"), "--to", "bids", "--out", str(root), "--subject", "P01",
-                 "--task", "mvc", "--bids-meta", str(meta), "--task-description", "maximal contractions"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(tmp_path / "s.csv"),
+                "--to",
+                "bids",
+                "--out",
+                str(root),
+                "--subject",
+                "P01",
+                "--task",
+                "mvc",
+                "--bids-meta",
+                str(meta),
+                "--task-description",
+                "maximal contractions",
+            ]
+        )
+        == 0
+    )
     side = json.loads((root / "sub-P01/emg/sub-P01_task-mvc_emg.json").read_text())
     assert side["InstitutionName"] == "Rehab Clinic" and side["InterelectrodeDistance"] == 20
     assert side["EMGGround"] == "patella" and side["TaskDescription"] == "maximal contractions"
     meta.write_text(json.dumps({"SamplingFrequency": 1000}))
-    assert main(["export", str(tmp_path / "s.csv"), "--to", "bids", "--out", str(root), "--subject", "P02",
-                 "--task", "mvc", "--bids-meta", str(meta)]) == 2
+    assert (
+        main(
+            [
+                "export",
+                str(tmp_path / "s.csv"),
+                "--to",
+                "bids",
+                "--out",
+                str(root),
+                "--subject",
+                "P02",
+                "--task",
+                "mvc",
+                "--bids-meta",
+                str(meta),
+            ]
+        )
+        == 2
+    )
     assert "may not set SamplingFrequency" in capsys.readouterr().err
     assert not (root / "sub-P02").exists()
     meta.write_text("{not json")
-    assert main(["export", str(tmp_path / "s.csv"), "--to", "bids", "--out", str(root), "--subject", "P02",
-                 "--task", "mvc", "--bids-meta", str(meta)]) == 2
+    assert (
+        main(
+            [
+                "export",
+                str(tmp_path / "s.csv"),
+                "--to",
+                "bids",
+                "--out",
+                str(root),
+                "--subject",
+                "P02",
+                "--task",
+                "mvc",
+                "--bids-meta",
+                str(meta),
+            ]
+        )
+        == 2
+    )
     assert "is not valid JSON" in capsys.readouterr().err
 
 
@@ -267,23 +387,35 @@ def test_bids_events_read_back_with_their_data(rec, tmp_path: Path) -> None:
 
 def test_session_next_numbers_the_sessions(rec, tmp_path: Path) -> None:
     root = tmp_path / "study"
-    labels = [export_bids(rec, root, subject="P01", session="next", task="reachhold").data_file.parent.parent.name
-              for _ in range(3)]
+    labels = [
+        export_bids(rec, root, subject="P01", session="next", task="reachhold").data_file.parent.parent.name
+        for _ in range(3)
+    ]
     assert labels == ["ses-1", "ses-2", "ses-3"]
     assert [r["session_id"] for r in tsv(root / "sub-P01" / "sub-P01_sessions.tsv")] == labels
     assert validate_bids_emg(root) == []
 
 
 def test_calibration_is_kept_as_normalization(rec, tmp_path: Path) -> None:
-    rec.meta["calibration"] = {"kind": "submax", "reference_level_pct": 40.0, "envelope": "adaptive",
-                               "channel_names": ["ch1"], "reference_uv": [80.0], "rest_floor_uv": [2.0],
-                               "rest_sd_uv": [0.5]}
+    rec.meta["calibration"] = {
+        "kind": "submax",
+        "reference_level_pct": 40.0,
+        "envelope": "adaptive",
+        "channel_names": ["ch1"],
+        "reference_uv": [80.0],
+        "rest_floor_uv": [2.0],
+        "rest_sd_uv": [0.5],
+    }
     rec.meta["drill"] = {"kind": "reach_hold", "name": "Quadriceps reach and hold"}
     res = export_bids(rec, tmp_path / "study", subject="P01", task="reachhold")
     side = json.loads(res.data_file.with_name("sub-P01_task-reachhold_emg.json").read_text())
     norm = side["EMGNormalization"]
-    assert (norm["Kind"], norm["ReferenceLevelPercentOfMaximum"], norm["Reference_uV"], norm["RestFloor_uV"]) == \
-        ("submax", 40.0, [80.0], [2.0])
+    assert (norm["Kind"], norm["ReferenceLevelPercentOfMaximum"], norm["Reference_uV"], norm["RestFloor_uV"]) == (
+        "submax",
+        40.0,
+        [80.0],
+        [2.0],
+    )
     assert side["TaskDescription"] == "biofeedback drill Quadriceps reach and hold (reach_hold)"
 
 

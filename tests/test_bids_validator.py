@@ -13,14 +13,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_export_edf import make_recording
 
 from emg.export import export_bids, load_for_export
-from test_export_edf import make_recording
 
 
 def validator() -> str:
-    exe = os.environ.get("EMG_BIDS_VALIDATOR") or shutil.which("bids-validator-deno") \
+    exe = (
+        os.environ.get("EMG_BIDS_VALIDATOR")
+        or shutil.which("bids-validator-deno")
         or str(Path(sys.executable).parent / "bids-validator-deno")
+    )
     if not Path(exe).exists():
         pytest.skip("bids-validator-deno is not installed (pip install bids-validator-deno)")
     return exe
@@ -36,8 +39,9 @@ def test_official_validator_finds_no_error(tmp_path: Path) -> None:
     export_bids(rec, root, subject="P02", session="1", task="reachhold", run=2)
     res = subprocess.run([exe, str(root), "--json"], capture_output=True, text=True, timeout=120)
     report = json.loads(res.stdout)
-    errors = [(i["code"], i.get("location"), i.get("subCode")) for i in report["issues"]["issues"]
-              if i["severity"] == "error"]
+    errors = [
+        (i["code"], i.get("location"), i.get("subCode")) for i in report["issues"]["issues"] if i["severity"] == "error"
+    ]
     assert errors == []
     assert report["summary"]["modalities"] == ["emg"] and sorted(report["summary"]["subjects"]) == ["P01", "P02"]
     assert sorted(report["summary"]["sessions"]) == ["1", "2"]

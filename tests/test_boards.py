@@ -3,8 +3,15 @@
 import pytest
 from brainflow.board_shim import BoardShim
 
-from emg.acquire.boards import (PRESETS, bipolar_emg_commands, cyton_rail_uv, cyton_scale_uv_per_count, get_preset,
-                        playback_preset, preset_for_board_id)
+from emg.acquire.boards import (
+    PRESETS,
+    bipolar_emg_commands,
+    cyton_rail_uv,
+    cyton_scale_uv_per_count,
+    get_preset,
+    playback_preset,
+    preset_for_board_id,
+)
 from emg.errors import ConfigError
 
 
@@ -23,7 +30,12 @@ def test_preset_rows_match_brainflow(name):
 
 def test_board_ids_and_serial_needs():
     assert {n: p.board_id for n, p in PRESETS.items()} == {
-        "synthetic": -1, "playback": -3, "cyton": 0, "cyton-daisy": 2, "ganglion": 1}
+        "synthetic": -1,
+        "playback": -3,
+        "cyton": 0,
+        "cyton-daisy": 2,
+        "ganglion": 1,
+    }
     assert [n for n, p in PRESETS.items() if p.needs_serial_port] == ["cyton", "cyton-daisy", "ganglion"]
     assert get_preset("playback").needs_file
 
@@ -41,7 +53,7 @@ def test_bipolar_commands_turn_srb2_off_at_the_gain():
     assert len(daisy) == 16 * 9
     assert daisy[-9:] == "xI040100X"
     for i in range(16):
-        cmd = daisy[9 * i: 9 * i + 9]
+        cmd = daisy[9 * i : 9 * i + 9]
         assert cmd[6] == "0" and cmd[7] == "0"  # SRB2 off, SRB1 off
 
 

@@ -39,8 +39,19 @@ def test_boards_lists_presets(capsys):
 
 def test_record_synthetic_duration_and_muscles(capsys, tmp_path):
     out_csv = tmp_path / "s.csv"
-    code, out, err = run_cli(capsys, "record", "--board", "synthetic", "--duration", "2", "--out", str(out_csv),
-                             "--muscles", "vastus medialis L, vastus medialis R", "--quiet")
+    code, out, err = run_cli(
+        capsys,
+        "record",
+        "--board",
+        "synthetic",
+        "--duration",
+        "2",
+        "--out",
+        str(out_csv),
+        "--muscles",
+        "vastus medialis L, vastus medialis R",
+        "--quiet",
+    )
     assert code == 0, err
     assert "recorded 500 samples (2.00 s)" in out
     rec = load_recording(out_csv)
@@ -48,17 +59,20 @@ def test_record_synthetic_duration_and_muscles(capsys, tmp_path):
     assert rec.muscles[:3] == ["vastus medialis L", "vastus medialis R", ""]
 
 
-@pytest.mark.parametrize("argv, code, needles", [
-    (["record", "--board", "cytn", "--duration", "1"], 2, ["unknown board 'cytn'", "synthetic"]),
-    (["record", "--board", "cyton", "--duration", "1"], 2, ["needs --serial-port"]),
-    (["record", "--board", "cyton", "--serial-port", "/dev/ttyUSB97", "--duration", "1"], 3, ["does not exist"]),
-    (["record", "--board", "cyton", "--serial-port", "/dev/null", "--duration", "1"], 3, ["not a serial device"]),
-    (["record", "--board", "cyton", "--serial-port", "/dev/ttyUSB97", "--gain", "5"], 2, ["not an ADS1299 gain"]),
-    (["record", "--board", "synthetic", "--duration", "-1"], 2, ["--duration"]),
-    (["record", "--board", "synthetic", "--duration", "1", "--out", "x.txt"], 2, ["must end in .csv"]),
-    (["record", "--board", "playback", "--duration", "1"], 2, ["needs a recording"]),
-    (["replay", "/nonexistent/r.csv"], 4, ["not found"]),
-])
+@pytest.mark.parametrize(
+    "argv, code, needles",
+    [
+        (["record", "--board", "cytn", "--duration", "1"], 2, ["unknown board 'cytn'", "synthetic"]),
+        (["record", "--board", "cyton", "--duration", "1"], 2, ["needs --serial-port"]),
+        (["record", "--board", "cyton", "--serial-port", "/dev/ttyUSB97", "--duration", "1"], 3, ["does not exist"]),
+        (["record", "--board", "cyton", "--serial-port", "/dev/null", "--duration", "1"], 3, ["not a serial device"]),
+        (["record", "--board", "cyton", "--serial-port", "/dev/ttyUSB97", "--gain", "5"], 2, ["not an ADS1299 gain"]),
+        (["record", "--board", "synthetic", "--duration", "-1"], 2, ["--duration"]),
+        (["record", "--board", "synthetic", "--duration", "1", "--out", "x.txt"], 2, ["must end in .csv"]),
+        (["record", "--board", "playback", "--duration", "1"], 2, ["needs a recording"]),
+        (["replay", "/nonexistent/r.csv"], 4, ["not found"]),
+    ],
+)
 def test_bad_options_are_one_line_errors(capsys, tmp_path, argv, code, needles):
     argv = [a if a != "x.txt" else str(tmp_path / "x.txt") for a in argv]
     if argv[0] == "record" and "--out" not in argv:
@@ -72,7 +86,9 @@ def test_bad_options_are_one_line_errors(capsys, tmp_path, argv, code, needles):
 def test_file_that_is_not_a_serial_port(capsys, tmp_path):
     fake = tmp_path / "ttyFAKE"
     fake.write_text("")
-    got, _, err = run_cli(capsys, "record", "--board", "cyton", "--serial-port", str(fake), "--out", str(tmp_path / "r.csv"))
+    got, _, err = run_cli(
+        capsys, "record", "--board", "cyton", "--serial-port", str(fake), "--out", str(tmp_path / "r.csv")
+    )
     assert got == 3
     assert_one_line_error(err, "not a serial device")
 
@@ -84,14 +100,17 @@ def recorded(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("damage, needles", [
-    ("empty", ["empty"]),
-    ("truncated", ["truncated"]),
-    ("foreign", ["not a"]),
-    ("sidecar-other-board", ["does not belong"]),
-    ("no-sidecar", ["no sidecar"]),
-    ("bad-sidecar", ["not valid JSON"]),
-])
+@pytest.mark.parametrize(
+    "damage, needles",
+    [
+        ("empty", ["empty"]),
+        ("truncated", ["truncated"]),
+        ("foreign", ["not a"]),
+        ("sidecar-other-board", ["does not belong"]),
+        ("no-sidecar", ["no sidecar"]),
+        ("bad-sidecar", ["not valid JSON"]),
+    ],
+)
 def test_damaged_recordings_are_one_line_errors(capsys, recorded, damage, needles):
     path = recorded
     side = path.with_suffix(".json")
@@ -124,25 +143,55 @@ def test_existing_recording_is_never_overwritten(capsys, recorded):
 
 
 def test_debug_shows_the_traceback():
-    proc = subprocess.run([sys.executable, "-m", "emg", "--debug", "replay", "/nonexistent/x.csv"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "emg", "--debug", "replay", "/nonexistent/x.csv"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode != 0 and "Traceback" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "emg", "replay", "/nonexistent/x.csv"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "emg", "replay", "/nonexistent/x.csv"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 4 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
 
 
 def test_virtual_cyton_command_and_record_from_it(tmp_path):
     """`emg virtual-cyton` in one process, `emg record --board cyton` in another: BrainFlow's driver between."""
-    vc = subprocess.Popen([sys.executable, "-m", "emg", "virtual-cyton", "--seed", "2"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    vc = subprocess.Popen(
+        [sys.executable, "-m", "emg", "virtual-cyton", "--seed", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = vc.stdout.readline().strip()
         assert port.startswith("/dev/pts/")
         out = tmp_path / "cy.csv"
-        proc = subprocess.run([sys.executable, "-m", "emg", "record", "--board", "cyton", "--serial-port", port,
-                               "--gain", "8", "--duration", "2", "--out", str(out), "--quiet",
-                               "--muscles", "quadriceps"], capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "emg",
+                "record",
+                "--board",
+                "cyton",
+                "--serial-port",
+                port,
+                "--gain",
+                "8",
+                "--duration",
+                "2",
+                "--out",
+                str(out),
+                "--quiet",
+                "--muscles",
+                "quadriceps",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 0, proc.stderr
         rec = load_recording(out)
         assert rec.n_samples == 500 and rec.fs_hz == 250.0 and rec.n_channels == 8
@@ -172,8 +221,9 @@ def test_record_from_a_board_that_dies_keeps_the_data(tmp_path, capsys):
         timer = threading.Timer(3.5, vc.power_off)  # about 1.5 s after streaming starts (prepare takes ~2 s)
         timer.start()
         try:
-            code, stdout, err = run_cli(capsys, "record", "--board", "cyton", "--serial-port", vc.port,
-                                        "--out", str(out), "--quiet")
+            code, stdout, err = run_cli(
+                capsys, "record", "--board", "cyton", "--serial-port", vc.port, "--out", str(out), "--quiet"
+            )
         finally:
             timer.cancel()
     assert code == 3
@@ -190,8 +240,18 @@ def test_board_switched_off_with_dongle_in(capsys, tmp_path):
 
     with VirtualCyton() as vc:
         vc.power_off()
-        code, _, err = run_cli(capsys, "record", "--board", "cyton", "--serial-port", vc.port,
-                               "--duration", "1", "--out", str(tmp_path / "off.csv"))
+        code, _, err = run_cli(
+            capsys,
+            "record",
+            "--board",
+            "cyton",
+            "--serial-port",
+            vc.port,
+            "--duration",
+            "1",
+            "--out",
+            str(tmp_path / "off.csv"),
+        )
     assert code == 3
     assert_one_line_error(err, "no cyton answered", "switch the board on")
     assert not (tmp_path / "off.csv").exists()

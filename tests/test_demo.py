@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from emg.cli import main  # noqa: E402
-from emg.recordings.recording import load_recording  # noqa: E402
+from emg.cli import main
+from emg.recordings.recording import load_recording
 
 
 def test_demo_headless_patient_completes_the_drill(tmp_path, capsys):
@@ -50,8 +50,9 @@ def test_demo_headless_patient_completes_the_drill(tmp_path, capsys):
 
 def test_demo_bad_options_are_one_line_errors(tmp_path, capsys):
     assert main(["demo", "--duration", "0", "--out", str(tmp_path / "d")]) == 2
-    assert capsys.readouterr().err.strip() == ("error: --duration 0.0 is not a positive number of seconds; "
-                                               "give e.g. --duration 30")
+    assert capsys.readouterr().err.strip() == (
+        "error: --duration 0.0 is not a positive number of seconds; give e.g. --duration 30"
+    )
     (tmp_path / "d2").mkdir()
     (tmp_path / "d2" / "demo.csv").write_text("")
     assert main(["demo", "--out", str(tmp_path / "d2")]) == 2

@@ -25,8 +25,12 @@ def _score(acts, truth, dur_s, onset_key="onset_s", offset_key="offset_s"):
         on_err.append(acts[hits[0]].onset_s - t[onset_key])
         if t[offset_key] is not None:
             off_err.append(acts[hits[-1]].offset_s - t[offset_key])
-    return (found / len(truth), len(acts) - len(used), 1000 * np.median(np.abs(on_err)),
-            1000 * np.median(np.abs(off_err)))
+    return (
+        found / len(truth),
+        len(acts) - len(used),
+        1000 * np.median(np.abs(on_err)),
+        1000 * np.median(np.abs(off_err)),
+    )
 
 
 # targets (issue 3/6): onset <= 20 ms at 1 kHz, <= 30 ms at 250 Hz, offset <= 60 ms (+5 ms tolerance: the
@@ -56,8 +60,9 @@ def test_weak_cocontraction_edges_against_the_detectable_truth():
     truth = r.truth["activations"][1]
     assert truth and all(t["detectable_onset_s"] is not None for t in truth)
     acts = detect_activations(r.exg_uv, fs, mains_hz=50)[1]
-    found, false, on_ms, off_ms = _score(acts, truth, r.exg_uv.shape[1] / fs,
-                                         "detectable_onset_s", "detectable_offset_s")
+    found, false, on_ms, off_ms = _score(
+        acts, truth, r.exg_uv.shape[1] / fs, "detectable_onset_s", "detectable_offset_s"
+    )
     assert found >= 0.9
     assert false <= 1
     assert on_ms <= 95.0
@@ -72,7 +77,7 @@ def test_strong_bursts_are_not_widened_by_ringing(fs, snr):
     on_err, off_err = [], []
     for c in range(2):
         assert len(res[c]) == len(b.truth[c])
-        for a, (on, off) in zip(res[c], b.truth[c]):
+        for a, (on, off) in zip(res[c], b.truth[c], strict=False):
             on_err.append(a.onset_s - on)
             off_err.append(a.offset_s - off)
     # causal onset / anti-causal offset: never more than a few samples outside the true span
@@ -86,8 +91,8 @@ def test_edge_accuracy_does_not_depend_on_strength(fs):
     for snr in (5.0, 7.0, 30.0):
         b = contractions(fs, 60.0, n_channels=2, snr=snr, seed=12, dc_uv=300.0)
         res = detect_activations(b.x_uv, fs, mains_hz=50)
-        on_err = [a.onset_s - on for c in range(2) for a, (on, off) in zip(res[c], b.truth[c])]
-        off_err = [a.offset_s - off for c in range(2) for a, (on, off) in zip(res[c], b.truth[c])]
+        on_err = [a.onset_s - on for c in range(2) for a, (on, off) in zip(res[c], b.truth[c], strict=False)]
+        off_err = [a.offset_s - off for c in range(2) for a, (on, off) in zip(res[c], b.truth[c], strict=False)]
         assert sum(map(len, res)) == sum(map(len, b.truth))
         assert abs(np.median(on_err)) < 0.015 and abs(np.median(off_err)) < 0.02, snr
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from test_drills_script import build
+
 from emg.simulation.patient import PatientModel
 from feedback.drills import make_drill
 
@@ -42,7 +42,8 @@ def test_patient_completes_the_demo_drill(preset):
 
 def test_shaping_brings_an_unreachable_band_within_a_weak_patients_reach():
     # post-op ceiling is about 56 % of reference: a 60-80 % band is out of reach until shaping lowers it
-    drill = build("""
+    drill = build(
+        """
 kind = "reach_hold"
 name = "too hard"
 [target]
@@ -62,7 +63,10 @@ lower_after = 2
 raise_after = 3
 min_pct = 20
 max_pct = 100
-""", fs_hz=FS, n_channels=2)
+""",
+        fs_hz=FS,
+        n_channels=2,
+    )
     patient = PatientModel("post_op_quadriceps", FS, seed=3, fatigue=False)
     events = run_patient(drill, patient)
     assert [r["result"] for r in drill.summary()["reps"]] == ["failure", "failure", "success", "success", "success"]

@@ -42,22 +42,34 @@ def test_defaults_are_filled_in():
     assert cfg.params["shaping"]["enabled"] is False
 
 
-@pytest.mark.parametrize("edit, message", [
-    (("hold_s = 3", 'hold_s = "three"'), r"line 7: \[target\] hold_s must be a number \(got 'three'\)"),
-    (("hold_s = 3", "hold_s = -1"), r"line 7: \[target\] hold_s must be > 0"),
-    (("hold_s = 3\n", ""), r"line 4: \[target\] hold_s is missing .*add it under \[target\]: write e.g. hold_s = 3"),
-    (("band_pct = [40, 60]", "band_pct = [60, 40]"), r"line 6: \[target\] band_pct must have 0 <= low < high"),
-    (("band_pct = [40, 60]", "band_pct = 50"), r"line 6: \[target\] band_pct must be a band"),
-    (("reps = 4", "reps = 2.5"), r"line 10: \[protocol\] reps must be a whole number"),
-    (("reps = 4", "repz = 4"), r"line 10: \[protocol\] repz is an unknown field .*did you mean 'reps'\?"),
-    (("channel = 1", "channel = 0"), r"line 5: \[target\] channel must be a channel number from 1"),
-    (('kind = "reach_hold"', 'kind = "reach_and_hold"'), r"line 1: kind is 'reach_and_hold', not a drill kind; did you mean 'reach_hold'"),
-    (('kind = "reach_hold"\n', ""), r"kind is missing"),
-    (("[protocol]", "[protocoll]"), r"line 9: \[protocoll\] is not a table .*did you mean \[protocol\]"),
-    (("rest_threshold_pct = 10", "rest_threshold_pct = 45"), r"line 11: \[protocol\] rest_threshold_pct \(45\) must be below the band's low edge"),
-    (("reps = 4", "reps = 4\nwork_s = 2"), r"line 11: \[protocol\] work_s \(2 s\) is shorter than the hold"),
-    (("hold_s = 3", "hold_s = 3 3"), r"is not valid TOML: .*line 7"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (("hold_s = 3", 'hold_s = "three"'), r"line 7: \[target\] hold_s must be a number \(got 'three'\)"),
+        (("hold_s = 3", "hold_s = -1"), r"line 7: \[target\] hold_s must be > 0"),
+        (
+            ("hold_s = 3\n", ""),
+            r"line 4: \[target\] hold_s is missing .*add it under \[target\]: write e.g. hold_s = 3",
+        ),
+        (("band_pct = [40, 60]", "band_pct = [60, 40]"), r"line 6: \[target\] band_pct must have 0 <= low < high"),
+        (("band_pct = [40, 60]", "band_pct = 50"), r"line 6: \[target\] band_pct must be a band"),
+        (("reps = 4", "reps = 2.5"), r"line 10: \[protocol\] reps must be a whole number"),
+        (("reps = 4", "repz = 4"), r"line 10: \[protocol\] repz is an unknown field .*did you mean 'reps'\?"),
+        (("channel = 1", "channel = 0"), r"line 5: \[target\] channel must be a channel number from 1"),
+        (
+            ('kind = "reach_hold"', 'kind = "reach_and_hold"'),
+            r"line 1: kind is 'reach_and_hold', not a drill kind; did you mean 'reach_hold'",
+        ),
+        (('kind = "reach_hold"\n', ""), r"kind is missing"),
+        (("[protocol]", "[protocoll]"), r"line 9: \[protocoll\] is not a table .*did you mean \[protocol\]"),
+        (
+            ("rest_threshold_pct = 10", "rest_threshold_pct = 45"),
+            r"line 11: \[protocol\] rest_threshold_pct \(45\) must be below the band's low edge",
+        ),
+        (("reps = 4", "reps = 4\nwork_s = 2"), r"line 11: \[protocol\] work_s \(2 s\) is shorter than the hold"),
+        (("hold_s = 3", "hold_s = 3 3"), r"is not valid TOML: .*line 7"),
+    ],
+)
 def test_errors_name_field_and_line(edit, message):
     text = GOOD.replace(*edit)
     with pytest.raises(DrillConfigError, match=message) as info:
@@ -67,8 +79,11 @@ def test_errors_name_field_and_line(edit, message):
 
 def test_missing_table_says_what_to_add():
     text = GOOD.split("[target]")[0] + "[protocol]\nreps = 4\n"
-    with pytest.raises(DrillConfigError, match=r"table \[target\] is missing \(kind 'reach_hold' needs it\); add "
-                       r"after line 5: \[target\] with channel = 1, band_pct = \[40, 60\], hold_s = 3"):
+    with pytest.raises(
+        DrillConfigError,
+        match=r"table \[target\] is missing \(kind 'reach_hold' needs it\); add "
+        r"after line 5: \[target\] with channel = 1, band_pct = \[40, 60\], hold_s = 3",
+    ):
         parse_drill(text)
 
 

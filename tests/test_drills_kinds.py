@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-
 from test_drills_script import build, labels, levels, run
+
 from feedback.balance import CHI2_95_2DOF, sway_metrics
 from feedback.errors import DrillConfigError, FeedbackError
 from feedback.tracking import target_at
@@ -16,7 +16,8 @@ FS = 100.0
 
 
 def test_isolation_needs_the_quiet_channel_below_its_ceiling():
-    drill = build("""
+    drill = build(
+        """
 kind = "isolation"
 name = "i"
 [target]
@@ -31,7 +32,11 @@ reps = 1
 work_s = 3
 start_delay_s = 0.5
 rest_threshold_pct = 10
-""", fs_hz=FS, n_channels=2, channel_names=["VMO", "BF"])
+""",
+        fs_hz=FS,
+        n_channels=2,
+        channel_names=["VMO", "BF"],
+    )
     # target in band from 0.5 s; hamstrings co-contract (25 %) until 1.0 s, then quiet (5 %)
     act = levels(FS, (0.5, (0, 0)), (0.5, (50, 25)), (1.2, (50, 5)), (0.5, (0, 0)), n_channels=2)
     ev = run(drill, act)
@@ -48,7 +53,8 @@ rest_threshold_pct = 10
 
 
 def test_isolation_tells_the_patient_to_keep_the_other_muscle_quiet():
-    drill = build("""
+    drill = build(
+        """
 kind = "isolation"
 name = "i"
 [target]
@@ -60,13 +66,18 @@ channel = "BF"
 max_pct = 15
 [protocol]
 start_delay_s = 0.5
-""", fs_hz=FS, n_channels=2, channel_names=["VMO", "BF"])
+""",
+        fs_hz=FS,
+        n_channels=2,
+        channel_names=["VMO", "BF"],
+    )
     run(drill, levels(FS, (0.5, (0, 0)), (0.3, (50, 25)), n_channels=2))
     assert drill.state.message == "Keep BF quiet"
 
 
 def test_symmetry_both_sides_within_tolerance():
-    drill = build("""
+    drill = build(
+        """
 kind = "symmetry"
 name = "s"
 [target]
@@ -80,7 +91,11 @@ reps = 1
 work_s = 4
 start_delay_s = 0.5
 rest_threshold_pct = 10
-""", fs_hz=FS, n_channels=2, channel_names=["L", "R"])
+""",
+        fs_hz=FS,
+        n_channels=2,
+        channel_names=["L", "R"],
+    )
     # 0.5-1.5: L 50, R 35 (both in band, 15 apart: not symmetric); 1.5-2.6: L 45, R 40 -> success at 2.5
     act = levels(FS, (0.5, (0, 0)), (1.0, (50, 35)), (1.1, (45, 40)), (0.3, (0, 0)), n_channels=2)
     ev = run(drill, act)
@@ -88,12 +103,13 @@ rest_threshold_pct = 10
     r = drill.summary()["reps"][0]
     assert r["time_to_band_s"] == pytest.approx(1.0)
     assert r["asymmetry_mean_pct"] == pytest.approx((100 * 15 + 100 * 5) / 200)
-    assert r["symmetry_index_pct"] == pytest.approx(100 * (37.5 - 47.5) / 42.5)
+    assert r["symmetry_index_pct"] == pytest.approx(100 * (47.5 - 37.5) / 42.5)  # dsp's sign: left larger > 0
     assert r["steadiness_sd_pct"] == 0.0 and r["mean_pct"] == pytest.approx(0.5 * (42.5 + 42.5))
 
 
 def test_downtrain_timeline():
-    drill = build("""
+    drill = build(
+        """
 kind = "downtrain"
 name = "d"
 [target]
@@ -105,19 +121,34 @@ reps = 2
 work_s = 3
 rest_s = 1
 start_delay_s = 0.5
-""", fs_hz=FS)
+""",
+        fs_hz=FS,
+    )
     ev = run(drill, levels(FS, (0.8, 30), (1.0, 5), (4.0, 20), (0.1, 0)))
     assert labels(ev, "rep_start", "success", "failure", "drill_end") == [
-        ("rep_start", 0.5), ("success", 1.8), ("rep_start", 2.8), ("failure", 5.8), ("drill_end", 5.8)]
+        ("rep_start", 0.5),
+        ("success", 1.8),
+        ("rep_start", 2.8),
+        ("failure", 5.8),
+        ("drill_end", 5.8),
+    ]
     assert drill.summary()["reps"][0]["time_to_band_s"] == pytest.approx(0.3)
     assert [e.data["phase"] for e in ev if e.label == "cue"][:2] == ["rest", "relax"]
 
 
-@pytest.mark.parametrize("shape, tau, expected", [
-    ("ramp", 1.0, 25.0), ("ramp", 2.0, 50.0),
-    ("trapezoid", 0.25, 25.0), ("trapezoid", 1.0, 50.0), ("trapezoid", 1.75, 25.0),
-    ("sine", 0.0, 0.0), ("sine", 0.5, 50.0), ("sine", 0.25, 25.0),
-])
+@pytest.mark.parametrize(
+    "shape, tau, expected",
+    [
+        ("ramp", 1.0, 25.0),
+        ("ramp", 2.0, 50.0),
+        ("trapezoid", 0.25, 25.0),
+        ("trapezoid", 1.0, 50.0),
+        ("trapezoid", 1.75, 25.0),
+        ("sine", 0.0, 0.0),
+        ("sine", 0.5, 50.0),
+        ("sine", 0.25, 25.0),
+    ],
+)
 def test_trajectories(shape, tau, expected):
     got = target_at(shape, tau, low_pct=0.0, high_pct=50.0, duration_s=2.0, rise_s=0.5, period_s=1.0)
     assert got == pytest.approx(expected)
@@ -152,7 +183,11 @@ def test_tracking_rms_error_and_lag():
     level[trial2] = 25.0 * np.clip(t[trial2] - 3.0 - 0.3, 0, None)  # 0.3 s late
     ev = run(drill, level[None, :])
     assert labels(ev, "rep_start", "success", "failure") == [
-        ("rep_start", 0.5), ("success", 2.5), ("rep_start", 3.0), ("failure", 5.0)]
+        ("rep_start", 0.5),
+        ("success", 2.5),
+        ("rep_start", 3.0),
+        ("failure", 5.0),
+    ]
     r1, r2 = drill.summary()["reps"]
     assert r1["rms_error_pct"] == pytest.approx(4.0) and r1["mean_error_pct"] == pytest.approx(4.0)
     assert r1["lag_s"] == 0.0
@@ -207,13 +242,13 @@ def _sway(fs: float, seconds: float, a_deg: float, b_deg: float, period_s: float
     tx = np.radians(a_deg) * np.sin(2 * np.pi * t / period_s)
     ty = np.radians(b_deg) * np.cos(2 * np.pi * t / period_s)
     x, y = np.sin(tx), np.sin(ty)
-    return np.vstack([x, y, np.sqrt(1 - x ** 2 - y ** 2)])
+    return np.vstack([x, y, np.sqrt(1 - x**2 - y**2)])
 
 
 def test_sway_area_of_a_known_ellipse_and_cyton_zero_samples_skipped():
     acc = _sway(FS, 10.0, 2.0, 1.0)
     m = sway_metrics(acc)
-    expected = math.pi * CHI2_95_2DOF * math.sqrt(2.0 ** 2 / 2 * 1.0 ** 2 / 2)
+    expected = math.pi * CHI2_95_2DOF * math.sqrt(2.0**2 / 2 * 1.0**2 / 2)
     assert m["sway_area_deg2"] == pytest.approx(expected, rel=0.01)
     assert m["sway_rms_deg"] == pytest.approx(math.sqrt(2.5), rel=0.01)
     sparse = acc.copy()
@@ -248,11 +283,17 @@ def test_balance_scores_sway_and_emg_steadiness():
     act = np.vstack([20 + 2 * np.sin(2 * np.pi * t), 30 + 3 * np.sin(2 * np.pi * t)])  # CV 7.07 %
     ev = run(drill, act, accel=acc)
     assert labels(ev, "rep_start", "success", "failure") == [
-        ("rep_start", 1.0), ("success", 5.0), ("rep_start", 6.0), ("failure", 10.0)]
+        ("rep_start", 1.0),
+        ("success", 5.0),
+        ("rep_start", 6.0),
+        ("failure", 10.0),
+    ]
     r1, r2 = drill.summary()["reps"]
     assert r1["sway_area_deg2"] < 10 < r2["sway_area_deg2"]
-    assert r1["emg_cv_pct"] == [pytest.approx(100 * 2 / math.sqrt(2) / 20, rel=0.01),
-                                pytest.approx(100 * 3 / math.sqrt(2) / 30, rel=0.01)]
+    assert r1["emg_cv_pct"] == [
+        pytest.approx(100 * 2 / math.sqrt(2) / 20, rel=0.01),
+        pytest.approx(100 * 3 / math.sqrt(2) / 30, rel=0.01),
+    ]
     assert r1["accel_samples"] == 400
     assert drill.cue.text == "DONE"
     assert [e.data["text"] for e in ev if e.label == "cue"][1] == "STAND ON RIGHT LEG"

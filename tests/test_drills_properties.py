@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from test_drills_script import build, run
 
 FS = 50.0
@@ -129,15 +128,22 @@ start_delay_s = 0.2
 """,
 }
 
-segments = st.lists(st.tuples(st.integers(1, 40), st.sampled_from([0.0, 5.0, 15.0, 25.0, 45.0, 55.0, 80.0]),
-                              st.sampled_from([0.0, 5.0, 15.0, 25.0, 45.0, 55.0, 80.0])), min_size=1, max_size=30)
+segments = st.lists(
+    st.tuples(
+        st.integers(1, 40),
+        st.sampled_from([0.0, 5.0, 15.0, 25.0, 45.0, 55.0, 80.0]),
+        st.sampled_from([0.0, 5.0, 15.0, 25.0, 45.0, 55.0, 80.0]),
+    ),
+    min_size=1,
+    max_size=30,
+)
 
 
 def _stream(segs) -> np.ndarray:
     cols = [np.tile(np.array([[a], [b]]), (1, n)) for n, a, b in segs]
     act = np.hstack(cols)
     reps = int(np.ceil(12 * FS / act.shape[1]))
-    return np.tile(act, (1, reps))[:, :int(12 * FS)]
+    return np.tile(act, (1, reps))[:, : int(12 * FS)]
 
 
 def _accel(n: int) -> np.ndarray:

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from test_drills_script import build, labels, levels, run
 
 from dsp.errors import SignalError
-from test_drills_script import build, labels, levels, run
 
 FS = 100.0
 TOML = """
@@ -36,8 +36,14 @@ def test_two_reps_exact_timeline_and_metrics():
     drill = build(TOML, fs_hz=FS)
     events = run(drill, levels(FS, *SCRIPT))
     assert labels(events, "rep_start", "success", "failure", "rep_end", "drill_end") == [
-        ("rep_start", 0.5), ("success", 1.9), ("rep_end", 2.1),
-        ("rep_start", 3.1), ("failure", 6.1), ("rep_end", 6.8), ("drill_end", 6.8)]
+        ("rep_start", 0.5),
+        ("success", 1.9),
+        ("rep_end", 2.1),
+        ("rep_start", 3.1),
+        ("failure", 6.1),
+        ("rep_end", 6.8),
+        ("drill_end", 6.8),
+    ]
     r1, r2 = drill.summary()["reps"]
     assert r1["result"] == "success"
     assert r1["reaction_time_s"] == pytest.approx(0.3)
@@ -71,7 +77,7 @@ def test_cues_published_for_the_patient():
     act = levels(FS, *SCRIPT)
     seen = []
     for i in range(0, act.shape[1], 5):
-        drill.update(i / FS, act[:, i:i + 5])
+        drill.update(i / FS, act[:, i : i + 5])
         if not seen or seen[-1][1] != drill.cue.phase:
             seen.append((round(i / FS, 2), drill.cue.phase))
     phases = [p for _, p in seen]
@@ -103,7 +109,11 @@ def test_next_rep_waits_for_relaxation_and_rest_counts_only_relaxed_samples():
     # relaxed again: 1 s of relaxed samples is complete at 4.3 -> rep 2 starts then
     ev = run(drill, levels(FS, (0.5, 0), (1.0, 50), (1.5, 30), (0.5, 0), (0.3, 50), (0.2, 0), (0.5, 0), (3, 0)))
     assert labels(ev, "success", "rep_end", "rep_start")[:4] == [
-        ("rep_start", 0.5), ("success", 1.5), ("rep_end", 3.0), ("rep_start", 4.3)]
+        ("rep_start", 0.5),
+        ("success", 1.5),
+        ("rep_end", 3.0),
+        ("rep_start", 4.3),
+    ]
     assert drill.summary()["reps"][0]["time_to_relax_s"] == pytest.approx(1.5)
 
 
@@ -135,8 +145,16 @@ def test_sets_and_set_rest():
     drill = build(text, fs_hz=FS)
     ev = run(drill, levels(FS, (0.5, 0), (1.0, 50), (3.0, 0), (1.0, 50), (1.0, 0)))
     assert labels(ev, "set_start", "set_end", "rep_start", "success", "drill_end") == [
-        ("set_start", 0.0), ("rep_start", 0.5), ("success", 1.5), ("set_end", 1.5), ("set_start", 1.5),
-        ("rep_start", 3.5), ("success", 5.5), ("set_end", 5.5), ("drill_end", 5.5)]
+        ("set_start", 0.0),
+        ("rep_start", 0.5),
+        ("success", 1.5),
+        ("set_end", 1.5),
+        ("set_start", 1.5),
+        ("rep_start", 3.5),
+        ("success", 5.5),
+        ("set_end", 5.5),
+        ("drill_end", 5.5),
+    ]
     assert drill.state.set_index == 2 and drill.summary()["reps_succeeded"] == 2
     assert drill.state.message == "Done: 2 of 2 reps succeeded"
     mid = build(text, fs_hz=FS)

@@ -23,9 +23,12 @@ def run(drill, act: np.ndarray, *, chunk: int = 7, t0_s: float = 0.0, flags=None
     n = act.shape[1]
     for i in range(0, n, chunk):
         j = min(n, i + chunk)
-        events += drill.update(t0_s + i / drill.fs_hz, act[:, i:j],
-                               None if flags is None else flags[:, i:j],
-                               None if accel is None else accel[:, i:j])
+        events += drill.update(
+            t0_s + i / drill.fs_hz,
+            act[:, i:j],
+            None if flags is None else flags[:, i:j],
+            None if accel is None else accel[:, i:j],
+        )
     return events
 
 

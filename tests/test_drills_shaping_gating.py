@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_drills_script import build, labels, levels, run
+
 from feedback.shaping import Shaper
 
 FS = 100.0
@@ -57,8 +57,9 @@ def test_shaper_rule_and_bounds():
     for _ in range(10):
         s.record("failure")
     assert s.value_pct == 10.0 and len(s.history) == 6
-    ceiling = Shaper("max", 10.0, step_pct=2, raise_after=2, lower_after=1, min_pct=6, max_pct=12,
-                     harder_is_higher=False)
+    ceiling = Shaper(
+        "max", 10.0, step_pct=2, raise_after=2, lower_after=1, min_pct=6, max_pct=12, harder_is_higher=False
+    )
     ceiling.record("success")
     assert ceiling.record("success")["new_pct"] == 8.0  # harder = lower ceiling
     assert ceiling.record("failure")["new_pct"] == 10.0
@@ -73,7 +74,8 @@ def test_band_moves_after_three_successes_and_back_after_two_failures():
     changes = [e.data for e in events if e.label == "threshold_change"]
     assert changes == [
         {"name": "band_pct", "old_pct": 20.0, "new_pct": 25.0, "reason": "3 successes in a row"},
-        {"name": "band_pct", "old_pct": 25.0, "new_pct": 20.0, "reason": "2 failures in a row"}]
+        {"name": "band_pct", "old_pct": 25.0, "new_pct": 20.0, "reason": "2 failures in a row"},
+    ]
     results = [r["result"] for r in drill.summary()["reps"]]
     assert results == ["success", "success", "success", "failure", "failure", "success"]
     bands = [r["band_pct"] for r in drill.summary()["reps"]]
@@ -83,7 +85,8 @@ def test_band_moves_after_three_successes_and_back_after_two_failures():
 
 
 def test_downtrain_ceiling_shaping_goes_down_after_successes():
-    drill = build("""
+    drill = build(
+        """
 kind = "downtrain"
 name = "d"
 [target]
@@ -101,8 +104,12 @@ step_pct = 2
 raise_after = 2
 min_pct = 4
 max_pct = 20
-""", fs_hz=FS)
-    events = run(drill, levels(FS, (0.5, 0), (0.5, 7), (0.5, 0), (0.5, 7), (0.5, 0), (1.0, 9), (0.5, 0)))  # 9 % passes 10 but not 8
+""",
+        fs_hz=FS,
+    )
+    events = run(
+        drill, levels(FS, (0.5, 0), (0.5, 7), (0.5, 0), (0.5, 7), (0.5, 0), (1.0, 9), (0.5, 0))
+    )  # 9 % passes 10 but not 8
     assert [e.data["new_pct"] for e in events if e.label == "threshold_change"] == [8.0]
     assert [r["result"] for r in drill.summary()["reps"]] == ["success", "success", "failure"]
     assert [r["max_pct"] for r in drill.summary()["reps"]] == [10.0, 10.0, 8.0]
@@ -115,8 +122,11 @@ def _flags(n: int, spans: list[tuple[int, int, int]], n_channels: int = 1, chann
     return f
 
 
-GATED = SHAPED.replace("reps = 8", "reps = 1").replace("hold_s = 0.5", "hold_s = 1.0").replace(
-    "work_s = 1.0", "work_s = 3.0")
+GATED = (
+    SHAPED.replace("reps = 8", "reps = 1")
+    .replace("hold_s = 0.5", "hold_s = 1.0")
+    .replace("work_s = 1.0", "work_s = 3.0")
+)
 
 
 def test_flagged_samples_pause_the_hold_and_never_count():
@@ -125,7 +135,10 @@ def test_flagged_samples_pause_the_hold_and_never_count():
     # lead-off from 0.6 to 0.9 s (samples 60-89) during the hold: the hold pauses 0.3 s
     ev = run(drill, act, flags=_flags(act.shape[1], [(60, 90, 16)]))
     assert labels(ev, "artefact", "artefact_end", "success") == [
-        ("artefact", 0.6), ("artefact_end", 0.9), ("success", 1.5)]
+        ("artefact", 0.6),
+        ("artefact_end", 0.9),
+        ("success", 1.5),
+    ]
     art = [e for e in ev if e.label == "artefact"][0].data
     assert art["flags"] == ["lead_off"] and art["channels"] == ["ch1"]
     assert art["message"] == "Not counting: electrode off on ch1: press it back onto the skin"
@@ -138,8 +151,10 @@ def test_gating_message_is_shown_while_flagged():
     drill = build(GATED, fs_hz=FS)
     act = levels(FS, (0.2, 0), (0.5, 30))
     run(drill, act, flags=_flags(act.shape[1], [(50, 70, 8 | 1)]))
-    assert drill.state.gating_message == ("Not counting: signal saturated on ch1: check the electrode and its lead; "
-                                          "movement artefact on ch1: keep the leads still")
+    assert drill.state.gating_message == (
+        "Not counting: signal saturated on ch1: check the electrode and its lead; "
+        "movement artefact on ch1: keep the leads still"
+    )
     assert drill.state.to_view_frame().message == drill.state.gating_message
     run(drill, levels(FS, (1.0, 30)), t0_s=0.7)
     assert drill.state.gating_message  # still readable 1.0 s after the spell ...
@@ -153,8 +168,7 @@ def test_a_single_dropped_packet_is_reported_to_the_patient():
     flags = _flags(act.shape[1], [(40, 41, 32)])  # the session flags a chunk's first sample on packet loss
     ev = run(drill, act, flags=flags, chunk=10)
     assert labels(ev, "artefact", "artefact_end") == [("artefact", 0.4), ("artefact_end", 0.41)]
-    assert drill.state.gating_message == ("Not counting: data lost between board and computer: "
-                                          "move the dongle closer")
+    assert drill.state.gating_message == ("Not counting: data lost between board and computer: move the dongle closer")
 
 
 def test_railed_channel_cannot_fake_a_success_and_rep_is_void_without_moving_threshold():

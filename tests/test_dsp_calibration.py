@@ -19,14 +19,20 @@ RNG = np.random.default_rng(3)
 def _envs(ref_level=20.0, rest_level=2.0, n_ch=2):
     rest = rest_level + 0.2 * RNG.standard_normal((n_ch, int(5 * FS)))
     ref = np.full((n_ch, int(4 * FS)), rest_level)
-    ref[:, int(1 * FS): int(3 * FS)] = ref_level
+    ref[:, int(1 * FS) : int(3 * FS)] = ref_level
     return rest, ref
 
 
 def test_from_envelopes_measures_floor_sd_and_reference():
     rest, ref = _envs()
-    cal = Calibration.from_envelopes(rest, ref, fs_hz=FS, envelope="linear", channel_names=["VMO", "VL"],
-                                     meta={"patient": "P01", "muscle": "quadriceps"})
+    cal = Calibration.from_envelopes(
+        rest,
+        ref,
+        fs_hz=FS,
+        envelope="linear",
+        channel_names=["VMO", "VL"],
+        meta={"patient": "P01", "muscle": "quadriceps"},
+    )
     assert cal.rest_floor_uv == pytest.approx(rest.mean(axis=1))
     assert cal.rest_sd_uv == pytest.approx(rest.std(axis=1))
     assert cal.reference_uv == pytest.approx([20.0, 20.0])  # highest 0.5 s mean
@@ -58,7 +64,12 @@ def test_json_round_trip_is_exact():
     assert np.array_equal(back.rest_sd_uv, cal.rest_sd_uv)
     assert np.array_equal(back.reference_uv, cal.reference_uv)
     assert (back.channel_names, back.fs_hz, back.envelope, back.kind, back.meta) == (
-        cal.channel_names, cal.fs_hz, cal.envelope, cal.kind, cal.meta)
+        cal.channel_names,
+        cal.fs_hz,
+        cal.envelope,
+        cal.kind,
+        cal.meta,
+    )
 
 
 def test_calibration_from_real_pipeline_envelopes():
@@ -66,10 +77,10 @@ def test_calibration_from_real_pipeline_envelopes():
     mvc = contractions(FS, 6.0, n_channels=2, snr=8.0, on_s=(3.0, 3.0), seed=2)
     _, rest_env = emg_process(rest.x_uv, FS)
     _, mvc_env = emg_process(mvc.x_uv, FS)
-    cal = Calibration.from_envelopes(rest_env[:, int(FS):], mvc_env, fs_hz=FS)
+    cal = Calibration.from_envelopes(rest_env[:, int(FS) :], mvc_env, fs_hz=FS)
     assert np.all(cal.reference_uv > 5 * cal.rest_floor_uv)
     pct = cal.activation_pct(mvc_env)
-    assert np.max(pct) > 95.0 and np.median(cal.activation_pct(rest_env[:, int(FS):])) == pytest.approx(0.0, abs=5.0)
+    assert np.max(pct) > 95.0 and np.median(cal.activation_pct(rest_env[:, int(FS) :])) == pytest.approx(0.0, abs=5.0)
 
 
 def test_reference_not_clearly_above_rest_is_refused_with_the_channel_named():
@@ -104,13 +115,17 @@ def test_bad_json_and_bad_fields_are_refused():
     with pytest.raises(SignalError, match="lacks"):
         Calibration.from_json('{"rest_floor_uv": [1]}')
     with pytest.raises(SignalError, match="newer"):
-        Calibration.from_json(json.dumps({"format_version": 99, "rest_floor_uv": [1], "rest_sd_uv": [1],
-                                          "reference_uv": [5], "fs_hz": 250}))
+        Calibration.from_json(
+            json.dumps(
+                {"format_version": 99, "rest_floor_uv": [1], "rest_sd_uv": [1], "reference_uv": [5], "fs_hz": 250}
+            )
+        )
     with pytest.raises(CalibrationRefused, match="not above"):
         Calibration(rest_floor_uv=[5.0], rest_sd_uv=[1.0], reference_uv=[4.0], channel_names=None, fs_hz=250.0)
     with pytest.raises(SignalError, match="kind"):
-        Calibration(rest_floor_uv=[1.0], rest_sd_uv=[1.0], reference_uv=[4.0], channel_names=None, fs_hz=250.0,
-                    kind="max")
+        Calibration(
+            rest_floor_uv=[1.0], rest_sd_uv=[1.0], reference_uv=[4.0], channel_names=None, fs_hz=250.0, kind="max"
+        )
     cal = Calibration(rest_floor_uv=[1.0], rest_sd_uv=[1.0], reference_uv=[4.0], channel_names=None, fs_hz=250.0)
     with pytest.raises(SignalError, match="channels"):
         cal.activation_pct(np.zeros((2, 5)))

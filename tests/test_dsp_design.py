@@ -73,7 +73,7 @@ def test_notch_removes_a_mains_sine_in_the_time_domain():
     t = np.arange(int(20 * fs)) / fs
     x = 100 * np.sin(2 * np.pi * 60 * t) + 100 * np.sin(2 * np.pi * 70 * t)
     y = emg_clean(x[None, :], fs, mains_hz=60)
-    assert np.sqrt(np.mean(y[0, -int(5 * fs):] ** 2)) < 1.0  # from 141 uV RMS to < 1 uV
+    assert np.sqrt(np.mean(y[0, -int(5 * fs) :] ** 2)) < 1.0  # from 141 uV RMS to < 1 uV
 
 
 def test_aliases_helper_folds_about_nyquist():

@@ -54,11 +54,11 @@ def test_rest_recording_anchors_the_threshold():
     rest = contractions(fs, 10.0, snr=0.0, seed=5).x_uv
     res = detect_activations(b.x_uv, fs, rest=rest)[0]
     assert len(res) == len(b.truth[0])
-    on_err = [abs(a.onset_s - on) for a, (on, off) in zip(res, b.truth[0])]
-    off_err = [abs(a.offset_s - off) for a, (on, off) in zip(res, b.truth[0])]
+    on_err = [abs(a.onset_s - on) for a, (on, off) in zip(res, b.truth[0], strict=False)]
+    off_err = [abs(a.offset_s - off) for a, (on, off) in zip(res, b.truth[0], strict=False)]
     assert max(on_err) < 0.05 and np.median(on_err) < 0.02
     assert max(off_err) < 0.12 and np.median(off_err) < 0.06
-    for act, (on, off) in zip(res, b.truth[0]):
+    for act, (on, off) in zip(res, b.truth[0], strict=False):
         assert act.peak_uv > act.mean_uv > 0
         assert act.duration_s == pytest.approx(off - on, abs=0.15)
 
@@ -69,10 +69,10 @@ def test_online_detector_has_bounded_delay_and_follows_contractions():
     rest = contractions(fs, 10.0, snr=0.0, seed=7)
     _, env = emg_process(b.x_uv, fs, envelope="adaptive")
     _, rest_env = emg_process(rest.x_uv, fs, envelope="adaptive")
-    det = OnlineDetector.from_rest(rest_env[:, int(fs):], fs, min_on_s=0.03, min_off_s=0.1)
+    det = OnlineDetector.from_rest(rest_env[:, int(fs) :], fs, min_on_s=0.03, min_off_s=0.1)
     states = []
     for i in range(0, env.shape[1], 10):
-        decision = det.update(env[:, i:i + 10])
+        decision = det.update(env[:, i : i + 10])
         states.append(det.last_states)
         assert decision.shape == (1,) and decision[0] == det.last_states[0, -1]
     s = np.concatenate(states, axis=1)[0]

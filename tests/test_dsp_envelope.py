@@ -18,17 +18,17 @@ NOISE = RNG.normal(size=(2, int(30 * FS))) * np.array([[10.0], [40.0]])
 
 def test_linear_envelope_of_gaussian_noise_is_its_mean_absolute_value():
     env = emg_amplitude(NOISE, FS, method="linear")
-    level = env[:, int(2 * FS):].mean(axis=1)
+    level = env[:, int(2 * FS) :].mean(axis=1)
     assert level == pytest.approx(np.array([10.0, 40.0]) * np.sqrt(2 / np.pi), rel=0.02)
 
 
 def test_moving_rms_of_gaussian_noise_is_its_rms():
     env = emg_amplitude(NOISE, FS, method="rms")
-    assert env[:, int(2 * FS):].mean(axis=1) == pytest.approx([10.0, 40.0], rel=0.02)
+    assert env[:, int(2 * FS) :].mean(axis=1) == pytest.approx([10.0, 40.0], rel=0.02)
     # exact against a direct window computation
     w = int(0.1 * FS)
     k = 5000
-    direct = np.sqrt(np.mean(NOISE[:, k - w + 1: k + 1] ** 2, axis=1))
+    direct = np.sqrt(np.mean(NOISE[:, k - w + 1 : k + 1] ** 2, axis=1))
     assert env[:, k] == pytest.approx(direct, rel=1e-12)
 
 
@@ -42,7 +42,7 @@ def test_rms_running_sum_does_not_drift_over_a_long_recording():
 
 def test_tkeo_envelope_scales_linearly_with_amplitude():
     env = emg_amplitude(NOISE, FS, method="tkeo")
-    ratio = env[1, int(2 * FS):].mean() / env[0, int(2 * FS):].mean()
+    ratio = env[1, int(2 * FS) :].mean() / env[0, int(2 * FS) :].mean()
     assert ratio == pytest.approx(4.0, rel=0.03)
 
 
@@ -72,11 +72,14 @@ def _delay50_ms(env_uv, bursts, channel=0):
     fs = bursts.fs_hz
     e = env_uv[channel]
     pre = int(0.8 * fs)
-    segs = [e[i - pre: i + pre] for i in (int(round(on * fs)) for on, _ in bursts.truth[channel])
-            if i - pre >= 0 and i + pre <= e.shape[0]]
+    segs = [
+        e[i - pre : i + pre]
+        for i in (int(round(on * fs)) for on, _ in bursts.truth[channel])
+        if i - pre >= 0 and i + pre <= e.shape[0]
+    ]
     avg = np.mean(segs, axis=0)
-    lo = avg[int(0.1 * pre): int(0.6 * pre)].mean()
-    hi = avg[pre + int(0.5 * pre):].mean()
+    lo = avg[int(0.1 * pre) : int(0.6 * pre)].mean()
+    hi = avg[pre + int(0.5 * pre) :].mean()
     level = lo + 0.5 * (hi - lo)
     k0 = pre - int(0.2 * fs)
     k = k0 + int(np.flatnonzero(avg[k0:] >= level)[0])
@@ -101,11 +104,12 @@ def test_adaptive_envelope_rises_twice_as_fast_as_6_hz_linear_at_no_worse_smooth
 
 # --- steady holds: no sudden dips (the pre-envelope fluctuates by factors of 3 for a few ms at 250 Hz) ---
 
+
 def _holds(active, fs, skip_s=1.0, tail_s=0.5):
     """(start, stop) sample ranges of steady holds: where ``active`` is True, minus the rise and the end."""
     d = np.diff(np.asarray(active, dtype=np.int8), prepend=0, append=0)
     out = []
-    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=False):
         a2, b2 = a + int(skip_s * fs), b - int(tail_s * fs)
         if b2 - a2 > int(0.5 * fs):
             out.append((a2, b2))
@@ -116,6 +120,7 @@ def _holds(active, fs, skip_s=1.0, tail_s=0.5):
 def max_drop(env, holds, fs, window_s=0.02):
     """Largest fall of ``env`` (1-D) within any ``window_s`` during the holds, relative to that hold's mean."""
     from numpy.lib.stride_tricks import sliding_window_view
+
     w = max(1, int(round(window_s * fs)))
     worst = 0.0
     for a, b in holds:
@@ -128,7 +133,7 @@ def max_drop(env, holds, fs, window_s=0.02):
 def dips(env, holds, fs):
     """Samples in the holds where the level falls below 40 % of itself 20 ms later (the reported bug)."""
     w = max(1, int(round(0.02 * fs)))
-    return sum(int(np.count_nonzero(env[a + w:b] < 0.4 * env[a:b - w])) for a, b in holds)
+    return sum(int(np.count_nonzero(env[a + w : b] < 0.4 * env[a : b - w])) for a, b in holds)
 
 
 @pytest.mark.parametrize("fs", [250.0, 200.0, 1000.0])
@@ -170,7 +175,7 @@ def test_adaptive_envelope_streaming_matches_batch_in_random_chunks_with_a_late_
         parts, i = [], 0
         while i < y.shape[1]:
             k = int(rng.integers(1, 41))
-            parts.append(env.process(y[:, i:i + k]))
+            parts.append(env.process(y[:, i : i + k]))
             i += k
         assert np.array_equal(np.concatenate(parts, axis=1), ref)
 
@@ -179,7 +184,7 @@ def test_streaming_envelope_object_matches_batch():
     y = emg_clean(NOISE[:, :5000], FS)
     ref = emg_amplitude(y, FS, method="adaptive")
     env = Envelope(FS, 2, "adaptive")
-    parts = [env.process(y[:, i:i + 33]) for i in range(0, 5000, 33)]
+    parts = [env.process(y[:, i : i + 33]) for i in range(0, 5000, 33)]
     assert np.array_equal(np.concatenate(parts, axis=1), ref)
 
 

@@ -53,7 +53,7 @@ def test_streaming_filter_state_matches_scipy_zi_after_each_chunk():
     flt = SosFilter(d.sos, 16, init="zeros")
     zi = np.zeros((d.sos.shape[0], 16, 2))
     for start in range(0, 400, 37):
-        chunk = X1K[:, start:start + 37]
+        chunk = X1K[:, start : start + 37]
         ours = flt.process(chunk)
         ref, zi = signal.sosfilt(d.sos, chunk, axis=1, zi=zi)
         assert np.array_equal(ours, ref)
@@ -96,8 +96,10 @@ def test_any_chunking_equals_one_batch_pass(sizes, envelope, fs, sixteen):
 
 
 @settings(max_examples=15, deadline=None)
-@given(sizes=st.lists(st.integers(min_value=1, max_value=64), min_size=1, max_size=8),
-       nan_at=st.lists(st.integers(min_value=0, max_value=1999), max_size=6))
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=64), min_size=1, max_size=8),
+    nan_at=st.lists(st.integers(min_value=0, max_value=1999), max_size=6),
+)
 def test_chunking_with_nans_still_equals_batch(sizes, nan_at):
     x = X1K[:3, :2000].copy()
     x[1, nan_at] = np.nan
@@ -113,7 +115,7 @@ def test_one_sample_chunks_equal_batch():
     x = X250[:, :600]
     _, env = emg_process(x, 250.0, envelope="adaptive")
     pipe = EmgPipeline(250.0, x.shape[0], envelope="adaptive")
-    e_s = np.concatenate([pipe.process(x[:, i:i + 1]) for i in range(600)], axis=1)
+    e_s = np.concatenate([pipe.process(x[:, i : i + 1]) for i in range(600)], axis=1)
     assert np.array_equal(e_s, env)
 
 
@@ -147,7 +149,7 @@ def test_startup_with_large_dc_offset_is_usable_at_once():
     x = RNG.normal(size=(1, int(2 * fs))) * 10 + 25_000.0
     y = emg_clean(x, fs)
     # no start-up step: the first 200 ms are as quiet as the rest
-    assert np.max(np.abs(y[0, : int(0.2 * fs)])) < 6 * np.std(y[0, int(fs):])
+    assert np.max(np.abs(y[0, : int(0.2 * fs)])) < 6 * np.std(y[0, int(fs) :])
     # zero-state scipy filtering would ring for a long time at that offset
     z = signal.sosfilt(design_filters(fs).sos, x)
     assert np.max(np.abs(z[0, : int(0.2 * fs)])) > 1000

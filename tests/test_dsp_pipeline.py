@@ -15,7 +15,7 @@ def test_pipeline_exposes_its_design_and_matches_emg_process():
     b = contractions(250.0, 20.0, n_channels=3, dc_uv=800.0, seed=4)
     pipe = EmgPipeline(250.0, 3, mains_hz=60)
     assert pipe.design.describe() == "band-pass 20-100 Hz (Butterworth 4), notches 60, 70 Hz"
-    env = np.concatenate([pipe.process(b.x_uv[:, i:i + 10]) for i in range(0, b.x_uv.shape[1], 10)], axis=1)
+    env = np.concatenate([pipe.process(b.x_uv[:, i : i + 10]) for i in range(0, b.x_uv.shape[1], 10)], axis=1)
     _, ref = emg_process(b.x_uv, 250.0, mains_hz=60)
     assert np.array_equal(env, ref)
     pipe.reset()
@@ -27,7 +27,7 @@ def test_envelope_tracks_the_true_burst_amplitude():
     b = contractions(1000.0, 40.0, floor_rms_uv=2.0, snr=10.0, seed=5)
     _, env = emg_process(b.x_uv, 1000.0, envelope="rms")
     on, off = b.truth[0][0]
-    mid = env[0, int((on + 0.4) * 1000): int((off - 0.1) * 1000)].mean()
+    mid = env[0, int((on + 0.4) * 1000) : int((off - 0.1) * 1000)].mean()
     # band-passed burst (RMS 20 uV, mostly in band) plus floor (about 1.9 uV in band)
     assert mid == pytest.approx(np.hypot(20.0, 1.9), rel=0.08)
 
@@ -36,10 +36,16 @@ def test_process_pct_is_activation_in_percent_of_reference():
     b = contractions(250.0, 30.0, n_channels=2, seed=6)
     pipe = EmgPipeline(250.0, 2, envelope="linear")
     _, env = emg_process(b.x_uv, 250.0, envelope="linear")
-    cal = Calibration(rest_floor_uv=[2.0, 3.0], rest_sd_uv=[0.5, 0.5], reference_uv=[12.0, 23.0],
-                      channel_names=["VMO", "VL"], fs_hz=250.0, envelope="linear")
+    cal = Calibration(
+        rest_floor_uv=[2.0, 3.0],
+        rest_sd_uv=[0.5, 0.5],
+        reference_uv=[12.0, 23.0],
+        channel_names=["VMO", "VL"],
+        fs_hz=250.0,
+        envelope="linear",
+    )
     pipe.set_calibration(cal)
-    pct = np.concatenate([pipe.process_pct(b.x_uv[:, i:i + 25]) for i in range(0, b.x_uv.shape[1], 25)], axis=1)
+    pct = np.concatenate([pipe.process_pct(b.x_uv[:, i : i + 25]) for i in range(0, b.x_uv.shape[1], 25)], axis=1)
     assert np.allclose(pct, cal.activation_pct(env), rtol=0, atol=1e-9)
     # plain process() still returns microvolts afterwards
     pipe.reset()

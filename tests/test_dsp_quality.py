@@ -23,8 +23,17 @@ FS = 250.0
 
 
 def test_flag_values_match_the_contract():
-    assert [int(f) for f in (QualityFlag.RAILED, QualityFlag.FLAT, QualityFlag.NAN, QualityFlag.SPIKE,
-                             QualityFlag.LEAD_OFF, QualityFlag.DROPPED)] == [1, 2, 4, 8, 16, 32]
+    assert [
+        int(f)
+        for f in (
+            QualityFlag.RAILED,
+            QualityFlag.FLAT,
+            QualityFlag.NAN,
+            QualityFlag.SPIKE,
+            QualityFlag.LEAD_OFF,
+            QualityFlag.DROPPED,
+        )
+    ] == [1, 2, 4, 8, 16, 32]
     assert describe_flags(0) == "ok"
     assert describe_flags(QualityFlag.RAILED | QualityFlag.LEAD_OFF) == "railed, lead off"
 
@@ -39,17 +48,17 @@ def test_monitor_flags_each_fault_on_its_own_channel():
     x[2, 200:] = 42.0  # goes flat
     x[3, 300] += 10_000.0  # a jump (motion)
     mon = QualityMonitor(FS, 5, rail_uv=187_500.0)  # a Cyton at gain 24
-    flags = np.concatenate([mon.update(x[:, i:i + 10]) for i in range(0, n, 10)], axis=1)
+    flags = np.concatenate([mon.update(x[:, i : i + 10]) for i in range(0, n, 10)], axis=1)
     assert flags.shape == (5, n) and flags.dtype == np.uint8
     assert flags[0, 100] & QualityFlag.NAN and flags[0, 101] & QualityFlag.NAN
     assert np.count_nonzero(flags[0] & QualityFlag.NAN) == 2
     assert np.all(flags[1] & QualityFlag.RAILED)
     lead = flags[1] & QualityFlag.LEAD_OFF
-    assert not lead[: int(FS) - 2].any() and lead[int(1.1 * FS):].all()  # lead-off after 1 s of railing
+    assert not lead[: int(FS) - 2].any() and lead[int(1.1 * FS) :].all()  # lead-off after 1 s of railing
     flat = (flags[2] & QualityFlag.FLAT) > 0
-    assert not flat[:200].any() and flat[200 + int(0.25 * FS):].all()
+    assert not flat[:200].any() and flat[200 + int(0.25 * FS) :].all()
     spike = (flags[3] & QualityFlag.SPIKE) > 0
-    assert spike[300] and not spike[:300].any() and not spike[300 + int(0.25 * FS):].any()
+    assert spike[300] and not spike[:300].any() and not spike[300 + int(0.25 * FS) :].any()
     assert not flags[4].any()  # clean channel
 
 

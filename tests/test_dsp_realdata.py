@@ -35,6 +35,6 @@ def test_streaming_real_recording_equals_batch(realdata):
     x = _biosppy(realdata, "biosppy_emg1", "emg_1.txt")[:, :20000]
     _, env = emg_process(x, 1000.0)
     pipe = EmgPipeline(1000.0, 1)
-    parts = [pipe.process(x[:, i:i + 32]) for i in range(0, x.shape[1], 32)]
+    parts = [pipe.process(x[:, i : i + 32]) for i in range(0, x.shape[1], 32)]
     assert np.array_equal(np.concatenate(parts, axis=1), env)
     assert np.all(np.isfinite(env))

@@ -25,21 +25,33 @@ EVENTS = [  # label, sample, data
 ]
 
 
-def make_recording(path: Path, n: int = 7503, fs: float = FS, seed: int = 1, events=EVENTS,
-                   n_ch: int = 8) -> np.ndarray:
+def make_recording(
+    path: Path, n: int = 7503, fs: float = FS, seed: int = 1, events=EVENTS, n_ch: int = 8
+) -> np.ndarray:
     """A Cyton-layout recording (24 rows) via the project's writer; returns the EMG rows (uV)."""
     rng = np.random.default_rng(seed)
     rows = np.zeros((24, n))
     rows[0] = np.arange(n) % 256
     emg = np.round(rng.normal(0, 40, (8, n)), 6)
-    emg[0, n // 3: n // 2] += np.round(rng.normal(0, 600, n // 2 - n // 3), 6)  # a burst
+    emg[0, n // 3 : n // 2] += np.round(rng.normal(0, 600, n // 2 - n // 3), 6)  # a burst
     emg[7] = np.round(187500.0 * np.sign(np.sin(np.arange(n) / 50)), 6)  # railed channel
     rows[1:9] = emg
     rows[22] = 1.7e9 + np.arange(n) / fs
-    meta = dict(board_id=0, board_name="cyton", sampling_rate=fs, num_rows=24, exg_rows=list(range(1, 9)),
-                accel_rows=[9, 10, 11], timestamp_row=22, marker_row=23, package_num_row=0,
-                channel_names=[f"ch{i + 1}" for i in range(n_ch)], muscles=MUSCLES[:n_ch], gains=[24] * 8,
-                filters="band-pass 20-100 Hz (Butterworth 4), notches 50 Hz")
+    meta = dict(
+        board_id=0,
+        board_name="cyton",
+        sampling_rate=fs,
+        num_rows=24,
+        exg_rows=list(range(1, 9)),
+        accel_rows=[9, 10, 11],
+        timestamp_row=22,
+        marker_row=23,
+        package_num_row=0,
+        channel_names=[f"ch{i + 1}" for i in range(n_ch)],
+        muscles=MUSCLES[:n_ch],
+        gains=[24] * 8,
+        filters="band-pass 20-100 Hz (Butterworth 4), notches 50 Hz",
+    )
     with RecordingWriter(path, meta, fsync=False) as w:
         w.write(rows)
         for label, sample, data in events:
@@ -78,8 +90,7 @@ def test_bdf_round_trip_data_events_and_header(rec_path: Path, tmp_path: Path) -
     assert labels[:3] == ["ch1 VastuMediaL", "ch2 VastuMediaR", "ch3 RectFemoLeft"]
     assert labels[3:] == ["ch4", "ch5", "ch6", "ch7", "ch8"]
     # every event as an annotation, at its exact sample
-    assert [(round(on * fs), txt) for on, _, txt in notes] == [
-        (s, lab[:40]) for lab, s, _ in EVENTS]
+    assert [(round(on * fs), txt) for on, _, txt in notes] == [(s, lab[:40]) for lab, s, _ in EVENTS]
     r = pyedflib.EdfReader(str(out))
     try:
         assert r.getPhysicalDimension(0) == "uV"
@@ -142,8 +153,11 @@ def test_events_at_1khz_keep_their_sample(tmp_path: Path) -> None:
     write_edf(rec, tmp_path / "k.bdf")
     _, fs, _, notes, _ = read_back(tmp_path / "k.bdf")
     assert fs == 1000.0
-    assert [(round(on * fs), d, t) for on, d, t in notes] == [(1, -1.0, "cue"), (999, -1.0, "rep_start"),
-                                                             (12345, 2.5, "rep_end")]
+    assert [(round(on * fs), d, t) for on, d, t in notes] == [
+        (1, -1.0, "cue"),
+        (999, -1.0, "rep_start"),
+        (12345, 2.5, "rep_end"),
+    ]
 
 
 def test_many_events_get_enough_annotation_slots(tmp_path: Path) -> None:
@@ -204,8 +218,9 @@ def test_cli_refuses_existing_and_wrong_suffix(rec_path: Path, tmp_path: Path, c
     assert main(["export", str(rec_path), "--to", "edf", "--out", str(out), "--force"]) == 0
 
 
-def test_cli_recording_without_sidecar_asks_for_rate(rec_path: Path, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture) -> None:
+def test_cli_recording_without_sidecar_asks_for_rate(
+    rec_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     bare = tmp_path / "bare.csv"
     bare.write_bytes(rec_path.read_bytes())  # the data file alone, no bare.json
     assert main(["export", str(bare), "--to", "bdf", "--out", str(tmp_path / "b.bdf")]) == 4
@@ -213,8 +228,23 @@ def test_cli_recording_without_sidecar_asks_for_rate(rec_path: Path, tmp_path: P
     assert "no sidecar bare.json" in err and "--fs" in err
     assert not (tmp_path / "b.bdf").exists()
     # 24 columns name the Cyton; with the rate given it exports
-    assert main(["export", str(bare), "--to", "bdf", "--out", str(tmp_path / "b.bdf"), "--fs", "250",
-                 "--muscles", "quad L,quad R,,,,,,"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(bare),
+                "--to",
+                "bdf",
+                "--out",
+                str(tmp_path / "b.bdf"),
+                "--fs",
+                "250",
+                "--muscles",
+                "quad L,quad R,,,,,,",
+            ]
+        )
+        == 0
+    )
     data, fs, labels, notes, _ = read_back(tmp_path / "b.bdf")
     assert fs == 250.0 and data.shape == (8, 7503) and labels[0] == "ch1 QuadL" and notes == []
 
@@ -225,10 +255,24 @@ def test_cli_bare_file_with_ambiguous_layout_needs_board(tmp_path: Path, capsys:
     assert main(["export", str(bare), "--to", "bdf", "--out", str(tmp_path / "s.bdf"), "--fs", "125"]) == 4
     err = capsys.readouterr().err
     assert "--board" in err and "synthetic" in err and "cyton-daisy" in err
-    assert main(["export", str(bare), "--to", "bdf", "--out", str(tmp_path / "s.bdf"), "--fs", "125",
-                 "--board", "cyton-daisy"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(bare),
+                "--to",
+                "bdf",
+                "--out",
+                str(tmp_path / "s.bdf"),
+                "--fs",
+                "125",
+                "--board",
+                "cyton-daisy",
+            ]
+        )
+        == 0
+    )
     assert read_back(tmp_path / "s.bdf")[0].shape == (16, 100)
-
 
 
 def test_accelerometer_axes_on_request(rec_path: Path, tmp_path: Path) -> None:

@@ -16,16 +16,33 @@ FS = 100.0
 
 
 def flow(**kw) -> CalibrationFlow:
-    args = dict(fs_hz=FS, n_channels=2, channel_names=["VMO", "BF"], rest_s=2.0, contraction_s=1.0,
-                n_contractions=3, between_s=1.0, prepare_s=1.0, meta={"board": "cyton"})
+    args = dict(
+        fs_hz=FS,
+        n_channels=2,
+        channel_names=["VMO", "BF"],
+        rest_s=2.0,
+        contraction_s=1.0,
+        n_contractions=3,
+        between_s=1.0,
+        prepare_s=1.0,
+        meta={"board": "cyton"},
+    )
     args.update(kw)
     return CalibrationFlow(**args)
 
 
 def envelope(levels_by_phase: dict[str, list[float]], rng: np.random.Generator) -> np.ndarray:
     """Envelope (2, n) in uV for: prepare 1 s, rest 2 s, c1 1 s, between 1 s, c2, between, c3, 0.5 s after."""
-    parts = [("prepare", 1.0), ("rest", 2.0), ("c1", 1.0), ("b", 1.0), ("c2", 1.0), ("b", 1.0), ("c3", 1.0),
-             ("after", 0.5)]
+    parts = [
+        ("prepare", 1.0),
+        ("rest", 2.0),
+        ("c1", 1.0),
+        ("b", 1.0),
+        ("c2", 1.0),
+        ("b", 1.0),
+        ("c3", 1.0),
+        ("after", 0.5),
+    ]
     cols = []
     for name, dur in parts:
         n = int(round(dur * FS))
@@ -37,7 +54,7 @@ def envelope(levels_by_phase: dict[str, list[float]], rng: np.random.Generator) 
 def feed(f: CalibrationFlow, env: np.ndarray, flags=None, chunk: int = 9) -> list:
     out = []
     for i in range(0, env.shape[1], chunk):
-        out += f.update(i / FS, env[:, i:i + chunk], None if flags is None else flags[:, i:i + chunk])
+        out += f.update(i / FS, env[:, i : i + chunk], None if flags is None else flags[:, i : i + chunk])
     return out
 
 
@@ -47,8 +64,15 @@ def test_best_of_three_reference_and_phase_timeline():
     f = flow()
     events = feed(f, env)
     phases = [(e.data["phase"], round(e.t_s, 6)) for e in events if e.label == "calibration_phase"]
-    assert phases == [("prepare", 0.0), ("rest", 1.0), ("contract", 3.0), ("between", 4.0), ("contract", 5.0),
-                      ("between", 6.0), ("contract", 7.0)]
+    assert phases == [
+        ("prepare", 0.0),
+        ("rest", 1.0),
+        ("contract", 3.0),
+        ("between", 4.0),
+        ("contract", 5.0),
+        ("between", 6.0),
+        ("contract", 7.0),
+    ]
     assert f.finished and f.refusal is None
     assert f.best_contraction == [2, 3]  # VMO best in contraction 2, BF in contraction 3
     cal = f.calibration
@@ -151,7 +175,7 @@ def test_pause_restarts_the_interrupted_contraction():
     # the data resumes 10 s later: contraction 2 starts again, its first half is dropped
     rest_of = np.hstack([env[:, 500:600], env[:, 600:]])
     for i in range(0, rest_of.shape[1], 9):
-        events += f.update(15.5 + i / FS, rest_of[:, i:i + 9])
+        events += f.update(15.5 + i / FS, rest_of[:, i : i + 9])
     resumed = [e for e in events if e.label == "resume"]
     assert len(resumed) == 1 and resumed[0].data["phase_restarted"] == "contract"
     assert resumed[0].t_s == pytest.approx(15.5)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from test_drills_script import build, levels, run
+
 from feedback.drill_config import config_from_dict
 from feedback.drills import find_drill, load_drill
 from feedback.errors import DrillConfigError
@@ -30,7 +30,9 @@ def test_every_shipped_config_round_trips_through_its_json():
 
 def test_replay_with_pause_matches_the_live_run():
     text = find_drill("reach_hold_demo").read_text()
-    act = levels(FS, (2.0, 0), (1.0, 35), (2.0, 0), (3.0, 0), (2.5, 35), (4.0, 0), (2.5, 40), (3.0, 0), (2.5, 30), (1.0, 0))
+    act = levels(
+        FS, (2.0, 0), (1.0, 35), (2.0, 0), (3.0, 0), (2.5, 35), (4.0, 0), (2.5, 40), (3.0, 0), (2.5, 30), (1.0, 0)
+    )
     live = build(text, fs_hz=FS)
     events = run(live, act[:, :250])
     events += live.pause(2.5)  # paused for 3 s: the data keeps coming and is recorded, the drill ignores it
@@ -38,8 +40,9 @@ def test_replay_with_pause_matches_the_live_run():
     events += live.resume(5.5)
     events += run(live, act[:, 550:], t0_s=5.5)
     recorded = json.loads(json.dumps([e.to_dict() for e in events]))
-    replayed, summary = replay_drill(config_from_dict(recorded[0]["data"]["config"]), act, fs_hz=FS,
-                                     actions=actions_from_events(recorded))
+    replayed, summary = replay_drill(
+        config_from_dict(recorded[0]["data"]["config"]), act, fs_hz=FS, actions=actions_from_events(recorded)
+    )
     assert [e.to_dict() for e in replayed] == recorded
     assert summary["reps_succeeded"] == live.summary()["reps_succeeded"] == 3
     assert live.finished and [r["cue_time_s"] for r in summary["reps"]] == [2.0, 13.5, 20.0]
@@ -86,15 +89,32 @@ def _drill_recording(kind_name: str, *, fs: float = 250.0, seconds: float = 30.0
     pkg = (keep % 256).astype(float)
     accel = np.vstack([0.01 * np.sin(np.arange(n) / fs), 0.02 * np.cos(np.arange(n) / fs), np.ones(n)])
     config = load_drill(find_drill(kind_name))
-    cal = Calibration(rest_floor_uv=[3.0, 3.0], rest_sd_uv=[0.5, 0.5], reference_uv=[20.0, 25.0],
-                      channel_names=["vastus_medialis", "biceps_femoris"], fs_hz=fs, envelope="adaptive")
-    meta = {"board_id": 0, "rail_uv": 187_500.0, "drill": config.to_dict(), "calibration": cal.to_dict(),
-            "filters": {"design": "x", "envelope": "adaptive", "mains_hz": 50.0},
-            "session": {"part": 1, "channels_used": ["ch3", "ch1"]}}
-    rec = Recording(data_uv=x, fs_hz=fs, channel_names=["ch1", "ch2", "ch3", "ch4"],
-                    muscles=["biceps_femoris", "", "vastus_medialis", ""],
-                    events=[Event("drill_start", 0, 0.0, {"kind": config.kind})], accel=accel, package_num=pkg,
-                    meta=meta)
+    cal = Calibration(
+        rest_floor_uv=[3.0, 3.0],
+        rest_sd_uv=[0.5, 0.5],
+        reference_uv=[20.0, 25.0],
+        channel_names=["vastus_medialis", "biceps_femoris"],
+        fs_hz=fs,
+        envelope="adaptive",
+    )
+    meta = {
+        "board_id": 0,
+        "rail_uv": 187_500.0,
+        "drill": config.to_dict(),
+        "calibration": cal.to_dict(),
+        "filters": {"design": "x", "envelope": "adaptive", "mains_hz": 50.0},
+        "session": {"part": 1, "channels_used": ["ch3", "ch1"]},
+    }
+    rec = Recording(
+        data_uv=x,
+        fs_hz=fs,
+        channel_names=["ch1", "ch2", "ch3", "ch4"],
+        muscles=["biceps_femoris", "", "vastus_medialis", ""],
+        events=[Event("drill_start", 0, 0.0, {"kind": config.kind})],
+        accel=accel,
+        package_num=pkg,
+        meta=meta,
+    )
     return rec, cal, config
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emg.errors import BoardError, ConfigError
 from emg.acquire.lsl import LOOPBACK_CONFIG, LslPublisher, LslSource, list_streams, parse_board_name
+from emg.errors import BoardError, ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,15 +81,16 @@ def test_publisher_outlets_reach_an_inlet_with_metadata() -> None:
     rng = np.random.default_rng(3)
     raw = np.round(rng.normal(0, 80, (3, 500)), 6)
     pct = rng.uniform(0, 100, (3, 500))
-    with LslPublisher(name, fs_hz=250, channel_names=names, muscles=muscles, device="cyton",
-                      reference_kind="mvc") as pub:
+    with LslPublisher(
+        name, fs_hz=250, channel_names=names, muscles=muscles, device="cyton", reference_kind="mvc"
+    ) as pub:
         raw_in, act_in, mark_in = (open_inlet(f"{name}-{s}") for s in ("raw", "activation", "markers"))
         wait_for_consumers(pub.have_consumers)
         time.sleep(0.2)  # the activation and marker inlets connect too
         t0 = time.time()
         for k in range(0, 500, 10):
-            pub.push_raw(raw[:, k:k + 10], t0 + (k + np.arange(10)) / 250)
-            pub.push_activation(pct[:, k:k + 10])
+            pub.push_raw(raw[:, k : k + 10], t0 + (k + np.arange(10)) / 250)
+            pub.push_activation(pct[:, k : k + 10])
         pub.push_marker("cue", {"phase": "contract", "band_pct": [40, 60]})
         pub.push_marker("rep_start")
         got_raw, ts = pull_all(raw_in, 500)
@@ -110,8 +111,11 @@ def test_publisher_outlets_reach_an_inlet_with_metadata() -> None:
         info = raw_in.info(timeout=2.0)
         assert info.type() == "EMG" and info.nominal_srate() == 250 and info.channel_count() == 3
         assert info.channel_format() == lsl.cf_double64
-        assert channel_desc(info) == [("ch1", "microvolts", "vastus medialis L"),
-                                      ("ch2", "microvolts", "vastus medialis R"), ("ch3", "microvolts", "")]
+        assert channel_desc(info) == [
+            ("ch1", "microvolts", "vastus medialis L"),
+            ("ch2", "microvolts", "vastus medialis R"),
+            ("ch3", "microvolts", ""),
+        ]
         assert info.desc().child("acquisition").child_value("model") == "cyton"
         ainfo = act_in.info(timeout=2.0)
         assert ainfo.type() == "EMGActivation" and channel_desc(ainfo)[0] == ("ch1", "percent", "vastus medialis L")
@@ -165,7 +169,7 @@ def test_source_reads_any_stream_in_microvolts() -> None:
         assert src.channel_names == ["EMG1", "EMG2", "EMG3", "EMG4"] and src.board_name == f"lsl:{name}"
         wait_for_consumers(outlet.have_consumers)
         for k in range(0, 600, 20):
-            outlet.push_chunk(x_mv[k:k + 20])
+            outlet.push_chunk(x_mv[k : k + 20])
         data, ts = read_until(src, 600)
     assert data.shape == (4, 600)
     np.testing.assert_allclose(data, x_mv.T.astype(np.float64) * 1000.0, rtol=1e-7)  # mV -> uV
@@ -259,7 +263,7 @@ def test_lsl_board_drives_a_recording(tmp_path: Path) -> None:
         for k in range(0, N, 10):
             if stop.is_set():
                 return
-            outlet.push_chunk(np.ascontiguousarray(x[:, k:k + 10].T))
+            outlet.push_chunk(np.ascontiguousarray(x[:, k : k + 10].T))
             time.sleep(max(0.0, t0 + (k + 10) / 250 - time.perf_counter()))
 
     out = tmp_path / "lsl.csv"
@@ -298,15 +302,21 @@ def run_py(code: str, env_extra: dict[str, str | None]) -> subprocess.CompletedP
 
 
 def test_configure_lsl_defaults_to_loopback_before_pylsl_is_imported(tmp_path: Path) -> None:
-    code = ("import os, sys; from emg.acquire.lsl import configure_lsl; print(configure_lsl()); "
-            "print(os.environ.get('LSLAPICFG', '')); print('pylsl' in sys.modules)")
+    code = (
+        "import os, sys; from emg.acquire.lsl import configure_lsl; print(configure_lsl()); "
+        "print(os.environ.get('LSLAPICFG', '')); print('pylsl' in sys.modules)"
+    )
     res = run_py(code, {})
     assert res.returncode == 0, res.stderr
     line, cfg, imported = res.stdout.strip().splitlines()
     assert line.startswith("LSL kept on this computer (loopback only") and imported == "False"
     assert Path(cfg).read_text() == LOOPBACK_CONFIG
-    for needle in ("IPv6 = disable", "ResolveScope = machine", "MachineAddresses = {127.0.0.1}",
-                   "KnownPeers = {127.0.0.1}"):
+    for needle in (
+        "IPv6 = disable",
+        "ResolveScope = machine",
+        "MachineAddresses = {127.0.0.1}",
+        "KnownPeers = {127.0.0.1}",
+    ):
         assert needle in LOOPBACK_CONFIG
     res = run_py(code, {"EMG_LSL_SCOPE": "network"})
     assert res.stdout.splitlines()[:2] == ["LSL on the local network (liblsl defaults)", ""]
@@ -314,7 +324,9 @@ def test_configure_lsl_defaults_to_loopback_before_pylsl_is_imported(tmp_path: P
     mine.write_text("[multicast]\nResolveScope = site\n")
     res = run_py(code, {"LSLAPICFG": str(mine)})
     assert res.stdout.splitlines()[:2] == [f"LSL configuration from LSLAPICFG={mine}", str(mine)]
-    res = run_py("from emg.acquire.lsl import configure_lsl; configure_lsl()", {"LSLAPICFG": str(tmp_path / "missing.cfg")})
+    res = run_py(
+        "from emg.acquire.lsl import configure_lsl; configure_lsl()", {"LSLAPICFG": str(tmp_path / "missing.cfg")}
+    )
     assert res.returncode != 0 and "does not exist; fix the path or unset LSLAPICFG" in res.stderr
 
 
@@ -347,8 +359,7 @@ def test_synthetic_board_session_published_sample_for_sample() -> None:
     acq = Acquisition("synthetic", max_samples=500)
     sent = []
     with acq:
-        pub = LslPublisher(name, fs_hz=acq.fs_hz, channel_names=acq.channel_names, device="synthetic",
-                           activation=False)
+        pub = LslPublisher(name, fs_hz=acq.fs_hz, channel_names=acq.channel_names, device="synthetic", activation=False)
         inlet = open_inlet(f"{name}-raw")
         wait_for_consumers(pub.have_consumers)
         for chunk in acq.chunks():
@@ -530,8 +541,15 @@ def test_emg_train_with_lsl_publishes_raw_activation_and_markers(tmp_path: Path)
 
     if "--lsl" not in build_parser()._subparsers._group_actions[0].choices["train"].format_help():
         pytest.skip("emg train has no --lsl option yet (wiring pending, see docs/INTEROP.md)")
-    cal = Calibration(rest_floor_uv=np.array([5.0]), rest_sd_uv=np.array([1.0]), reference_uv=np.array([60.0]),
-                      channel_names=["ch1"], fs_hz=250.0, envelope="adaptive", meta={"board": "synthetic"})
+    cal = Calibration(
+        rest_floor_uv=np.array([5.0]),
+        rest_sd_uv=np.array([1.0]),
+        reference_uv=np.array([60.0]),
+        channel_names=["ch1"],
+        fs_hz=250.0,
+        envelope="adaptive",
+        meta={"board": "synthetic"},
+    )
     cal_path = tmp_path / "cal.json"
     cal_path.write_text(cal.to_json())
     name = unique("train")
@@ -559,9 +577,26 @@ def test_emg_train_with_lsl_publishes_raw_activation_and_markers(tmp_path: Path)
 
     thread = threading.Thread(target=consumer, daemon=True)
     thread.start()
-    rc = main(["train", "--board", "synthetic", "--drill", "reach_hold_demo", "--calibration", str(cal_path),
-               "--channels-used", "1", "--headless", "--duration", "4", "--out", str(tmp_path / "t.csv"),
-               "--lsl", name])
+    rc = main(
+        [
+            "train",
+            "--board",
+            "synthetic",
+            "--drill",
+            "reach_hold_demo",
+            "--calibration",
+            str(cal_path),
+            "--channels-used",
+            "1",
+            "--headless",
+            "--duration",
+            "4",
+            "--out",
+            str(tmp_path / "t.csv"),
+            "--lsl",
+            name,
+        ]
+    )
     thread.join(30)
     assert rc in (0, 2) and "counts" in got
     counts = got["counts"]

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-
 from analysis_gen import write_drill_session
+
 from emg.analysis import AnalysisSettings, analyze_many
-from emg.cli import main
 from emg.analysis.progress import collect_progress, progress_from_results
+from emg.cli import main
 
 SESSIONS = [  # (date, snr, reps succeeded, relax ramp s): a patient who gets stronger and relaxes faster
     ("2026-01-05T10:00:00+00:00", 3.0, [True, False, False, False], 1.6),
@@ -56,8 +56,9 @@ def test_dask_cluster_gives_the_same_numbers(session_dir: Path) -> None:
 
     paths = sorted(session_dir.glob("*.csv"))
     local = analyze_many(paths, AnalysisSettings(), workers=1)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         remote = analyze_many(paths, AnalysisSettings(), scheduler=cluster.scheduler_address)
     assert json.dumps(remote, sort_keys=True) == json.dumps(local, sort_keys=True)

@@ -1,4 +1,4 @@
-"""emg.recordings.readers: every supported format, real files read from ../shared/realdata, files written and read back."""
+"""emg.recordings.readers: every supported format, real files from ../shared/realdata, files written and read back."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from analysis_gen import write_project_recording
+
 from emg.errors import RecordingError
 from emg.recordings.readers import find_recordings, read_recording
 
@@ -82,8 +82,9 @@ def test_project_recording_round_trip(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     x = np.round(rng.normal(0, 20, (3, 2500)), 6)
     events = [{"label": "rep_start", "time_s": 2.0, "data": {"set": 1, "rep": 1}}]
-    path = write_project_recording(tmp_path / "s1", x, 250.0, channel_names=["a", "b", "c"],
-                                   muscles=["quad L", "quad R", "hams"], events=events)
+    path = write_project_recording(
+        tmp_path / "s1", x, 250.0, channel_names=["a", "b", "c"], muscles=["quad L", "quad R", "hams"], events=events
+    )
     rec = read_recording(path)
     assert rec.source_format == "emg-biofeedback"
     assert rec.fs_hz == 250.0 and rec.channel_names == ["a", "b", "c"]
@@ -108,8 +109,10 @@ def test_project_sidecar_disagreeing_with_data(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- EDF / BDF
 
 
-@pytest.mark.parametrize("suffix, filetype_name", [(".edf", "FILETYPE_EDFPLUS"), (".bdf", "FILETYPE_BDFPLUS"),
-                                                   (".edf", "FILETYPE_EDF"), (".bdf", "FILETYPE_BDF")])
+@pytest.mark.parametrize(
+    "suffix, filetype_name",
+    [(".edf", "FILETYPE_EDFPLUS"), (".bdf", "FILETYPE_BDFPLUS"), (".edf", "FILETYPE_EDF"), (".bdf", "FILETYPE_BDF")],
+)
 def test_edf_bdf_round_trip(tmp_path: Path, suffix: str, filetype_name: str) -> None:
     import pyedflib
 
@@ -119,10 +122,20 @@ def test_edf_bdf_round_trip(tmp_path: Path, suffix: str, filetype_name: str) -> 
     path = tmp_path / f"rec{suffix}"
     ftype = getattr(pyedflib, filetype_name)
     w = pyedflib.EdfWriter(str(path), 2, file_type=ftype)
-    headers = [{"label": f"EMG {k}", "dimension": "mV", "sample_frequency": fs, "physical_max": 1.0,
-                "physical_min": -1.0, "digital_max": 8388607 if suffix == ".bdf" else 32767,
-                "digital_min": -8388608 if suffix == ".bdf" else -32768, "transducer": "", "prefilter": ""}
-               for k in (1, 2)]
+    headers = [
+        {
+            "label": f"EMG {k}",
+            "dimension": "mV",
+            "sample_frequency": fs,
+            "physical_max": 1.0,
+            "physical_min": -1.0,
+            "digital_max": 8388607 if suffix == ".bdf" else 32767,
+            "digital_min": -8388608 if suffix == ".bdf" else -32768,
+            "transducer": "",
+            "prefilter": "",
+        }
+        for k in (1, 2)
+    ]
     w.setSignalHeaders(headers)
     if "PLUS" in filetype_name:
         w.writeAnnotation(1.5, -1, "cue contract")
@@ -189,13 +202,16 @@ def test_csv_nan_values_are_kept_for_analysis(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("content, match", [
-    (b"", "empty"),
-    (bytes(range(256)) * 20, "binary"),
-    (b"hello,world\nfoo,bar\nbaz,qux\n", "cannot parse"),
-    (b"%OpenBCI Raw EXG Data\n%Number of channels = 8\n", "Sample Rate"),
-    (b"time,a\n", "no data rows|empty"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"", "empty"),
+        (bytes(range(256)) * 20, "binary"),
+        (b"hello,world\nfoo,bar\nbaz,qux\n", "cannot parse"),
+        (b"%OpenBCI Raw EXG Data\n%Number of channels = 8\n", "Sample Rate"),
+        (b"time,a\n", "no data rows|empty"),
+    ],
+)
 def test_bad_files_give_one_line_errors(tmp_path: Path, content: bytes, match: str) -> None:
     p = tmp_path / "bad.csv"
     p.write_bytes(content)

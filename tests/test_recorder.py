@@ -23,8 +23,13 @@ from emg.recordings.writer import RecordingWriter, csv_and_sidecar, format_rows
 
 def _start_record(out, *extra):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "emg", "record", "--board", "synthetic", "--out", str(out), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emg", "record", "--board", "synthetic", "--out", str(out), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     line = proc.stdout.readline()
     assert line.startswith("recording synthetic"), line + proc.stderr.read()
     return proc, time.monotonic()
@@ -45,9 +50,24 @@ def test_synthetic_round_trip_keeps_brainflow_values(tmp_path):
     np.testing.assert_array_equal(bf, rec.rows)
     assert rec.fs_hz == 250.0 and rec.channel_names[0] == "ch1" and rec.muscles[0] == "rectus femoris"
     side = json.loads(out.with_suffix(".json").read_text())
-    for key in ("format_version", "board_id", "board_name", "sampling_rate", "exg_rows", "accel_rows",
-                "timestamp_row", "marker_row", "package_num_row", "channel_names", "muscles", "units",
-                "gains", "start_time", "events", "software_version"):
+    for key in (
+        "format_version",
+        "board_id",
+        "board_name",
+        "sampling_rate",
+        "exg_rows",
+        "accel_rows",
+        "timestamp_row",
+        "marker_row",
+        "package_num_row",
+        "channel_names",
+        "muscles",
+        "units",
+        "gains",
+        "start_time",
+        "events",
+        "software_version",
+    ):
         assert key in side, key
     assert side["complete"] is True and side["n_samples"] == 500 and side["stop_reason"] == "duration reached"
 
@@ -113,9 +133,16 @@ def test_events_after_the_recording_closed_are_written_by_the_writer_alone(tmp_p
 
     def audited(path, obj):
         real_write(path, obj)
-        writes.append({"caller": sys._getframe(1).f_code.co_qualname, "path": path, "mtime": os.stat(path).st_mtime_ns,
-                       "thread": threading.current_thread().name, "complete": obj["complete"],
-                       "labels": [e["label"] for e in obj["events"]]})
+        writes.append(
+            {
+                "caller": sys._getframe(1).f_code.co_qualname,
+                "path": path,
+                "mtime": os.stat(path).st_mtime_ns,
+                "thread": threading.current_thread().name,
+                "complete": obj["complete"],
+                "labels": [e["label"] for e in obj["events"]],
+            }
+        )
 
     monkeypatch.setattr(writer_module, "write_json_atomic", audited)
     out = tmp_path / "late.csv"

@@ -9,13 +9,23 @@ import numpy as np
 import pytest
 
 from emg.errors import RecordingError
-from emg.recordings.writer import RecordingWriter
 from emg.recordings.recording import Recording, load_recording, read_sidecar
+from emg.recordings.writer import RecordingWriter
 
-CYTON_META = {"board_id": 0, "board_name": "cyton", "sampling_rate": 250.0, "num_rows": 24,
-              "exg_rows": list(range(1, 9)), "accel_rows": [9, 10, 11], "timestamp_row": 22, "marker_row": 23,
-              "package_num_row": 0, "channel_names": [f"ch{i}" for i in range(1, 9)], "muscles": ["VM"] + [""] * 7,
-              "gains": [24] * 8}
+CYTON_META = {
+    "board_id": 0,
+    "board_name": "cyton",
+    "sampling_rate": 250.0,
+    "num_rows": 24,
+    "exg_rows": list(range(1, 9)),
+    "accel_rows": [9, 10, 11],
+    "timestamp_row": 22,
+    "marker_row": 23,
+    "package_num_row": 0,
+    "channel_names": [f"ch{i}" for i in range(1, 9)],
+    "muscles": ["VM"] + [""] * 7,
+    "gains": [24] * 8,
+}
 
 
 def make_rows(n: int = 750, fs: float = 250.0, t0: float = 1.7e9) -> np.ndarray:

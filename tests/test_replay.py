@@ -9,8 +9,8 @@ import time
 import numpy as np
 
 from emg.acquire.acquisition import Acquisition
-from emg.recordings.writer import RecordingWriter
 from emg.recordings.recording import load_recording
+from emg.recordings.writer import RecordingWriter
 
 
 def _daisy_recording(path, n=250, fs=125.0):
@@ -20,9 +20,19 @@ def _daisy_recording(path, n=250, fs=125.0):
     rows[0] = (2 * np.arange(n)) % 256
     rows[1:17] = np.outer(np.arange(1, 17), np.sin(np.arange(n) / 5.0)) * 10
     rows[30] = 1.7e9 + np.arange(n) / fs
-    meta = {"board_id": 2, "board_name": "cyton-daisy", "sampling_rate": fs, "num_rows": 32,
-            "exg_rows": list(range(1, 17)), "accel_rows": [17, 18, 19], "timestamp_row": 30, "marker_row": 31,
-            "package_num_row": 0, "channel_names": [f"ch{i}" for i in range(1, 17)], "gains": [24] * 16}
+    meta = {
+        "board_id": 2,
+        "board_name": "cyton-daisy",
+        "sampling_rate": fs,
+        "num_rows": 32,
+        "exg_rows": list(range(1, 17)),
+        "accel_rows": [17, 18, 19],
+        "timestamp_row": 30,
+        "marker_row": 31,
+        "package_num_row": 0,
+        "channel_names": [f"ch{i}" for i in range(1, 17)],
+        "gains": [24] * 16,
+    }
     with RecordingWriter(path, meta) as w:
         w.write(rows)
     return rows
@@ -56,9 +66,18 @@ def test_playback_uses_the_sidecar_rate_not_the_master_default(tmp_path):
     rows[0] = np.arange(n) % 256
     rows[1:17] = np.outer(np.arange(1, 17), np.cos(np.arange(n) / 7.0))
     rows[30] = 1.7e9 + np.arange(n) / fs
-    meta = {"board_id": -1, "board_name": "synthetic", "sampling_rate": fs, "num_rows": 32,
-            "exg_rows": list(range(1, 17)), "accel_rows": [17, 18, 19], "timestamp_row": 30, "marker_row": 31,
-            "package_num_row": 0, "channel_names": [f"ch{i}" for i in range(1, 17)]}
+    meta = {
+        "board_id": -1,
+        "board_name": "synthetic",
+        "sampling_rate": fs,
+        "num_rows": 32,
+        "exg_rows": list(range(1, 17)),
+        "accel_rows": [17, 18, 19],
+        "timestamp_row": 30,
+        "marker_row": 31,
+        "package_num_row": 0,
+        "channel_names": [f"ch{i}" for i in range(1, 17)],
+    }
     with RecordingWriter(path, meta) as w:
         w.write(rows)
     from brainflow.board_shim import BoardShim
@@ -80,8 +99,9 @@ def test_playback_uses_the_sidecar_rate_not_the_master_default(tmp_path):
 def test_fast_replay_is_faster_than_real_time(tmp_path):
     path = tmp_path / "daisy.csv"
     _daisy_recording(path, n=1250)  # 10 s of signal
-    proc = subprocess.run([sys.executable, "-m", "emg", "replay", "--fast", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "emg", "replay", "--fast", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert "replayed 1250 samples (10.00 s of signal)" in proc.stdout
     wall = float(proc.stdout.split(" in ")[1].split(" s")[0])
@@ -91,7 +111,9 @@ def test_fast_replay_is_faster_than_real_time(tmp_path):
 def test_replay_command_at_real_speed_prints_rms(tmp_path):
     path = tmp_path / "daisy.csv"
     _daisy_recording(path, n=250)
-    proc = subprocess.run([sys.executable, "-m", "emg", "replay", str(path)], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "emg", "replay", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert "16 ch at 125 Hz" in proc.stdout
     assert proc.stdout.count("RMS uV:") == 2

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from analysis_gen import write_drill_session
+
 from emg.analysis import AnalysisSettings
-from emg.cli import main
 from emg.analysis.report import write_report
+from emg.cli import main
 
 SECTIONS = ("summary", "settings", "quality", "signals", "activations", "reps", "fatigue", "cross")
 
@@ -21,15 +21,24 @@ SECTIONS = ("summary", "settings", "quality", "signals", "activations", "reps", 
 @pytest.fixture(scope="module")
 def drill_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("report")
-    return write_drill_session(root / "drill", snr=6.0, successes=[True, False, True], relax_s=0.5,
-                               start_time="2026-02-01T09:30:00+00:00", seed=3, fatigue_hz_per_s=-3.0)
+    return write_drill_session(
+        root / "drill",
+        snr=6.0,
+        successes=[True, False, True],
+        relax_s=0.5,
+        start_time="2026-02-01T09:30:00+00:00",
+        seed=3,
+        fatigue_hz_per_s=-3.0,
+    )
 
 
 def _pngs(html: str) -> list[np.ndarray]:
     from matplotlib.image import imread
 
-    return [imread(io.BytesIO(base64.b64decode(b64)), format="png")
-            for b64 in re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", html)]
+    return [
+        imread(io.BytesIO(base64.b64decode(b64)), format="png")
+        for b64 in re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", html)
+    ]
 
 
 def test_report_has_every_section_and_is_self_contained(drill_recording: Path, tmp_path: Path) -> None:
@@ -53,7 +62,9 @@ def test_signal_figure_shades_the_activations(drill_recording: Path, tmp_path: P
     html = write_report(drill_recording, tmp_path / "r.html").read_text()
     sig = _pngs(html)[0][..., :3]
     # activation shading is Okabe-Ito orange (#E69F00) at alpha 0.3 over white: about (0.97, 0.89, 0.70)
-    orange = (np.abs(sig[..., 0] - 0.97) < 0.04) & (np.abs(sig[..., 1] - 0.89) < 0.04) & (np.abs(sig[..., 2] - 0.70) < 0.05)
+    orange = (
+        (np.abs(sig[..., 0] - 0.97) < 0.04) & (np.abs(sig[..., 1] - 0.89) < 0.04) & (np.abs(sig[..., 2] - 0.70) < 0.05)
+    )
     cols = np.flatnonzero(orange.any(axis=0))
     assert cols.size > 30
     # three separate shaded spans (three reps): count runs of shaded columns
@@ -61,8 +72,9 @@ def test_signal_figure_shades_the_activations(drill_recording: Path, tmp_path: P
     assert runs == 3 * 1 or runs == 3 * 2  # three spans, in the raw and envelope axes (same columns)
 
 
-def test_report_command_and_causal_setting(drill_recording: Path, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture) -> None:
+def test_report_command_and_causal_setting(
+    drill_recording: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     out = tmp_path / "c.html"
     assert main(["report", str(drill_recording), "-o", str(out), "--causal", "--mains", "60"]) == 0
     assert f"report written to {out}" in capsys.readouterr().out

@@ -11,17 +11,17 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from dsp.calibration import Calibration  # noqa: E402
-from emg.acquire.acquisition import Acquisition  # noqa: E402
-from emg.acquire.boards import get_preset  # noqa: E402
-from emg.cli import main  # noqa: E402
-from emg.live.display import headless_needed  # noqa: E402
-from emg.live.session import Session  # noqa: E402
-from emg.recordings.recording import load_recording  # noqa: E402
-from emg.recordings.writer import part_path  # noqa: E402
-from feedback.calibration_store import check_calibration_fits, read_calibration  # noqa: E402
-from feedback.drills import make_drill, parse_drill  # noqa: E402
-from feedback.errors import CalibrationMismatchError, FeedbackError  # noqa: E402
+from dsp.calibration import Calibration
+from emg.acquire.acquisition import Acquisition
+from emg.acquire.boards import get_preset
+from emg.cli import main
+from emg.live.display import headless_needed
+from emg.live.session import Session
+from emg.recordings.recording import load_recording
+from emg.recordings.writer import part_path
+from feedback.calibration_store import check_calibration_fits, read_calibration
+from feedback.drills import make_drill, parse_drill
+from feedback.errors import CalibrationMismatchError, FeedbackError
 
 QUICK_DRILL = """
 kind = "reach_hold"
@@ -41,8 +41,14 @@ work_s = 2.0
 def _calibration(board: str, names: list[str] | None = None, fs_hz: float = 250.0) -> Calibration:
     names = names or get_preset(board).channel_names()
     n = len(names)
-    return Calibration(rest_floor_uv=np.full(n, 2.0), rest_sd_uv=np.full(n, 0.5), reference_uv=np.full(n, 80.0),
-                       channel_names=names, fs_hz=fs_hz, meta={"board": board})
+    return Calibration(
+        rest_floor_uv=np.full(n, 2.0),
+        rest_sd_uv=np.full(n, 0.5),
+        reference_uv=np.full(n, 80.0),
+        channel_names=names,
+        fs_hz=fs_hz,
+        meta={"board": board},
+    )
 
 
 def _write_cal(path: Path, cal: Calibration) -> Path:
@@ -55,8 +61,23 @@ def test_train_cli_on_synthetic_board_records_events_summary_png(tmp_path, capsy
     drill = tmp_path / "drill.toml"
     drill.write_text(QUICK_DRILL)
     out = tmp_path / "s1.csv"
-    code = main(["train", "--board", "synthetic", "--drill", str(drill), "--calibration", str(cal), "--headless",
-                 "--duration", "2.5", "--out", str(out), "--latency-report"])
+    code = main(
+        [
+            "train",
+            "--board",
+            "synthetic",
+            "--drill",
+            str(drill),
+            "--calibration",
+            str(cal),
+            "--headless",
+            "--duration",
+            "2.5",
+            "--out",
+            str(out),
+            "--latency-report",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "sample to screen" in printed and "p95" in printed
@@ -114,12 +135,27 @@ def test_calibration_from_another_layout_or_board_is_refused(tmp_path):
 def test_train_cli_refuses_a_foreign_calibration_and_closes_the_recording(tmp_path, capsys):
     cal = _write_cal(tmp_path / "cal8.json", _calibration("cyton"))
     out = tmp_path / "x.csv"
-    code = main(["train", "--board", "synthetic", "--drill", "reach_hold_demo", "--calibration", str(cal),
-                 "--headless", "--duration", "1", "--out", str(out)])
+    code = main(
+        [
+            "train",
+            "--board",
+            "synthetic",
+            "--drill",
+            "reach_hold_demo",
+            "--calibration",
+            str(cal),
+            "--headless",
+            "--duration",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert err == ["error: calibration was made on board cyton, this session uses synthetic; "
-                   "calibrate again on this board"]
+    assert err == [
+        "error: calibration was made on board cyton, this session uses synthetic; calibrate again on this board"
+    ]
     # the board was released and the (empty) recording closed, not left half-written
     rec = load_recording(out)
     assert rec.meta["complete"] is True
@@ -139,11 +175,17 @@ def test_board_lost_mid_session_keeps_recording_and_ends_cleanly(tmp_path):
 
     cfg = parse_drill(QUICK_DRILL)
     with VirtualCyton() as vc:
+
         def acquire(part, path):
             return Acquisition("cyton", serial_port=vc.port, record_to=path)
 
-        session = Session(acquire, lambda fs, n, names: make_drill(cfg, fs_hz=fs, n_channels=n, channel_names=names),
-                          _calibration("cyton"), record_to=tmp_path / "lost.csv", headless=True)
+        session = Session(
+            acquire,
+            lambda fs, n, names: make_drill(cfg, fs_hz=fs, n_channels=n, channel_names=names),
+            _calibration("cyton"),
+            record_to=tmp_path / "lost.csv",
+            headless=True,
+        )
         done = threading.Event()
 
         def pull_the_dongle() -> None:  # once 1 s of data went through the session
@@ -197,8 +239,14 @@ def test_board_lost_then_reconnected_continues_in_a_second_part(tmp_path):
     def acquire(part, path):
         return Acquisition("cyton", serial_port=boards[-1].port, record_to=path)
 
-    session = Session(acquire, lambda fs, n, names: make_drill(cfg, fs_hz=fs, n_channels=n, channel_names=names),
-                      _calibration("cyton"), record_to=tmp_path / "r.csv", headless=True, lost_policy="wait")
+    session = Session(
+        acquire,
+        lambda fs, n, names: make_drill(cfg, fs_hz=fs, n_channels=n, channel_names=names),
+        _calibration("cyton"),
+        record_to=tmp_path / "r.csv",
+        headless=True,
+        lost_policy="wait",
+    )
     done = threading.Event()
 
     def therapist() -> None:
@@ -257,9 +305,14 @@ start_delay_s = 0.5
 
 def test_awareness_estimate_keyed_in_reaches_the_drill_and_the_recording(tmp_path):
     cfg = parse_drill(AWARENESS)
-    session = Session(lambda part, path: Acquisition("synthetic", record_to=path),
-                      lambda fs, n, names: make_drill(cfg, fs_hz=fs, n_channels=n, channel_names=names),
-                      _calibration("synthetic"), record_to=tmp_path / "aw.csv", headless=True, duration_s=8.0)
+    session = Session(
+        lambda part, path: Acquisition("synthetic", record_to=path),
+        lambda fs, n, names: make_drill(cfg, fs_hz=fs, n_channels=n, channel_names=names),
+        _calibration("synthetic"),
+        record_to=tmp_path / "aw.csv",
+        headless=True,
+        duration_s=8.0,
+    )
     done = threading.Event()
 
     def patient() -> None:  # waits for the question, then keys "42" Enter
@@ -284,8 +337,24 @@ def test_awareness_estimate_keyed_in_reaches_the_drill_and_the_recording(tmp_pat
 def test_calibration_at_the_start_is_refused_when_there_is_no_contraction(tmp_path, capsys):
     """The synthetic board's signals do not change between rest and 'contract': an honest refusal."""
     out = tmp_path / "c.csv"
-    code = main(["train", "--board", "synthetic", "--drill", "reach_hold_demo", "--headless", "--rest-s", "2",
-                 "--contractions", "1", "--contraction-s", "0.6", "--out", str(out)])
+    code = main(
+        [
+            "train",
+            "--board",
+            "synthetic",
+            "--drill",
+            "reach_hold_demo",
+            "--headless",
+            "--rest-s",
+            "2",
+            "--contractions",
+            "1",
+            "--contraction-s",
+            "0.6",
+            "--out",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 2
     refusal = [line for line in printed.splitlines() if line.startswith("error: calibration refused: ")]
@@ -305,8 +374,24 @@ def test_train_reuses_the_patients_saved_calibration(tmp_path, capsys):
     names = get_preset("synthetic").channel_names()
     saved = save_calibration(_calibration("synthetic"), tmp_path / "cals", "P-001", "+".join(names), board="synthetic")
     out = tmp_path / "p.csv"
-    code = main(["train", "--board", "synthetic", "--drill", "reach_hold_demo", "--patient", "P-001",
-                 "--calibration-dir", str(tmp_path / "cals"), "--headless", "--duration", "1", "--out", str(out)])
+    code = main(
+        [
+            "train",
+            "--board",
+            "synthetic",
+            "--drill",
+            "reach_hold_demo",
+            "--patient",
+            "P-001",
+            "--calibration-dir",
+            str(tmp_path / "cals"),
+            "--headless",
+            "--duration",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert f"reusing P-001's calibration {saved}" in printed

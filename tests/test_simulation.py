@@ -38,6 +38,7 @@ def _quiet_muscle(**kw) -> MuscleParams:
 
 # --------------------------------------------------------------------------------------- spectrum
 
+
 @pytest.mark.parametrize("median_hz", [60.0, 85.0, 120.0])
 def test_steady_contraction_median_frequency_is_the_configured_one(median_hz):
     x = generate_emg(_steady(1.0, 30.0, 2000.0), 2000.0, muscles=[_quiet_muscle(median_hz=median_hz)], seed=1)
@@ -69,14 +70,16 @@ def test_spectrum_model_median_solver():
 
 # --------------------------------------------------------------------------------------- envelope
 
+
 def test_envelope_follows_ground_truth():
     res = simulate("reps", "healthy", duration_s=40.0, fs_hz=1000.0, seed=4, disable={"mains"})
     x = res.exg_uv[0]
     win = 100  # 100 ms RMS windows
     n = (x.size // win) * win
     env = np.sqrt(np.mean(x[:n].reshape(-1, win) ** 2, axis=1))
-    truth_rms = np.interp(np.arange(n // win) * win + win / 2, np.arange(res.emg_rms_uv.shape[1]) * res.slow_step,
-                          res.emg_rms_uv[0])
+    truth_rms = np.interp(
+        np.arange(n // win) * win + win / 2, np.arange(res.emg_rms_uv.shape[1]) * res.slow_step, res.emg_rms_uv[0]
+    )
     floor = res.truth["channels"][0]["noise_floor_uv"]
     expected = np.sqrt(truth_rms**2 + floor**2)
     assert np.corrcoef(env, expected)[0, 1] > 0.97
@@ -95,7 +98,7 @@ def test_onsets_in_truth_match_cues_plus_reaction_time():
     acts = truth["activations"][0]
     cues = [c for c in truth["cues"] if c["phase"] == "contract"]
     assert len(acts) == len(cues) >= 4
-    for a, c in zip(acts, cues):
+    for a, c in zip(acts, cues, strict=False):
         lag = a["onset_s"] - c["time_s"]
         # reaction time (jitter SD 30 ms) + the time to reach 5 % of the rise
         assert c["reaction_s"] - 0.001 <= lag <= c["reaction_s"] + 0.12
@@ -146,27 +149,31 @@ def test_detectable_edges_and_fall_end_are_ordered_as_the_levels_are():
 
 # --------------------------------------------------------------------------------------- fatigue
 
+
 def test_fatigue_slope_recovered_within_20_percent():
     p = load_preset("healthy")
     rate = 0.4
-    p = replace(p, fatigue=replace(p.fatigue, median_rate_hz_per_s=rate, reference_activation=0.5),
-                response=replace(p.response, steadiness_pct=0.0, overshoot_pct=0.0),
-                muscles=[replace(p.muscles[0], noise_floor_uv=1.0, crosstalk=0.0), p.muscles[1]])
+    p = replace(
+        p,
+        fatigue=replace(p.fatigue, median_rate_hz_per_s=rate, reference_activation=0.5),
+        response=replace(p.response, steadiness_pct=0.0, overshoot_pct=0.0),
+        muscles=[replace(p.muscles[0], noise_floor_uv=1.0, crosstalk=0.0), p.muscles[1]],
+    )
     res = simulate("sustained", p, duration_s=75.0, fs_hz=1000.0, seed=6)
     fs = res.fs_hz
     x = res.exg_uv[0]
     t0, t1 = 15.0, 68.0  # inside the hold (starts at 10 s + reaction + rise)
     centres, mdf = [], []
     for s in np.arange(t0, t1, 1.0):
-        seg = x[int(s * fs): int((s + 1) * fs)]
+        seg = x[int(s * fs) : int((s + 1) * fs)]
         mdf.append(_median_freq(seg, fs, nperseg=256))
         centres.append(s + 0.5)
     slope = np.polyfit(centres, mdf, 1)[0]
-    mean_act = float(np.mean(res.activation[0, int(t0 * fs): int(t1 * fs)]))
+    mean_act = float(np.mean(res.activation[0, int(t0 * fs) : int(t1 * fs)]))
     expected = -rate * mean_act / 0.5
     assert slope == pytest.approx(expected, rel=0.2)
     # the truth trace has the configured slope exactly
-    tr = res.median_hz[0, int(t0 * res.slow_fs_hz): int(t1 * res.slow_fs_hz)]
+    tr = res.median_hz[0, int(t0 * res.slow_fs_hz) : int(t1 * res.slow_fs_hz)]
     tt = np.arange(tr.size) / res.slow_fs_hz
     assert np.polyfit(tt, tr, 1)[0] == pytest.approx(expected, rel=0.02)
 
@@ -178,6 +185,7 @@ def test_fatigue_switch_off_keeps_the_median():
 
 
 # --------------------------------------------------------------------------------------- board / aliasing
+
 
 def test_sinc3_kernel_response_matches_ads1299():
     h = sinc_kernel(16, 3)
@@ -195,7 +203,7 @@ def test_decimator_streams_like_batch():
     d = SincDecimator(2, 16)
     parts, i = [], 0
     for n in (5, 16, 33, 100, 1000, 7, 16 * 300):
-        parts.append(d.process(x[:, i:i + n]))
+        parts.append(d.process(x[:, i : i + n]))
         i += n
     assert np.allclose(np.concatenate(parts, axis=1), batch, atol=1e-12)
     assert batch.shape == (2, 300)
@@ -203,8 +211,9 @@ def test_decimator_streams_like_batch():
 
 def test_mains_harmonic_aliases_at_250_hz_as_on_the_board():
     # 60 Hz mains whose 3rd harmonic (180 Hz) folds to 70 Hz through the sinc^3 filter
-    arts = ArtefactConfig(mains=MainsConfig(enabled=True, frequency_hz=60.0, amplitude_uv=10.0,
-                                            harmonics=(0.0, 0.0, 1.0)))
+    arts = ArtefactConfig(
+        mains=MainsConfig(enabled=True, frequency_hz=60.0, amplitude_uv=10.0, harmonics=(0.0, 0.0, 1.0))
+    )
     p = PatientPreset(name="q", muscles=[_quiet_muscle(noise_floor_uv=0.0, rest_activation=0.0)])
     for decimation, expect in (("auto", 10.0 * sinc_response(np.array([180.0]), 250.0)[0]), ("none", 0.0)):
         sim = Simulator(p, fs_hz=250.0, artefacts=arts, seed=1, decimation=decimation)
@@ -232,7 +241,7 @@ def test_emg_aliasing_at_250_hz_matches_the_folded_sinc3_spectrum():
     through = dens * sinc_response(grid, fs) ** 2
     pred = np.zeros_like(f)
     for k, fk in enumerate(f):
-        for fold in range(0, 8):
+        for fold in range(8):
             for g in (fold * fs + fk, fold * fs - fk):
                 if 0 < g < 2000 and not (fold == 0 and g == -fk):
                     pred[k] += np.interp(g, grid, through)
@@ -249,6 +258,7 @@ def test_emg_aliasing_at_250_hz_matches_the_folded_sinc3_spectrum():
 
 
 # --------------------------------------------------------------------------------------- patient model
+
 
 def _patient(**resp) -> PatientPreset:
     p = load_preset("healthy")
@@ -344,6 +354,7 @@ def test_demo_patient_reaches_the_40_60_band():
 
 # --------------------------------------------------------------------------------------- reproducibility
 
+
 def test_same_seed_same_data_other_seed_other_data():
     a = simulate("artefact_tour", duration_s=20.0, fs_hz=250.0, seed=11)
     b = simulate("artefact_tour", duration_s=20.0, fs_hz=250.0, seed=11)
@@ -371,6 +382,7 @@ def test_chunking_does_not_change_the_stream():
 
 # --------------------------------------------------------------------------------------- accelerometer
 
+
 def test_accelerometer_gravity_and_larger_sway_for_unstable_patient():
     steady = simulate("balance", "healthy", duration_s=60.0, fs_hz=250.0, seed=1, disable={"motion"})
     shaky = simulate("balance", "unstable_balance", duration_s=60.0, fs_hz=250.0, seed=1, disable={"motion"})
@@ -383,18 +395,22 @@ def test_accelerometer_gravity_and_larger_sway_for_unstable_patient():
 
 # --------------------------------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("make, words", [
-    (lambda: load_preset("no_such_patient"), "unknown patient preset"),
-    (lambda: simulate("no_such_scenario"), "unknown scenario"),
-    (lambda: Simulator("healthy", fs_hz=80.0), "fs_hz"),
-    (lambda: PatientPreset(muscles=[MuscleParams(reference_uv=-5.0)]).validate(), "reference_uv"),
-    (lambda: PatientPreset(muscles=[MuscleParams(noise_floor_uv=-1.0)]).validate(), "noise_floor_uv"),
-    (lambda: Simulator("healthy", fs_hz=1000.0, band_hz=(20.0, 600.0)), "Nyquist"),
-    (lambda: Simulator("healthy", fs_hz=120.0), "median_hz"),
-    (lambda: simulate("reps", duration_s=-3.0), "duration_s"),
-    (lambda: simulate("reps", duration_s=5.0, disable={"sneezes"}), "sneezes"),
-    (lambda: Simulator("healthy", fs_hz=250.0, n_channels=1), "n_channels"),
-])
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: load_preset("no_such_patient"), "unknown patient preset"),
+        (lambda: simulate("no_such_scenario"), "unknown scenario"),
+        (lambda: Simulator("healthy", fs_hz=80.0), "fs_hz"),
+        (lambda: PatientPreset(muscles=[MuscleParams(reference_uv=-5.0)]).validate(), "reference_uv"),
+        (lambda: PatientPreset(muscles=[MuscleParams(noise_floor_uv=-1.0)]).validate(), "noise_floor_uv"),
+        (lambda: Simulator("healthy", fs_hz=1000.0, band_hz=(20.0, 600.0)), "Nyquist"),
+        (lambda: Simulator("healthy", fs_hz=120.0), "median_hz"),
+        (lambda: simulate("reps", duration_s=-3.0), "duration_s"),
+        (lambda: simulate("reps", duration_s=5.0, disable={"sneezes"}), "sneezes"),
+        (lambda: Simulator("healthy", fs_hz=250.0, n_channels=1), "n_channels"),
+    ],
+)
 def test_bad_input_gives_one_line_error_naming_the_parameter(make, words):
     with pytest.raises(ConfigError) as info:
         make()
@@ -410,7 +426,7 @@ def test_custom_preset_file(tmp_path):
     path.write_text('[[muscles]]\nname = "x"\nreference_uv = -4\n')
     with pytest.raises(ConfigError, match="reference_uv = -4"):
         load_preset(str(path))
-    path.write_text('[response]\nceilling = 0.3\n')
+    path.write_text("[response]\nceilling = 0.3\n")
     with pytest.raises(ConfigError, match="ceilling"):
         load_preset(str(path))
 
@@ -418,8 +434,13 @@ def test_custom_preset_file(tmp_path):
 def test_scenario_cue_timeline():
     sc = Scenario(name="t", lead_in_s=2.0, steps=[Step("contract", 1.0, 30.0), Step("relax", 2.0)])
     cues = sc.cues(8.0)
-    assert [(t, c["phase"]) for t, c in cues] == [(0.0, "rest"), (2.0, "contract"), (3.0, "relax"),
-                                                  (5.0, "contract"), (6.0, "relax")]
+    assert [(t, c["phase"]) for t, c in cues] == [
+        (0.0, "rest"),
+        (2.0, "contract"),
+        (3.0, "relax"),
+        (5.0, "contract"),
+        (6.0, "relax"),
+    ]
     assert cues[3][1]["rep"] == 2
 
 
@@ -456,5 +477,5 @@ def test_other_openbci_rates_use_their_board_model(fs, board, factor):
     assert res.truth["generation_fs_hz"] == pytest.approx(fs * factor)
     ch = res.truth["channels"][0]
     assert 0.3 * ch["reference_uv"] < ch["reference_uv_at_board"] < ch["reference_uv"]
-    hold = res.exg_uv[0, int(8 * fs): int(11 * fs)]
+    hold = res.exg_uv[0, int(8 * fs) : int(11 * fs)]
     assert np.std(hold) == pytest.approx(0.5 * ch["reference_uv_at_board"], rel=0.25)

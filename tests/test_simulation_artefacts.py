@@ -41,7 +41,7 @@ def test_each_artefact_changes_the_signal_only_where_logged(tour250, kind):
     assert changed_k.min() >= e["start_sample"] - pad
     end = e["end_sample"] if kind != "pop" else e["start_sample"] + int(8 * e["decay_s"] * 250)
     assert changed_k.max() <= end + pad
-    inside = diff[e["channels"][0], e["start_sample"]: max(e["end_sample"], e["start_sample"] + 5)]
+    inside = diff[e["channels"][0], e["start_sample"] : max(e["end_sample"], e["start_sample"] + 5)]
     assert inside.max() > 200.0  # large where injected
 
 
@@ -53,8 +53,8 @@ def test_motion_is_low_frequency_and_jolts_the_accelerometer(tour1k):
     assert np.max(np.abs(low[s0:s1])) > 0.3 * e["amplitude_uv"]
     rail = _entry(tour1k, "railing")
     quiet = np.ones(low.size, dtype=bool)
-    quiet[s0 - 500: s1 + 500] = False
-    quiet[rail["start_sample"] - 1000: rail["end_sample"] + 1000] = False
+    quiet[s0 - 500 : s1 + 500] = False
+    quiet[rail["start_sample"] - 1000 : rail["end_sample"] + 1000] = False
     assert np.max(np.abs(low[quiet])) < 0.05 * e["amplitude_uv"]
     jolt = np.linalg.norm(tour1k.accel_g - tour1k.accel_g.mean(axis=1, keepdims=True), axis=0)
     assert jolt[s0:s1].max() > 0.5 * e["accel_g"]
@@ -66,21 +66,23 @@ def test_pop_is_a_decaying_step(tour1k):
     ch, k = e["channels"][0], e["start_sample"]
     x = tour1k.exg_uv[ch]
     tau = int(e["decay_s"] * 1000)
-    step = np.mean(x[k: k + 5])
+    step = np.mean(x[k : k + 5])
     assert abs(step) == pytest.approx(e["amplitude_uv"], rel=0.05)
-    assert abs(np.mean(x[k + tau - 2: k + tau + 3])) == pytest.approx(e["amplitude_uv"] * np.exp(-1), rel=0.1)
-    assert np.max(np.abs(x[k - 2000: k - 1])) < 0.1 * e["amplitude_uv"]
+    assert abs(np.mean(x[k + tau - 2 : k + tau + 3])) == pytest.approx(e["amplitude_uv"] * np.exp(-1), rel=0.1)
+    assert np.max(np.abs(x[k - 2000 : k - 1])) < 0.1 * e["amplitude_uv"]
 
 
 def test_lead_off_brings_hum_on_that_channel_only(tour1k):
     e = _entry(tour1k, "lead_off")
     ch = e["channels"][0]
-    hum = signal.sosfiltfilt(signal.butter(2, (55.0, 65.0), btype="bandpass", fs=1000.0, output="sos"), tour1k.exg_uv, axis=1)
+    hum = signal.sosfiltfilt(
+        signal.butter(2, (55.0, 65.0), btype="bandpass", fs=1000.0, output="sos"), tour1k.exg_uv, axis=1
+    )
     s0, s1 = e["start_sample"], e["end_sample"]
-    inside = np.sqrt(np.mean(hum[ch, s0 + 100: s1 - 100] ** 2))
-    before = np.sqrt(np.mean(hum[ch, s0 - 4000: s0 - 1000] ** 2))
+    inside = np.sqrt(np.mean(hum[ch, s0 + 100 : s1 - 100] ** 2))
+    before = np.sqrt(np.mean(hum[ch, s0 - 4000 : s0 - 1000] ** 2))
     assert inside > 100 * before
-    after = np.sqrt(np.mean(hum[ch, s1 + 1000: s1 + 4000] ** 2))
+    after = np.sqrt(np.mean(hum[ch, s1 + 1000 : s1 + 4000] ** 2))
     assert inside > 100 * after
 
 
@@ -91,7 +93,7 @@ def test_railing_sits_exactly_at_the_adc_limit_only_inside_its_window(tour250):
     ch, k = np.nonzero(at_rail)
     assert set(ch.tolist()) == set(e["channels"])
     assert k.min() == e["start_sample"] and k.max() == e["end_sample"] - 1
-    assert np.all(x[e["channels"][0], e["start_sample"]: e["end_sample"]] == e["level"] * CYTON_RAIL_UV)
+    assert np.all(x[e["channels"][0], e["start_sample"] : e["end_sample"]] == e["level"] * CYTON_RAIL_UV)
 
 
 def test_dropped_packets_are_marked_where_injected(tour250):
@@ -127,7 +129,7 @@ def test_ecg_beats_where_the_truth_says():
         amp = entry["ecg_uv"]
         for r in peaks[(peaks > 0.5) & (peaks < 29.5)]:
             k = int(round(r * 1000))
-            seg = diff[ch, k - 300: k + 300]
+            seg = diff[ch, k - 300 : k + 300]
             assert abs(np.argmax(seg) - 300) <= 2
             assert seg.max() == pytest.approx(amp, rel=0.05)
     # heartbeats are not contractions: the truth lists only the cued reps

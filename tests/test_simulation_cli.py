@@ -12,8 +12,23 @@ from emg.cli import main
 
 def test_simulate_writes_a_readable_recording_with_ground_truth(tmp_path, capsys):
     out = tmp_path / "sim.csv"
-    code = main(["simulate", "--scenario", "artefact_tour", "--duration", "56", "--fs", "250", "--channels", "8",
-                 "--seed", "3", "--out", str(out)])
+    code = main(
+        [
+            "simulate",
+            "--scenario",
+            "artefact_tour",
+            "--duration",
+            "56",
+            "--fs",
+            "250",
+            "--channels",
+            "8",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "sim.csv" in printed and "sinc^3" in printed and "dropped x1" in printed
@@ -49,13 +64,17 @@ def test_simulate_writes_a_readable_recording_with_ground_truth(tmp_path, capsys
     assert rec.channel_names[:2] == ["vastus_medialis", "biceps_femoris"]
     # railing is in the file at the ADC limit
     rail = [a for a in gt["artefacts"] if a["kind"] == "railing"][0]
-    assert np.all(np.abs(rec.data_uv[0, rail["start_sample"]: rail["end_sample"]]) == pytest.approx(187500.0))
+    assert np.all(np.abs(rec.data_uv[0, rail["start_sample"] : rail["end_sample"]]) == pytest.approx(187500.0))
 
 
 def test_simulate_at_1khz_uses_the_synthetic_layout(tmp_path, capsys):
     out = tmp_path / "k.csv"
-    assert main(["simulate", "--duration", "5", "--fs", "1000", "--channels", "16", "--out", str(out),
-                 "--without", "mains"]) == 0
+    assert (
+        main(
+            ["simulate", "--duration", "5", "--fs", "1000", "--channels", "16", "--out", str(out), "--without", "mains"]
+        )
+        == 0
+    )
     from emg.recordings.recording import load_recording
 
     rec = load_recording(out)
@@ -73,15 +92,18 @@ def test_same_seed_same_file(tmp_path, capsys):
     assert np.array_equal(np.delete(data_a, ts, axis=1), np.delete(data_b, ts, axis=1))
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["--patient", "no_such"], "unknown patient preset"),
-    (["--scenario", "no_such"], "unknown scenario"),
-    (["--fs", "80"], "too low"),
-    (["--duration", "-2"], "--duration"),
-    (["--band", "20", "700", "--fs", "1000"], "Nyquist"),
-    (["--channels", "9", "--fs", "250", "--board", "cyton"], "do not fit"),
-    (["--scenario", "/nonexistent/x.toml"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--patient", "no_such"], "unknown patient preset"),
+        (["--scenario", "no_such"], "unknown scenario"),
+        (["--fs", "80"], "too low"),
+        (["--duration", "-2"], "--duration"),
+        (["--band", "20", "700", "--fs", "1000"], "Nyquist"),
+        (["--channels", "9", "--fs", "250", "--board", "cyton"], "do not fit"),
+        (["--scenario", "/nonexistent/x.toml"], "does not exist"),
+    ],
+)
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, argv, words):
     out = tmp_path / "bad.csv"
     code = main(["simulate", "--duration", "3", "--out", str(out), *argv])
@@ -110,8 +132,9 @@ def test_existing_output_is_not_overwritten(tmp_path, capsys):
 
 def test_start_time_dates_a_simulated_session(tmp_path, capsys):
     out = tmp_path / "s3.csv"
-    assert main(["simulate", "--duration", "4", "--session", "3", "--start", "2026-03-02T10:00",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["simulate", "--duration", "4", "--session", "3", "--start", "2026-03-02T10:00", "--out", str(out)]) == 0
+    )
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["start_time"].startswith("2026-03-02T10:00:00")
     assert side["ground_truth"]["session"] == 3

@@ -12,8 +12,11 @@ from emg.simulation.source import PatientSource
 
 
 def _short_reps() -> Scenario:
-    return Scenario(name="short", lead_in_s=0.4, steps=[Step("contract", 0.8, 50.0), Step("hold", 1.0, 50.0),
-                                                        Step("relax", 0.6), Step("rest", 0.6)])
+    return Scenario(
+        name="short",
+        lead_in_s=0.4,
+        steps=[Step("contract", 0.8, 50.0), Step("hold", 1.0, 50.0), Step("relax", 0.6), Step("rest", 0.6)],
+    )
 
 
 def test_source_shape_rate_and_autopilot_reps():
@@ -27,7 +30,7 @@ def test_source_shape_rate_and_autopilot_reps():
     assert k0 == 0 and act.shape == (8, 1000)
     # contraction at 50 % (undershoot 6 %) after the reaction time: EMG far above rest
     rest_rms = np.std(exg[0, 20:90])
-    hold_rms = np.std(exg[0, int(1.8 * 250): int(2.2 * 250)])
+    hold_rms = np.std(exg[0, int(1.8 * 250) : int(2.2 * 250)])
     assert hold_rms > 10 * rest_rms
     assert act[0, int(2.0 * 250)] == pytest.approx(0.47, abs=0.06)
     assert src.autopilot and [c["phase"] for c in src.cue_log[:3]] == ["rest", "contract", "hold"]
@@ -93,14 +96,14 @@ def test_brainflow_cyton_driver_streams_the_patient_from_the_virtual_cyton():
     assert n >= 600
     ref, _ = PatientSource(seed=5, scenario=_short_reps()).read(n + 300)
     half_count = cyton_scale_uv_per_count(24) / 2
-    offsets = [o for o in range(300) if np.max(np.abs(ref[:, o:o + n] - got)) <= half_count + 1e-6]
+    offsets = [o for o in range(300) if np.max(np.abs(ref[:, o : o + n] - got)) <= half_count + 1e-6]
     assert offsets, "BrainFlow's samples are not the patient's samples to within half an ADC count"
     o = offsets[0]
     # what BrainFlow delivered contains the contraction: hold RMS far above rest RMS
-    seg = ref[0, o:o + n]
+    seg = ref[0, o : o + n]
     k_hold = int(1.8 * 250) - o
     if 0 <= k_hold < n - 50:
-        assert np.std(got[0, k_hold:k_hold + 50]) > 5 * np.std(got[1, :50] if o < 50 else got[2, :50])
+        assert np.std(got[0, k_hold : k_hold + 50]) > 5 * np.std(got[1, :50] if o < 50 else got[2, :50])
     assert np.allclose(got[0], seg, atol=half_count + 1e-6)
 
 

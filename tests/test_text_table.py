@@ -28,13 +28,16 @@ def test_bit_identical_to_loadtxt(fmt):
     assert np.array_equal(got.view(np.int64), expected.view(np.int64))
 
 
-@pytest.mark.parametrize("text", [
-    b"12345678901234567\t1\n",  # beyond 2**53: not exact on the fast path
-    b"abc\t1\n",  # not a number
-    b"1\t2\t3\n",  # too many columns
-    b"1\t\n",  # empty field
-    b"1,2\n",  # wrong separator
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"12345678901234567\t1\n",  # beyond 2**53: not exact on the fast path
+        b"abc\t1\n",  # not a number
+        b"1\t2\t3\n",  # too many columns
+        b"1\t\n",  # empty field
+        b"1,2\n",  # wrong separator
+    ],
+)
 def test_leaves_fast_path_instead_of_guessing(text):
     assert parse_table(text, 2) is None
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("PySide6")
-from PySide6 import QtCore, QtGui  # noqa: E402
+from PySide6 import QtCore, QtGui
 
-from feedback.view import BAND_ALPHA, COLOURS, FeedbackView, format_summary  # noqa: E402
-from feedback.view_frame import ViewFrame, frame_from_state  # noqa: E402
+from feedback.view import BAND_ALPHA, COLOURS, FeedbackView, format_summary
+from feedback.view_frame import ViewFrame, frame_from_state
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def _hex_rgb(colour: str) -> tuple[int, int, int]:
 
 
 def _close(a: tuple[int, int, int], b: tuple[int, int, int], tol: int = 6) -> bool:
-    return all(abs(p - q) <= tol for p, q in zip(a, b))
+    return all(abs(p - q) <= tol for p, q in zip(a, b, strict=False))
 
 
 def _bar_top(img: QtGui.QImage, view: FeedbackView, channel: int, colour: str) -> int | None:
@@ -83,7 +83,7 @@ def test_band_drawn_where_it_should_be(view):
     bg = _hex_rgb(COLOURS["background"])
     band_rgb = _hex_rgb(COLOURS["band"])
     a = BAND_ALPHA / 255.0
-    blended = tuple(int(round(c * a + b * (1 - a))) for c, b in zip(band_rgb, bg))
+    blended = tuple(int(round(c * a + b * (1 - a))) for c, b in zip(band_rgb, bg, strict=False))
     inside = [_rgb(img, x, y) for y in range(y60 + 2, y40 - 1)]
     assert inside and all(_close(p, blended, 8) for p in inside)
     assert not _close(_rgb(img, x, y60 - 4), blended, 8)
@@ -92,8 +92,9 @@ def test_band_drawn_where_it_should_be(view):
     assert not _close(_rgb(img, view.bar_point(2.35, 0).x(), (y40 + y60) // 2), blended, 8)
     # the envelope plot shades the same band
     ex = view.env_point(-1.0, 50).x()
-    assert _close(_rgb(img, ex, view.env_point(-1.0, 50).y()), blended, 8) or \
-        _close(_rgb(img, ex + 7, view.env_point(-1.0, 50).y()), blended, 8)
+    assert _close(_rgb(img, ex, view.env_point(-1.0, 50).y()), blended, 8) or _close(
+        _rgb(img, ex + 7, view.env_point(-1.0, 50).y()), blended, 8
+    )
 
 
 @pytest.mark.parametrize("level,key", [(30.0, "level_below"), (50.0, "level_in_band"), (75.0, "level_above")])
@@ -131,8 +132,18 @@ def test_hidden_level_draws_no_bar(view):
 
 
 def test_cue_counters_and_success_flash(view, qtbot):
-    view.set_frame(ViewFrame(cue="hold", countdown_s=2.2, rep=2, reps_total=5, set_index=1, sets_total=2,
-                             successes=1, title="Reach and hold"))
+    view.set_frame(
+        ViewFrame(
+            cue="hold",
+            countdown_s=2.2,
+            rep=2,
+            reps_total=5,
+            set_index=1,
+            sets_total=2,
+            successes=1,
+            title="Reach and hold",
+        )
+    )
     view.paint_now()
     assert view.cue_label.text() == "HOLD 3"
     assert view.counter_label.text() == "Rep 2/5   Set 1/2   \u2713 1"
@@ -147,8 +158,14 @@ def test_cue_counters_and_success_flash(view, qtbot):
 
 def test_status_and_summary(view):
     view.set_status("BOARD LOST: no data for 1.0 s", "error")
-    view.show_summary({"reps_attempted": 3, "reps_succeeded": 2, "latency_ms": {"p50": 21.0, "p95": 30.0},
-                       "reps": [{"time_in_band_s": 2.0}, {"time_in_band_s": 3.0}]})
+    view.show_summary(
+        {
+            "reps_attempted": 3,
+            "reps_succeeded": 2,
+            "latency_ms": {"p50": 21.0, "p95": 30.0},
+            "reps": [{"time_in_band_s": 2.0}, {"time_in_band_s": 3.0}],
+        }
+    )
     view.paint_now()
     assert view.status_label.text().startswith("BOARD LOST")
     assert "Reps: 2 of 3 succeeded" in view.summary_label.text()
@@ -164,8 +181,13 @@ def test_keys_pause_mark_stop_resume(view, qtbot):
     view.mark_requested.connect(lambda: got.append(("mark",)))
     view.stop_requested.connect(lambda: got.append(("stop",)))
     view.resume_requested.connect(lambda: got.append(("resume",)))
-    for key in (QtCore.Qt.Key.Key_Space, QtCore.Qt.Key.Key_M, QtCore.Qt.Key.Key_Space, QtCore.Qt.Key.Key_R,
-                QtCore.Qt.Key.Key_Escape):
+    for key in (
+        QtCore.Qt.Key.Key_Space,
+        QtCore.Qt.Key.Key_M,
+        QtCore.Qt.Key.Key_Space,
+        QtCore.Qt.Key.Key_R,
+        QtCore.Qt.Key.Key_Escape,
+    ):
         qtbot.keyClick(view, key)
     assert got == [("pause", True), ("mark",), ("pause", False), ("resume",), ("stop",)]
 
@@ -192,8 +214,18 @@ def test_push_rejects_wrong_shape(view):
 def test_frame_from_drill_state_and_dict():
     from feedback.state import DrillState
 
-    st = DrillState(title="t", cue="HOLD", countdown_s=1.5, channel=1, bands_pct={1: (30.0, 50.0)},
-                    thresholds_pct={1: [10.0]}, rep=1, reps_total=3, successes=0, gating_message="lead off on VM")
+    st = DrillState(
+        title="t",
+        cue="HOLD",
+        countdown_s=1.5,
+        channel=1,
+        bands_pct={1: (30.0, 50.0)},
+        thresholds_pct={1: [10.0]},
+        rep=1,
+        reps_total=3,
+        successes=0,
+        gating_message="lead off on VM",
+    )
     f = frame_from_state(st)
     assert f.cue_text() == "HOLD 2" and f.bands_pct == {1: (30.0, 50.0)} and f.message == "lead off on VM"
     d = frame_from_state({"cue": "contract", "channel": 0, "target_band_pct": [40, 60], "rest_threshold_pct": 10})
@@ -202,8 +234,10 @@ def test_frame_from_drill_state_and_dict():
 
 def test_format_summary_without_reps():
     assert format_summary({}) == ""
-    assert format_summary({"reps_attempted": 0, "reps_succeeded": 0, "board_lost": True}) == \
-        "Reps: 0 of 0 succeeded   \u2022   board lost during the session (recording kept)"
+    assert (
+        format_summary({"reps_attempted": 0, "reps_succeeded": 0, "board_lost": True})
+        == "Reps: 0 of 0 succeeded   \u2022   board lost during the session (recording kept)"
+    )
 
 
 def test_many_frames_do_not_exhaust_true_refcount(view):
@@ -212,8 +246,9 @@ def test_many_frames_do_not_exhaust_true_refcount(view):
     for _ in range(300):
         _levels(view, [10.0, 20.0, 30.0, 40.0])
         view.refresh()
-    assert sys.getrefcount(True) > 0 and (sys.version_info >= (3, 12) or sys.getrefcount(True) > 1 << 30
-                                          or before - sys.getrefcount(True) < 100)
+    assert sys.getrefcount(True) > 0 and (
+        sys.version_info >= (3, 12) or sys.getrefcount(True) > 1 << 30 or before - sys.getrefcount(True) < 100
+    )
 
 
 def test_estimate_keys(view, qtbot):

@@ -53,7 +53,11 @@ def test_synth_is_phase_continuous_across_blocks_and_glides():
 
 def test_tone_streams_pcm_to_a_player(tmp_path):
     out = tmp_path / "tone.raw"
-    player = [sys.executable, "-c", f"import sys,shutil; shutil.copyfileobj(sys.stdin.buffer, open({str(out)!r}, 'wb'))"]
+    player = [
+        sys.executable,
+        "-c",
+        f"import sys,shutil; shutil.copyfileobj(sys.stdin.buffer, open({str(out)!r}, 'wb'))",
+    ]
     tone = Tone(PitchMap(silence_below_pct=-1), sample_rate_hz=8000, player_cmd=player)
     tone.set_level(100.0)
     assert tone.start() and tone.backend == sys.executable

@@ -12,8 +12,8 @@ import pytest
 
 from emg.acquire.acquisition import Acquisition
 from emg.acquire.boards import cyton_scale_uv_per_count
+from emg.acquire.virtual_cyton import ACCEL_G_PER_COUNT, NoiseBurstSource, VirtualCyton, encode_packets
 from emg.errors import BoardError
-from emg.acquire.virtual_cyton import (ACCEL_G_PER_COUNT, NoiseBurstSource, VirtualCyton, encode_packets)
 
 
 class RampSource:
@@ -120,7 +120,9 @@ def test_brainflow_cyton_driver_gets_exact_values_and_no_lost_samples():
     idx = np.arange(n)
     expected = np.rint(np.outer(np.arange(1, 9) * 10.0, idx % 500) / scale) * scale
     np.testing.assert_allclose(data, expected, rtol=1e-12, atol=1e-9)  # every sample, in order, exact
-    np.testing.assert_allclose(accel[:, -1], np.rint(np.array([0.25, -0.5, 1.0]) / ACCEL_G_PER_COUNT) * ACCEL_G_PER_COUNT)
+    np.testing.assert_allclose(
+        accel[:, -1], np.rint(np.array([0.25, -0.5, 1.0]) / ACCEL_G_PER_COUNT) * ACCEL_G_PER_COUNT
+    )
     pkg = np.concatenate([c.rows[0] for c in got])
     assert np.all(np.diff(pkg) % 256 == 1)
 

@@ -146,13 +146,14 @@ def check_channel(x_uv: np.ndarray, *, rail_uv: float | None = None, nonfinite_c
         status, reason = "no-data", "every sample is NaN/inf: the channel carried no data"
     elif flat:
         status = "flat"
-        reason = (f"flat channel (all samples {float(np.median(x)):g}): electrode not connected or channel unused"
-                  if ptp == 0 else
-                  f"flat channel ({unchanged:.0%} of samples unchanged): electrode not connected or channel unused")
+        reason = (
+            f"flat channel (all samples {float(np.median(x)):g}): electrode not connected or channel unused"
+            if ptp == 0
+            else f"flat channel ({unchanged:.0%} of samples unchanged): electrode not connected or channel unused"
+        )
     elif railed_fraction > 0.5:
         status = "disconnected"
-        reason = (f"railed for {railed_fraction:.0%} of the recording: lead off or electrode not touching "
-                  "the skin")
+        reason = f"railed for {railed_fraction:.0%} of the recording: lead off or electrode not touching the skin"
     elif nonfinite_count > 0.5 * n:
         status, reason = "no-data", f"{nonfinite_count / n:.0%} of the samples are NaN/inf"
     elif railed:
@@ -160,14 +161,22 @@ def check_channel(x_uv: np.ndarray, *, rail_uv: float | None = None, nonfinite_c
         reason = f"railed for {railed_fraction:.1%} of the recording (those spells may hide activations)"
     else:
         status, reason = "ok", ""
-    return ChannelCheck(status=status, reason=reason, nonfinite_count=int(nonfinite_count),
-                        nonfinite_fraction=float(nonfinite_count / n), peak_to_peak_uv=ptp,
-                        unchanged_fraction=unchanged, flat=flat, railed_fraction=railed_fraction, railed=railed,
-                        disconnected=disconnected, rail_uv=rail)
+    return ChannelCheck(
+        status=status,
+        reason=reason,
+        nonfinite_count=int(nonfinite_count),
+        nonfinite_fraction=float(nonfinite_count / n),
+        peak_to_peak_uv=ptp,
+        unchanged_fraction=unchanged,
+        flat=flat,
+        railed_fraction=railed_fraction,
+        railed=railed,
+        disconnected=disconnected,
+        rail_uv=rail,
+    )
 
 
-def sample_flags(x_uv: np.ndarray, fs_hz: float, rail_uv: float | Sequence[float | None] | None = None
-                 ) -> np.ndarray:
+def sample_flags(x_uv: np.ndarray, fs_hz: float, rail_uv: float | Sequence[float | None] | None = None) -> np.ndarray:
     """:class:`~dsp.quality.flags.QualityMonitor` flags (C, n) uint8 of a whole raw recording ``x_uv`` (C, n).
 
     ``rail_uv``: one rail for every channel, or one per channel (e.g. :attr:`ChannelCheck.rail_uv`);
@@ -199,16 +208,19 @@ def flag_summary(flags: np.ndarray) -> FlagSummary:
     fl = np.atleast_2d(np.asarray(flags))
     spike = (fl & int(QualityFlag.SPIKE)) > 0
     starts = spike[:, 1:] & ~spike[:, :-1]
-    return FlagSummary(spike_count=starts.sum(axis=1) + spike[:, 0],
-                       lead_off_fraction=((fl & int(QualityFlag.LEAD_OFF)) > 0).mean(axis=1),
-                       flagged_fraction=(fl > 0).mean(axis=1))
+    return FlagSummary(
+        spike_count=starts.sum(axis=1) + spike[:, 0],
+        lead_off_fraction=((fl & int(QualityFlag.LEAD_OFF)) > 0).mean(axis=1),
+        flagged_fraction=(fl > 0).mean(axis=1),
+    )
 
 
 # --------------------------------------------------------------------------- spectra and mains
 
 
-def power_spectra(x_uv: np.ndarray, fs_hz: float, *, max_segments: int = SPECTRUM_MAX_SEGMENTS
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def power_spectra(
+    x_uv: np.ndarray, fs_hz: float, *, max_segments: int = SPECTRUM_MAX_SEGMENTS
+) -> tuple[np.ndarray, np.ndarray]:
     """Welch power spectra of finite ``x_uv`` (C, n): (f_hz (m,), psd (C, m) uV^2/Hz) at 0.25 Hz resolution.
 
     Hann segments of 4 s (the whole signal if shorter), mean removed per segment. Long recordings (more
@@ -225,15 +237,14 @@ def power_spectra(x_uv: np.ndarray, fs_hz: float, *, max_segments: int = SPECTRU
             seg = seg[:, np.linspace(0, n_seg - 1, max_segments).astype(np.int64)]
         seg = seg - seg.mean(axis=2, keepdims=True)
         win = np.hanning(nper)
-        p = (np.abs(np.fft.rfft(seg * win, axis=2)) ** 2).mean(axis=1) / (fs * np.sum(win ** 2))
+        p = (np.abs(np.fft.rfft(seg * win, axis=2)) ** 2).mean(axis=1) / (fs * np.sum(win**2))
         p[:, 1:-1] *= 2.0
         return np.fft.rfftfreq(nper, 1.0 / fs), p
     f, p = sps.welch(x, fs=fs, nperseg=nper, detrend="constant", axis=-1)
     return f, p
 
 
-def mains_lines_hz(fs_hz: float, mains_hz: float | None, band_hz: tuple[float, float] | None = None
-                   ) -> list[float]:
+def mains_lines_hz(fs_hz: float, mains_hz: float | None, band_hz: tuple[float, float] | None = None) -> list[float]:
     """Where mains shows in a raw spectrum sampled at ``fs_hz``: the fundamental, every harmonic below
     ``fs_hz`` folded about Nyquist, inside ``band_hz`` (+-2 Hz; default 1 Hz to Nyquist - 1 Hz), in Hz."""
     if not mains_hz:
@@ -251,8 +262,9 @@ def mains_lines_hz(fs_hz: float, mains_hz: float | None, band_hz: tuple[float, f
     return sorted(out)
 
 
-def detect_mains_hz(f_hz: np.ndarray, psd: np.ndarray, fs_hz: float, *, channels: Sequence[int] | None = None
-                    ) -> float | None:
+def detect_mains_hz(
+    f_hz: np.ndarray, psd: np.ndarray, fs_hz: float, *, channels: Sequence[int] | None = None
+) -> float | None:
     """50.0 or 60.0 when that mains line stands out of the spectra ``psd`` (C, m) at ``f_hz`` (m,), else None.
 
     Per channel, the line-to-neighbourhood power ratio (+-0.75 Hz against the median of 2-6 Hz either side)
@@ -271,8 +283,7 @@ def detect_mains_hz(f_hz: np.ndarray, psd: np.ndarray, fs_hz: float, *, channels
             if fk < 1 or fk > fs / 2 - 1:
                 continue
             line = p_all[rows][:, (f >= fk - 0.75) & (f <= fk + 0.75)].mean(axis=1)
-            near = np.median(p_all[rows][:, ((f >= fk - 6) & (f <= fk - 2)) | ((f >= fk + 2) & (f <= fk + 6))],
-                             axis=1)
+            near = np.median(p_all[rows][:, ((f >= fk - 6) & (f <= fk - 2)) | ((f >= fk + 2) & (f <= fk + 6))], axis=1)
             tot += np.where(near > 0, line / np.where(near > 0, near, 1.0), 0.0)
         score[mains] = float(tot.max())
     best = max(score, key=score.get)
@@ -282,8 +293,9 @@ def detect_mains_hz(f_hz: np.ndarray, psd: np.ndarray, fs_hz: float, *, channels
     return None
 
 
-def mains_share(f_hz: np.ndarray, psd: np.ndarray, fs_hz: float, mains_hz: float | None
-                ) -> tuple[float | None, list[float]]:
+def mains_share(
+    f_hz: np.ndarray, psd: np.ndarray, fs_hz: float, mains_hz: float | None
+) -> tuple[float | None, list[float]]:
     """(share, lines_hz) of one channel's spectrum ``psd`` (m,) at ``f_hz`` (m,): the share (0-1) of the power
     above 1 Hz within +-1 Hz of the :func:`mains_lines_hz`. Without ``mains_hz`` the larger of the 50 Hz and
     60 Hz shares. (None, []) when there is no power above 1 Hz."""
@@ -293,7 +305,7 @@ def mains_share(f_hz: np.ndarray, psd: np.ndarray, fs_hz: float, mains_hz: float
     if total <= 0:
         return None, []
     best_share, best_lines = -1.0, []
-    for mains in ([mains_hz] if mains_hz else [50.0, 60.0]):
+    for mains in [mains_hz] if mains_hz else [50.0, 60.0]:
         lines = mains_lines_hz(fs_hz, mains)
         m = np.zeros_like(f, dtype=bool)
         for fl in lines:
@@ -342,7 +354,7 @@ def detect_ecg(x_uv: np.ndarray, fs_hz: float, *, channels: Sequence[int] | None
     n_blocks = x.shape[1] // block
     if n_blocks > ECG_BLOCKS:  # long recording: the heart beats all along, 5 spread-out minutes tell
         starts = np.linspace(0, x.shape[1] - block, ECG_BLOCKS).astype(np.int64)
-        y = np.concatenate([sps.sosfiltfilt(sos, x[rows, s0:s0 + block], axis=-1) for s0 in starts], axis=1)
+        y = np.concatenate([sps.sosfiltfilt(sos, x[rows, s0 : s0 + block], axis=-1) for s0 in starts], axis=1)
     else:
         y = sps.sosfiltfilt(sos, x[rows], axis=-1)
     for k, c in enumerate(rows):
@@ -377,8 +389,8 @@ def _ecg_periodicity(y: np.ndarray, fs: float) -> EcgCheck:
     score = float(ac[k])
     # a true heart rhythm repeats: it also shows, nearly as strongly, at twice and three times the lag
     k2, k3 = 2 * k, 3 * k
-    second = float(ac[k2 - 2:k2 + 3].max()) if k2 + 3 < ac.size else 0.0
-    third = float(ac[k3 - 2:k3 + 3].max()) if k3 + 3 < ac.size else 0.0
+    second = float(ac[k2 - 2 : k2 + 3].max()) if k2 + 3 < ac.size else 0.0
+    third = float(ac[k3 - 2 : k3 + 3].max()) if k3 + 3 < ac.size else 0.0
     contaminated = score >= ECG_AUTOCORR_MIN and second >= 0.7 * score and third >= 0.5 * score
     return EcgCheck(bool(contaminated), 60.0 * fs_e / k if contaminated else None, score)
 
@@ -417,8 +429,7 @@ def assess_quality(
         raise SignalError(f"recording is {n / fs_hz:.2f} s long; quality assessment needs at least 1 s")
     finite = np.isfinite(x)
     filled = fill_nonfinite(x)
-    checks = [check_channel(filled[c], rail_uv=rail_uv, nonfinite_count=int(n - finite[c].sum()))
-              for c in range(n_ch)]
+    checks = [check_channel(filled[c], rail_uv=rail_uv, nonfinite_count=int(n - finite[c].sum())) for c in range(n_ch)]
     flags = flag_summary(sample_flags(x, fs_hz, [chk.rail_uv for chk in checks]))
     f, p = power_spectra(filled, fs_hz)
     ecg = detect_ecg(filled, fs_hz, channels=[c for c in range(n_ch) if checks[c].usable])
@@ -449,11 +460,15 @@ def assess_quality(
         if chk.status != "ok":
             problems.append(chk.reason)
         if rep["mains_share"] > 0.5:
-            problems.append(f"mains interference is {100 * rep['mains_share']:.0f} % of the power: check skin "
-                            "preparation and electrode contact")
+            problems.append(
+                f"mains interference is {100 * rep['mains_share']:.0f} % of the power: check skin "
+                "preparation and electrode contact"
+            )
         if heart.contaminated:
-            problems.append(f"ECG contamination (heart rate about {heart.heart_rate_bpm:.0f}/min): use "
-                            "near_heart=True (30 Hz high-pass)")
+            problems.append(
+                f"ECG contamination (heart rate about {heart.heart_rate_bpm:.0f}/min): use "
+                "near_heart=True (30 Hz high-pass)"
+            )
         if rep["spike_count"] > max(3, n / fs_hz / 10):
             problems.append(f"{rep['spike_count']} jumps: motion or cable artefacts, secure the cables")
         rep["usable"] = chk.usable

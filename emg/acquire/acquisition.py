@@ -10,7 +10,8 @@ always closed (BrainFlow session released) and the recording's sidecar completed
 Silence watchdog: when a source that should be sending delivers nothing for ``stall_timeout_s``
 (0.8 s by default; ``start_timeout_s``, 5 s, for the first sample), :meth:`read` raises
 :class:`~emg.errors.BoardError` after the chunks already received, and the pump closes the source
-at once (BrainFlow's Cyton read thread would otherwise spin a core). A finite source (playback) that reaches its end is not an error: ``finished``
+at once (BrainFlow's Cyton read thread would otherwise spin a core). A finite source (playback) that reaches its
+end is not an error: ``finished``
 becomes true and :meth:`chunks` ends.
 
 Sources follow the small protocol :class:`emg.acquire.sources.SampleSource` (documented there):
@@ -25,19 +26,27 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from dsp.quality.flags import PackageGaps, package_gaps
 from emg.acquire import brainflow_log
 from emg.acquire.boards import BoardPreset, get_preset, preset_for_board_id
-from emg.errors import BoardError, ConfigError, EmgError, RecordingError
 from emg.acquire.sources import BrainFlowSource, LslRowsSource, SampleSource
+from emg.errors import BoardError, ConfigError, EmgError, RecordingError
 
-__all__ = ["Acquisition", "Chunk", "SampleSource", "BrainFlowSource", "LslRowsSource",
-           "DEFAULT_STALL_TIMEOUT_S", "DEFAULT_START_TIMEOUT_S"]
+__all__ = [
+    "Acquisition",
+    "Chunk",
+    "SampleSource",
+    "BrainFlowSource",
+    "LslRowsSource",
+    "DEFAULT_STALL_TIMEOUT_S",
+    "DEFAULT_START_TIMEOUT_S",
+]
 
 log = logging.getLogger(__name__)
 
@@ -111,14 +120,27 @@ class Acquisition:
         else:
             preset = get_preset(preset_name)
             if preset.needs_file and playback_file is None:
-                raise ConfigError("board playback needs a recording file: add --file PATH.csv (one made by `emg record`)")
+                raise ConfigError(
+                    "board playback needs a recording file: add --file PATH.csv (one made by `emg record`)"
+                )
             if playback_file is not None and not preset.needs_file:
-                raise ConfigError(f"a playback file was given but board {preset.name} does not play files; use --board playback")
+                raise ConfigError(
+                    f"a playback file was given but board {preset.name} does not play files; use --board playback"
+                )
             if serial_port and not preset.needs_serial_port:
-                raise ConfigError(f"board {preset.name} takes no serial port; drop --serial-port, or use --board cyton, "
-                                  "cyton-daisy or ganglion for a board on that port")
-            self.source = BrainFlowSource(preset, serial_port=serial_port, playback_file=playback_file, gain=gain,
-                                          fast=fast, loop=loop, allow_truncated=allow_truncated)
+                raise ConfigError(
+                    f"board {preset.name} takes no serial port; drop --serial-port, or use --board cyton, "
+                    "cyton-daisy or ganglion for a board on that port"
+                )
+            self.source = BrainFlowSource(
+                preset,
+                serial_port=serial_port,
+                playback_file=playback_file,
+                gain=gain,
+                fast=fast,
+                loop=loop,
+                allow_truncated=allow_truncated,
+            )
         self._muscles_arg = list(muscles or [])
         self._names_arg = list(channel_names or [])
         self.stall_timeout_s = float(stall_timeout_s)
@@ -132,7 +154,9 @@ class Acquisition:
 
             for p in csv_and_sidecar(record_to):
                 if p.exists():
-                    raise RecordingError(f"{p} already exists; choose another --out path (recordings are never overwritten)")
+                    raise RecordingError(
+                        f"{p} already exists; choose another --out path (recordings are never overwritten)"
+                    )
         self.record_meta = dict(record_meta or {})
         self.recorder = None
         self.samples_received = 0
@@ -233,8 +257,11 @@ class Acquisition:
         self.flush_events()  # posted events go in before the recording closes
         with self._rec_lock:
             if self.recorder is not None and not self.recorder.closed:
-                self.recorder.close(self.stop_reason, dropped_packets=self.dropped_packets,
-                                    error=str(self._error) if self._error else None)
+                self.recorder.close(
+                    self.stop_reason,
+                    dropped_packets=self.dropped_packets,
+                    error=str(self._error) if self._error else None,
+                )
         with self._cond:
             self._cond.notify_all()
 
@@ -392,8 +419,10 @@ class Acquisition:
                 try:
                     self.recorder.write(rows)
                 except OSError as err:  # disk full, removed drive: stop, keep what is on disk
-                    raise RecordingError(f"writing {self.recorder.csv_path} failed ({err.strerror}); "
-                                         "free disk space or record elsewhere (data up to now are kept)") from None
+                    raise RecordingError(
+                        f"writing {self.recorder.csv_path} failed ({err.strerror}); "
+                        "free disk space or record elsewhere (data up to now are kept)"
+                    ) from None
         gaps = self._package_gaps(rows[p.package_num_row]) if p.package_num_row >= 0 else None
         dropped = gaps.total if gaps is not None else 0
         self.dropped_packets += dropped
@@ -433,22 +462,27 @@ class Acquisition:
                         self.stop_reason = self.stop_reason or "end of file"
                         self._cond.notify_all()
                     break
-                elif now - self._last_data_t > (self.stall_timeout_s if self.samples_received
-                                                 else max(self.stall_timeout_s, self.start_timeout_s)):
+                elif now - self._last_data_t > (
+                    self.stall_timeout_s if self.samples_received else max(self.stall_timeout_s, self.start_timeout_s)
+                ):
                     silence = now - self._last_data_t
                     self.stall_detected_after_s = silence
                     what = self.source.board_name
                     port = getattr(self.source, "serial_port", None)
                     where = f" on {port}" if port else ""
                     if not self.samples_received:
-                        raise BoardError(f"board {what}{where} started but sent no data in {silence:.1f} s; "
-                                         "check its power, battery and dongle, then start again")
-                    raise BoardError(f"board {what}{where} stopped sending data ({silence:.2f} s of silence); "
-                                     "check its power, battery and dongle, then start again")
+                        raise BoardError(
+                            f"board {what}{where} started but sent no data in {silence:.1f} s; "
+                            "check its power, battery and dongle, then start again"
+                        )
+                    raise BoardError(
+                        f"board {what}{where} stopped sending data ({silence:.2f} s of silence); "
+                        "check its power, battery and dongle, then start again"
+                    )
                 self._stop.wait(self.poll_interval_s)
         except EmgError as err:
             self._fail(err)
-        except Exception as err:  # noqa: BLE001 - report, never leave the board open
+        except Exception as err:
             log.exception("acquisition pump failed")
             self._fail(BoardError(f"acquisition failed ({type(err).__name__}: {err}); run with --debug for details"))
 

@@ -208,8 +208,10 @@ def preset_for_board_id(board_id: int) -> BoardPreset:
     for preset in PRESETS.values():
         if preset.board_id == board_id and not preset.needs_file:
             return preset
-    raise ConfigError(f"board id {board_id} has no preset; supported ids: "
-                      + ", ".join(f"{p.board_id} ({p.name})" for p in PRESETS.values() if not p.needs_file))
+    raise ConfigError(
+        f"board id {board_id} has no preset; supported ids: "
+        + ", ".join(f"{p.board_id} ({p.name})" for p in PRESETS.values() if not p.needs_file)
+    )
 
 
 def playback_preset(master: BoardPreset, fs_hz: float) -> BoardPreset:

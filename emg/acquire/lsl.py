@@ -75,10 +75,20 @@ FIRST_DATA_GRACE_S = 2.0
 
 #: Unit names (lower case) an LSL channel may declare -> factor to microvolts.
 UNIT_TO_UV = {
-    "uv": 1.0, "µv": 1.0, "μv": 1.0, "microvolt": 1.0, "microvolts": 1.0,
-    "mv": 1e3, "millivolt": 1e3, "millivolts": 1e3,
-    "v": 1e6, "volt": 1e6, "volts": 1e6,
-    "nv": 1e-3, "nanovolt": 1e-3, "nanovolts": 1e-3,
+    "uv": 1.0,
+    "µv": 1.0,
+    "μv": 1.0,
+    "microvolt": 1.0,
+    "microvolts": 1.0,
+    "mv": 1e3,
+    "millivolt": 1e3,
+    "millivolts": 1e3,
+    "v": 1e6,
+    "volt": 1e6,
+    "volts": 1e6,
+    "nv": 1e-3,
+    "nanovolt": 1e-3,
+    "nanovolts": 1e-3,
 }
 
 
@@ -119,8 +129,10 @@ def configure_lsl(local: bool | None = None) -> str:
     if not local:
         return "LSL on the local network (liblsl defaults)"
     if "pylsl" in sys.modules:
-        raise ConfigError("pylsl was imported before the loopback-only LSL configuration was set; "
-                          "set LSLAPICFG before starting Python (see docs/INTEROP.md)")
+        raise ConfigError(
+            "pylsl was imported before the loopback-only LSL configuration was set; "
+            "set LSLAPICFG before starting Python (see docs/INTEROP.md)"
+        )
     path = write_loopback_config()
     os.environ["LSLAPICFG"] = str(path)
     return f"LSL kept on this computer (loopback only, LSLAPICFG={path})"
@@ -133,8 +145,9 @@ def _pylsl(local: bool | None = None):
     try:
         import pylsl
     except (ImportError, RuntimeError, OSError) as err:
-        raise ConfigError(f"Lab Streaming Layer is not available ({err}); install it with "
-                          "`pip install pylsl` (it ships liblsl)") from None
+        raise ConfigError(
+            f"Lab Streaming Layer is not available ({err}); install it with `pip install pylsl` (it ships liblsl)"
+        ) from None
     return pylsl
 
 
@@ -150,8 +163,7 @@ def lsl_clock_offset_s() -> float:
 # --------------------------------------------------------------------------- out
 
 
-def _describe_channels(info: Any, labels: Sequence[str], unit: str, kind: str,
-                       muscles: Sequence[str] | None) -> None:
+def _describe_channels(info: Any, labels: Sequence[str], unit: str, kind: str, muscles: Sequence[str] | None) -> None:
     chans = info.desc().append_child("channels")
     for i, label in enumerate(labels):
         ch = chans.append_child("channel")
@@ -168,8 +180,9 @@ def _describe_acquisition(info: Any, device: str, extra: dict[str, Any] | None) 
 
     acq = info.desc().append_child("acquisition")
     key = device.lower()
-    maker = "OpenBCI" if key.startswith(("cyton", "ganglion")) else "BrainFlow" if key in ("synthetic", "playback") \
-        else ""
+    maker = (
+        "OpenBCI" if key.startswith(("cyton", "ganglion")) else "BrainFlow" if key in ("synthetic", "playback") else ""
+    )
     acq.append_child_value("manufacturer", maker)
     acq.append_child_value("model", device)
     acq.append_child_value("software", f"emg-biofeedback {__version__}")
@@ -189,11 +202,21 @@ class LslPublisher:
     Pushing never blocks and never raises for a consumer that went away.
     """
 
-    def __init__(self, name: str = "emg", *, fs_hz: float, channel_names: Sequence[str],
-                 muscles: Sequence[str] | None = None, device: str = "",
-                 activation_unit: str = "percent", reference_kind: str = "",
-                 source_id: str | None = None, local: bool | None = None,
-                 meta: dict[str, Any] | None = None, activation: bool = True) -> None:
+    def __init__(
+        self,
+        name: str = "emg",
+        *,
+        fs_hz: float,
+        channel_names: Sequence[str],
+        muscles: Sequence[str] | None = None,
+        device: str = "",
+        activation_unit: str = "percent",
+        reference_kind: str = "",
+        source_id: str | None = None,
+        local: bool | None = None,
+        meta: dict[str, Any] | None = None,
+        activation: bool = True,
+    ) -> None:
         if not channel_names:
             raise ConfigError("LSL outlets need at least one channel")
         if not (math.isfinite(fs_hz) and fs_hz > 0):
@@ -212,22 +235,34 @@ class LslPublisher:
         sid = source_id or f"emg-{self.name}-{os.getpid()}"
         labels = self.channel_names
 
-        raw = pylsl.StreamInfo(f"{self.name}-raw", RAW_TYPE, self.n_channels, self.fs_hz,
-                               pylsl.cf_double64, f"{sid}-raw")
+        raw = pylsl.StreamInfo(
+            f"{self.name}-raw", RAW_TYPE, self.n_channels, self.fs_hz, pylsl.cf_double64, f"{sid}-raw"
+        )
         _describe_channels(raw, labels, "microvolts", "EMG", self.muscles)
         _describe_acquisition(raw, device, meta)
 
-        act = pylsl.StreamInfo(f"{self.name}-activation", ACTIVATION_TYPE, self.n_channels, self.fs_hz,
-                               pylsl.cf_float32, f"{sid}-activation")
+        act = pylsl.StreamInfo(
+            f"{self.name}-activation",
+            ACTIVATION_TYPE,
+            self.n_channels,
+            self.fs_hz,
+            pylsl.cf_float32,
+            f"{sid}-activation",
+        )
         _describe_channels(act, labels, activation_unit, "EMGActivation", self.muscles)
         _describe_acquisition(act, device, meta)
         ref = act.desc().append_child("reference")
         ref.append_child_value("kind", reference_kind or "")
-        ref.append_child_value("meaning", "100 = the calibrated reference contraction, 0 = rest floor"
-                               if activation_unit == "percent" else "envelope before calibration")
+        ref.append_child_value(
+            "meaning",
+            "100 = the calibrated reference contraction, 0 = rest floor"
+            if activation_unit == "percent"
+            else "envelope before calibration",
+        )
 
-        mark = pylsl.StreamInfo(f"{self.name}-markers", MARKER_TYPE, 1, pylsl.IRREGULAR_RATE,
-                                pylsl.cf_string, f"{sid}-markers")
+        mark = pylsl.StreamInfo(
+            f"{self.name}-markers", MARKER_TYPE, 1, pylsl.IRREGULAR_RATE, pylsl.cf_string, f"{sid}-markers"
+        )
         mark.desc().append_child_value("format", "label, or label + ' ' + compact JSON of the event data")
         _describe_acquisition(mark, device, meta)
 
@@ -236,11 +271,14 @@ class LslPublisher:
             self._act = pylsl.StreamOutlet(act, chunk_size=0, max_buffered=60) if activation else None
             self._mark = pylsl.StreamOutlet(mark, chunk_size=0, max_buffered=600)
         except (RuntimeError, OSError) as err:
-            raise ConfigError(f"cannot open the LSL outlets {self.name}-*: {err}; check that liblsl may open "
-                              "local ports (see docs/INTEROP.md) or run without --lsl") from None
+            raise ConfigError(
+                f"cannot open the LSL outlets {self.name}-*: {err}; check that liblsl may open "
+                "local ports (see docs/INTEROP.md) or run without --lsl"
+            ) from None
         self._local_clock = pylsl.local_clock
-        self.stream_names = [f"{self.name}-raw"] + ([f"{self.name}-activation"] if activation else []) \
-            + [f"{self.name}-markers"]
+        self.stream_names = (
+            [f"{self.name}-raw"] + ([f"{self.name}-activation"] if activation else []) + [f"{self.name}-markers"]
+        )
         log.info("LSL outlets %s (%d ch at %g Hz)", ", ".join(self.stream_names), self.n_channels, self.fs_hz)
 
     # -- helpers
@@ -291,8 +329,7 @@ class LslPublisher:
         self._act.push_chunk(out, self._lsl_time(last))
         self.activation_pushed += n
 
-    def push_marker(self, label: str, data: dict[str, Any] | None = None,
-                    timestamp: float | None = None) -> None:
+    def push_marker(self, label: str, data: dict[str, Any] | None = None, timestamp: float | None = None) -> None:
         """Push one event (cue, rep start/end, mark...). ``timestamp`` in unix seconds (default now)."""
         if self._closed:
             return
@@ -317,8 +354,9 @@ class LslPublisher:
             pass
         self._closed = True
         self._raw = self._act = self._mark = None  # dropping the last reference destroys the outlet
-        log.info("LSL outlets %s closed after %d samples, %d markers", self.name, self.samples_pushed,
-                 self.markers_pushed)
+        log.info(
+            "LSL outlets %s closed after %d samples, %d markers", self.name, self.samples_pushed, self.markers_pushed
+        )
 
     def __enter__(self) -> LslPublisher:
         return self
@@ -360,7 +398,10 @@ class StreamSummary:
 
     def describe(self) -> str:
         rate = f"{self.fs_hz:g} Hz" if self.fs_hz > 0 else "irregular"
-        return f"lsl:{self.name}  type {self.type}, {self.n_channels} ch, {rate}, {self.channel_format}, on {self.hostname}"
+        return (
+            f"lsl:{self.name}  type {self.type}, {self.n_channels} ch, {rate}, {self.channel_format}, "
+            f"on {self.hostname}"
+        )
 
 
 _FORMAT_NAMES = {1: "float32", 2: "double64", 3: "string", 4: "int32", 5: "int16", 6: "int8", 7: "int64"}
@@ -382,11 +423,17 @@ def _channel_desc(info: Any) -> tuple[list[str], list[str], list[str]]:
 
 def _summary(info: Any) -> StreamSummary:
     labels, units, _ = _channel_desc(info)
-    return StreamSummary(name=info.name(), type=info.type(), n_channels=info.channel_count(),
-                         fs_hz=float(info.nominal_srate()),
-                         channel_format=_FORMAT_NAMES.get(info.channel_format(), str(info.channel_format())),
-                         source_id=info.source_id(), hostname=info.hostname(),
-                         channel_names=labels, units=units)
+    return StreamSummary(
+        name=info.name(),
+        type=info.type(),
+        n_channels=info.channel_count(),
+        fs_hz=float(info.nominal_srate()),
+        channel_format=_FORMAT_NAMES.get(info.channel_format(), str(info.channel_format())),
+        source_id=info.source_id(),
+        hostname=info.hostname(),
+        channel_names=labels,
+        units=units,
+    )
 
 
 def list_streams(timeout_s: float = 2.0, *, local: bool | None = None) -> list[StreamSummary]:
@@ -405,7 +452,9 @@ def parse_board_name(board: str) -> str | None:
         return None
     name = board.strip()[4:].strip()
     if not name:
-        raise ConfigError("board 'lsl:' needs a stream name, e.g. --board lsl:OpenBCI_EMG (list them: emg boards --lsl)")
+        raise ConfigError(
+            "board 'lsl:' needs a stream name, e.g. --board lsl:OpenBCI_EMG (list them: emg boards --lsl)"
+        )
     return name
 
 
@@ -421,8 +470,10 @@ def _uv_factors(units: list[str], n: int, stream: str) -> tuple[np.ndarray, list
             continue
         factor = UNIT_TO_UV.get(unit.lower())
         if factor is None:
-            raise BoardError(f"LSL stream '{stream}' channel {i + 1} is in {unit!r}, not a voltage; "
-                             "send EMG in V, mV or uV (desc/channels/channel/unit)")
+            raise BoardError(
+                f"LSL stream '{stream}' channel {i + 1} is in {unit!r}, not a voltage; "
+                "send EMG in V, mV or uV (desc/channels/channel/unit)"
+            )
         factors[i] = factor
     if notes:
         log.warning("LSL stream '%s': %s; assuming microvolts", stream, "; ".join(notes[:3]))
@@ -442,8 +493,16 @@ class LslSource:
     Also a context manager.
     """
 
-    def __init__(self, name: str, *, stream_type: str | None = None, resolve_timeout_s: float = 5.0,
-                 stall_timeout_s: float = 1.0, max_buffer_s: int = 60, local: bool | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        stream_type: str | None = None,
+        resolve_timeout_s: float = 5.0,
+        stall_timeout_s: float = 1.0,
+        max_buffer_s: int = 60,
+        local: bool | None = None,
+    ) -> None:
         if name.lower().startswith("lsl:"):
             name = parse_board_name(name) or name
         if not name or "'" in name or '"' in name:
@@ -469,7 +528,6 @@ class LslSource:
 
     def open(self) -> LslSource:
         """Resolve the stream and open an inlet; BoardError when it is not found or unusable."""
-        import numpy as np
 
         pylsl = _pylsl(self._local)
         pred = f"name='{self.name}'" + (f" and type='{self.stream_type}'" if self.stream_type else "")
@@ -477,32 +535,40 @@ class LslSource:
         if not found:
             others = [s.name() for s in pylsl.resolve_streams(wait_time=0.3)]
             hint = f"streams seen: {', '.join(sorted(set(others)))}" if others else "no LSL stream is running here"
-            raise BoardError(f"no LSL stream named '{self.name}' found within {self.resolve_timeout_s:g} s "
-                             f"({hint}); start the sender or fix --board lsl:NAME")
+            raise BoardError(
+                f"no LSL stream named '{self.name}' found within {self.resolve_timeout_s:g} s "
+                f"({hint}); start the sender or fix --board lsl:NAME"
+            )
         info = found[0]
         if info.channel_format() == pylsl.cf_string:
-            raise BoardError(f"LSL stream '{self.name}' carries strings (markers), not EMG samples; "
-                             "pick the sender's EMG stream")
+            raise BoardError(
+                f"LSL stream '{self.name}' carries strings (markers), not EMG samples; pick the sender's EMG stream"
+            )
         if info.nominal_srate() <= 0:
-            raise BoardError(f"LSL stream '{self.name}' has an irregular rate; EMG needs a stream with a "
-                             "nominal sampling rate")
-        self._inlet = pylsl.StreamInlet(info, max_buflen=self.max_buffer_s, recover=False,
-                                        processing_flags=pylsl.proc_clocksync | pylsl.proc_dejitter)
+            raise BoardError(
+                f"LSL stream '{self.name}' has an irregular rate; EMG needs a stream with a nominal sampling rate"
+            )
+        self._inlet = pylsl.StreamInlet(
+            info,
+            max_buflen=self.max_buffer_s,
+            recover=False,
+            processing_flags=pylsl.proc_clocksync | pylsl.proc_dejitter,
+        )
         full = self._inlet.info(timeout=max(1.0, self.resolve_timeout_s))
         self.info = _summary(full)
         self.fs_hz = float(full.nominal_srate())
         self.n_channels = int(full.channel_count())
         labels, units, muscles = _channel_desc(full)
-        self.channel_names = [lab or f"ch{i + 1}" for i, lab in enumerate(labels)] + \
-            [f"ch{i + 1}" for i in range(len(labels), self.n_channels)]
+        self.channel_names = [lab or f"ch{i + 1}" for i, lab in enumerate(labels)] + [
+            f"ch{i + 1}" for i in range(len(labels), self.n_channels)
+        ]
         self.units = units + [""] * (self.n_channels - len(units))
         self.muscles = muscles if any(muscles) else []
         self._factors, _ = _uv_factors(self.units, self.n_channels, self.name)
         self._inlet.open_stream(timeout=max(1.0, self.resolve_timeout_s))
         self._offset_s = lsl_clock_offset_s()
         self._last_data = time.monotonic()
-        log.info("LSL source %s: %d ch at %g Hz from %s", self.name, self.n_channels, self.fs_hz,
-                 self.info.hostname)
+        log.info("LSL source %s: %d ch at %g Hz from %s", self.name, self.n_channels, self.fs_hz, self.info.hostname)
         return self
 
     def read(self, timeout_s: float = 0.1) -> tuple[np.ndarray, np.ndarray] | None:
@@ -514,19 +580,23 @@ class LslSource:
         from pylsl.util import LostError
 
         try:
-            samples, stamps = self._inlet.pull_chunk(timeout=max(0.0, float(timeout_s)),
-                                                     max_samples=max(1, int(self.fs_hz * 2)))
+            samples, stamps = self._inlet.pull_chunk(
+                timeout=max(0.0, float(timeout_s)), max_samples=max(1, int(self.fs_hz * 2))
+            )
         except LostError:
-            raise BoardError(f"LSL stream '{self.name}' was lost (the sender closed it); "
-                             "restart the sender and the recording") from None
+            raise BoardError(
+                f"LSL stream '{self.name}' was lost (the sender closed it); restart the sender and the recording"
+            ) from None
         now = time.monotonic()
         if not stamps:
             silent = now - self._last_data
             # before the first sample the sender gets FIRST_DATA_GRACE_S more to start streaming
             limit = self.stall_timeout_s + (0.0 if self.samples_read else FIRST_DATA_GRACE_S)
             if silent > limit:
-                raise BoardError(f"LSL stream '{self.name}' stopped sending for {silent:.1f} s; "
-                                 "check the sending program (everything received so far is kept)")
+                raise BoardError(
+                    f"LSL stream '{self.name}' stopped sending for {silent:.1f} s; "
+                    "check the sending program (everything received so far is kept)"
+                )
             return None
         self._last_data = now
         data = np.asarray(samples, dtype=np.float64).T * self._factors[:, None]
@@ -555,17 +625,34 @@ class LslSource:
 
 def add_lsl_options(parser: Any, *, default_name: str = "emg") -> None:
     """Add ``--lsl [NAME]`` and ``--lsl-scope local|network`` to an ``emg`` subcommand's parser."""
-    parser.add_argument("--lsl", nargs="?", const=default_name, default=None, metavar="NAME",
-                        help="publish the session on Lab Streaming Layer: NAME-raw (EMG, uV), NAME-activation "
-                             f"(%% of reference), NAME-markers (events); NAME defaults to '{default_name}'")
-    parser.add_argument("--lsl-scope", choices=("local", "network"), default=None,
-                        help="local (default): LSL stays on this computer (loopback-only liblsl config); "
-                             "network: liblsl defaults, visible to other computers. LSLAPICFG, when set, wins")
+    parser.add_argument(
+        "--lsl",
+        nargs="?",
+        const=default_name,
+        default=None,
+        metavar="NAME",
+        help="publish the session on Lab Streaming Layer: NAME-raw (EMG, uV), NAME-activation "
+        f"(%% of reference), NAME-markers (events); NAME defaults to '{default_name}'",
+    )
+    parser.add_argument(
+        "--lsl-scope",
+        choices=("local", "network"),
+        default=None,
+        help="local (default): LSL stays on this computer (loopback-only liblsl config); "
+        "network: liblsl defaults, visible to other computers. LSLAPICFG, when set, wins",
+    )
 
 
-def publisher_from_args(args: Any, *, fs_hz: float, channel_names: Sequence[str],
-                        muscles: Sequence[str] | None = None, device: str = "", activation: bool = True,
-                        reference_kind: str = "") -> LslPublisher | None:
+def publisher_from_args(
+    args: Any,
+    *,
+    fs_hz: float,
+    channel_names: Sequence[str],
+    muscles: Sequence[str] | None = None,
+    device: str = "",
+    activation: bool = True,
+    reference_kind: str = "",
+) -> LslPublisher | None:
     """The :class:`LslPublisher` asked for by ``--lsl`` (None without it). Prints nothing; logs the scope."""
     name = getattr(args, "lsl", None)
     if not name:
@@ -574,8 +661,16 @@ def publisher_from_args(args: Any, *, fs_hz: float, channel_names: Sequence[str]
     local = None if scope is None else scope == "local"
     if "pylsl" not in sys.modules:
         log.info(configure_lsl(local))
-    return LslPublisher(name, fs_hz=fs_hz, channel_names=channel_names, muscles=muscles, device=device,
-                        activation=activation, reference_kind=reference_kind, local=local)
+    return LslPublisher(
+        name,
+        fs_hz=fs_hz,
+        channel_names=channel_names,
+        muscles=muscles,
+        device=device,
+        activation=activation,
+        reference_kind=reference_kind,
+        local=local,
+    )
 
 
 class SessionPublisher:
@@ -593,15 +688,30 @@ class SessionPublisher:
         self.local = None if scope is None else scope == "local"
         self.publisher: LslPublisher | None = None
 
-    def start(self, *, fs_hz: float, channel_names: Sequence[str], muscles: Sequence[str] | None = None,
-              device: str = "", reference_kind: str = "", activation: bool = True) -> None:
+    def start(
+        self,
+        *,
+        fs_hz: float,
+        channel_names: Sequence[str],
+        muscles: Sequence[str] | None = None,
+        device: str = "",
+        reference_kind: str = "",
+        activation: bool = True,
+    ) -> None:
         if self.name is None or self.publisher is not None:
             return
         if "pylsl" not in sys.modules:
             log.info(configure_lsl(self.local))
-        self.publisher = LslPublisher(self.name, fs_hz=fs_hz, channel_names=channel_names, muscles=muscles,
-                                      device=device, reference_kind=reference_kind, local=self.local,
-                                      activation=activation)
+        self.publisher = LslPublisher(
+            self.name,
+            fs_hz=fs_hz,
+            channel_names=channel_names,
+            muscles=muscles,
+            device=device,
+            reference_kind=reference_kind,
+            local=self.local,
+            activation=activation,
+        )
 
     @property
     def stream_names(self) -> list[str]:
@@ -656,12 +766,13 @@ class LslMarkerSource:
         pylsl = _pylsl(self._local)
         found = pylsl.resolve_bypred(f"name='{self.name}'", 1, self.resolve_timeout_s)
         if not found:
-            raise BoardError(f"no LSL marker stream named '{self.name}' found within {self.resolve_timeout_s:g} s; "
-                             "start the program that sends it or fix the name")
+            raise BoardError(
+                f"no LSL marker stream named '{self.name}' found within {self.resolve_timeout_s:g} s; "
+                "start the program that sends it or fix the name"
+            )
         if found[0].channel_format() != pylsl.cf_string:
             raise BoardError(f"LSL stream '{self.name}' carries numbers, not markers; give its marker stream")
-        self._inlet = pylsl.StreamInlet(found[0], max_buflen=360, recover=True,
-                                        processing_flags=pylsl.proc_clocksync)
+        self._inlet = pylsl.StreamInlet(found[0], max_buflen=360, recover=True, processing_flags=pylsl.proc_clocksync)
         self._inlet.open_stream(timeout=max(1.0, self.resolve_timeout_s))
         self._offset_s = lsl_clock_offset_s()
         return self
@@ -675,7 +786,7 @@ class LslMarkerSource:
         except Exception as err:  # noqa: BLE001 - markers are an extra: never stop a recording
             log.warning("LSL marker stream '%s': %s", self.name, err)
             return []
-        out = [(str(s[0]) if s else "", float(t) + self._offset_s) for s, t in zip(samples, stamps)]
+        out = [(str(s[0]) if s else "", float(t) + self._offset_s) for s, t in zip(samples, stamps, strict=False)]
         self.received += len(out)
         return out
 

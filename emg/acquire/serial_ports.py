@@ -21,7 +21,9 @@ from emg.errors import BoardError, ConfigError
 
 def candidate_ports() -> list[str]:
     """Serial ports a board dongle could be on (``/dev/serial/by-id/*``, ttyUSB*, ttyACM*)."""
-    found = sorted(glob.glob("/dev/serial/by-id/*")) + sorted(glob.glob("/dev/ttyUSB*")) + sorted(glob.glob("/dev/ttyACM*"))
+    found = (
+        sorted(glob.glob("/dev/serial/by-id/*")) + sorted(glob.glob("/dev/ttyUSB*")) + sorted(glob.glob("/dev/ttyACM*"))
+    )
     return found
 
 
@@ -93,14 +95,20 @@ def check_serial_port(port: str | None, board_name: str) -> str:
     if not stat.S_ISCHR(mode):
         raise BoardError(f"{port} is not a serial device; give the dongle's port with --serial-port ({_ports_hint()})")
     if not os.access(path, os.R_OK | os.W_OK):
-        raise BoardError(f"permission denied on {port}; add yourself to the 'dialout' group "
-                         "(sudo usermod -aG dialout $USER, then log in again)")
+        raise BoardError(
+            f"permission denied on {port}; add yourself to the 'dialout' group "
+            "(sudo usermod -aG dialout $USER, then log in again)"
+        )
     try:
         fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError as err:
         if err.errno in (errno.EBUSY, errno.EACCES):
-            raise BoardError(f"serial port {port} is busy or locked ({err.strerror}); close the program using it") from None
-        raise BoardError(f"cannot open serial port {port} ({err.strerror}); check --serial-port ({_ports_hint()})") from None
+            raise BoardError(
+                f"serial port {port} is busy or locked ({err.strerror}); close the program using it"
+            ) from None
+        raise BoardError(
+            f"cannot open serial port {port} ({err.strerror}); check --serial-port ({_ports_hint()})"
+        ) from None
     try:
         is_tty = os.isatty(fd)
     finally:
@@ -136,8 +144,9 @@ class PortLock:
                 pass
             os.close(fd)
             who = f" (pid {holder})" if holder else ""
-            raise BoardError(f"serial port {self.port} is busy: another emg session{who} is using it; "
-                             "stop that session first") from None
+            raise BoardError(
+                f"serial port {self.port} is busy: another emg session{who} is using it; stop that session first"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd

@@ -39,6 +39,7 @@ from emg.errors import BoardError, ConfigError, EmgError, RecordingError
 
 log = logging.getLogger(__name__)
 
+
 @runtime_checkable
 class SampleSource(Protocol):
     preset: BoardPreset
@@ -73,9 +74,18 @@ class BrainFlowSource:
     come from the sidecar; ``fast=True`` streams with no pacing; ``loop=True`` loops forever.
     """
 
-    def __init__(self, preset: BoardPreset, *, serial_port: str | None = None, playback_file: str | os.PathLike | None = None,
-                 gain: int | None = None, fast: bool = False, loop: bool = False, timeout_s: int = 0,
-                 allow_truncated: bool = False) -> None:
+    def __init__(
+        self,
+        preset: BoardPreset,
+        *,
+        serial_port: str | None = None,
+        playback_file: str | os.PathLike | None = None,
+        gain: int | None = None,
+        fast: bool = False,
+        loop: bool = False,
+        timeout_s: int = 0,
+        allow_truncated: bool = False,
+    ) -> None:
         self.preset = preset
         self.board_name = preset.name
         self.serial_port = serial_port
@@ -98,7 +108,12 @@ class BrainFlowSource:
             raise ConfigError("--gain does not apply to playback (the recording keeps its gains); drop --gain")
         if preset.configurable_gain and self.gain is not None:
             bipolar_emg_commands(preset.n_channels, int(self.gain))  # validates the gain (ConfigError)
-        elif gain is not None and preset.default_gain is not None and gain != preset.default_gain and not preset.needs_file:
+        elif (
+            gain is not None
+            and preset.default_gain is not None
+            and gain != preset.default_gain
+            and not preset.needs_file
+        ):
             raise ConfigError(f"board {preset.name} has a fixed gain of {preset.default_gain}; drop --gain")
         elif gain is not None and preset.default_gain is None and not preset.needs_file:
             raise ConfigError(f"board {preset.name} has no gain setting; drop --gain")
@@ -114,12 +129,16 @@ class BrainFlowSource:
         try:
             master = preset_for_board_id(int(meta["board_id"]))
         except (ConfigError, TypeError, ValueError):
-            raise RecordingError(f"{rec.path} was recorded from {meta.get('board_name') or meta.get('board_id')}, which "
-                                 "BrainFlow's playback board cannot replay (it needs a BrainFlow board layout); "
-                                 "use `emg analyze` on it instead") from None
+            raise RecordingError(
+                f"{rec.path} was recorded from {meta.get('board_name') or meta.get('board_id')}, which "
+                "BrainFlow's playback board cannot replay (it needs a BrainFlow board layout); "
+                "use `emg analyze` on it instead"
+            ) from None
         if rec.rows.shape[0] != master.num_rows:
-            raise RecordingError(f"{rec.path} has {rec.rows.shape[0]} columns but board {master.name} has {master.num_rows} rows: "
-                                 "the sidecar does not match the data")
+            raise RecordingError(
+                f"{rec.path} has {rec.rows.shape[0]} columns but board {master.name} has {master.num_rows} rows: "
+                "the sidecar does not match the data"
+            )
         self.preset = playback_preset(master, rec.fs_hz)
         self.fs_hz = rec.fs_hz
         self.total_samples = rec.n_samples
@@ -176,8 +195,10 @@ class BrainFlowSource:
             self._board.start_stream(buffer)
         except BrainFlowError as err:
             self.close()
-            raise BoardError(f"board {self.preset.name} did not start streaming ({_bf_error_text(err)}); "
-                             "power-cycle the board and try again") from None
+            raise BoardError(
+                f"board {self.preset.name} did not start streaming ({_bf_error_text(err)}); "
+                "power-cycle the board and try again"
+            ) from None
         except EmgError:
             self.close()
             raise
@@ -191,32 +212,44 @@ class BrainFlowSource:
         what = _bf_error_text(err)
         port = self.serial_port
         if code == C.UNABLE_TO_OPEN_PORT_ERROR:
-            return BoardError(f"cannot open serial port {port} ({what}); check --serial-port and that no other program uses it")
+            return BoardError(
+                f"cannot open serial port {port} ({what}); check --serial-port and that no other program uses it"
+            )
         if code == C.ANOTHER_BOARD_IS_CREATED_ERROR:
             return BoardError(f"a {self.preset.name} session is already open in this program; stop it first")
         if code == C.PORT_ALREADY_OPEN_ERROR:
             return BoardError(f"serial port {port} is already open in this program; release the other session first")
         if code == C.SER_PORT_ERROR:
-            return BoardError(f"{port} does not behave as a serial port ({what}); give the dongle's port with --serial-port")
+            return BoardError(
+                f"{port} does not behave as a serial port ({what}); give the dongle's port with --serial-port"
+            )
         if code == C.BOARD_NOT_READY_ERROR:
-            return BoardError(f"no {self.preset.name} answered on {port} ({what}); switch the board on (PC position), "
-                              "check the dongle, and give the right --serial-port")
+            return BoardError(
+                f"no {self.preset.name} answered on {port} ({what}); switch the board on (PC position), "
+                "check the dongle, and give the right --serial-port"
+            )
         if code == C.EMPTY_BUFFER_ERROR and self.preset.needs_file:
             return RecordingError(f"BrainFlow could not play {self.playback_file} ({what}); check the file")
-        return BoardError(f"board {self.preset.name} could not be prepared ({what}); check the board, its power and --serial-port")
+        return BoardError(
+            f"board {self.preset.name} could not be prepared ({what}); check the board, its power and --serial-port"
+        )
 
     def _configure_bipolar(self) -> None:
         commands = bipolar_emg_commands(self.preset.n_channels, int(self.gain))
         reply = self._board.config_board(commands)
         n_ok = reply.count("Success")
         if "Failure" in reply or n_ok < min(self.preset.n_channels, 8):
-            raise BoardError(f"board {self.preset.name} refused the EMG channel settings (reply: {reply.strip()[:80]!r}); "
-                             "update the board's firmware or power-cycle it")
-        self._describe.update({
-            "channel_config": commands,
-            "channel_config_reply": reply,
-            "input_mode": "bipolar (differential): SRB2 off, SRB1 off, bias on",
-        })
+            raise BoardError(
+                f"board {self.preset.name} refused the EMG channel settings (reply: {reply.strip()[:80]!r}); "
+                "update the board's firmware or power-cycle it"
+            )
+        self._describe.update(
+            {
+                "channel_config": commands,
+                "channel_config_reply": reply,
+                "input_mode": "bipolar (differential): SRB2 off, SRB1 off, bias on",
+            }
+        )
 
     # -- streaming --------------------------------------------------------------------------
     def poll(self) -> np.ndarray:
@@ -229,8 +262,10 @@ class BrainFlowSource:
                 return np.empty((self.preset.num_rows, 0))
             rows = board.get_board_data(n)
         except Exception as err:  # noqa: BLE001 - BrainFlowError, or a board released under us
-            raise BoardError(f"board {self.preset.name} stopped delivering data ({_bf_error_text(err)}); "
-                             "check the board and its connection") from None
+            raise BoardError(
+                f"board {self.preset.name} stopped delivering data ({_bf_error_text(err)}); "
+                "check the board and its connection"
+            ) from None
         self._polled += rows.shape[1]
         return rows
 
@@ -310,9 +345,18 @@ class LslRowsSource:
         c = int(self._lsl.n_channels)
         self.fs_hz = float(self._lsl.fs_hz)
         self.preset = replace(
-            self.preset, name=self.board_name, board_id=-100, fs_hz=self.fs_hz, exg_rows=tuple(range(c)),
-            accel_rows=(), timestamp_row=c, marker_row=c + 1, package_num_row=-1, num_rows=c + 2,
-            description=f"LSL stream {self._lsl.name}", channel_prefix="ch",
+            self.preset,
+            name=self.board_name,
+            board_id=-100,
+            fs_hz=self.fs_hz,
+            exg_rows=tuple(range(c)),
+            accel_rows=(),
+            timestamp_row=c,
+            marker_row=c + 1,
+            package_num_row=-1,
+            num_rows=c + 2,
+            description=f"LSL stream {self._lsl.name}",
+            channel_prefix="ch",
         )
 
     def poll(self) -> np.ndarray:
@@ -344,8 +388,10 @@ class LslRowsSource:
         n = len(self.preset.exg_rows)
         names = [str(c) for c in (getattr(self._lsl, "channel_names", None) or [])]
         muscles = [str(m) for m in (getattr(self._lsl, "muscles", None) or [])]
-        return {"channel_names": names if n and len(names) == n else [],
-                "muscles": muscles if len(muscles) == n and any(muscles) else []}
+        return {
+            "channel_names": names if n and len(names) == n else [],
+            "muscles": muscles if len(muscles) == n and any(muscles) else [],
+        }
 
     def describe(self) -> dict:
         info = {"lsl_stream": self._lsl.name}

@@ -52,12 +52,7 @@ END_BYTE = 0xC0
 #: LIS3DH at +-4 g as the Cyton firmware configures it: g per count (BrainFlow's accel_scale).
 ACCEL_G_PER_COUNT = 0.002 / 2**4
 FIRMWARE = "v3.1.2"
-BANNER = (
-    "OpenBCI V3 8-16 channel\n"
-    "On Board ADS1299 Device ID: 0x3E\n"
-    "LIS3DH Device ID: 0x33\n"
-    f"Firmware: {FIRMWARE}\n$$$"
-)
+BANNER = f"OpenBCI V3 8-16 channel\nOn Board ADS1299 Device ID: 0x3E\nLIS3DH Device ID: 0x33\nFirmware: {FIRMWARE}\n$$$"
 _POWER_DOWN = "12345678"
 _POWER_UP = "!@#$%^&*"
 #: at most this much unsent data is kept before packets are dropped (1 s)
@@ -79,7 +74,8 @@ class NoiseBurstSource:
     """Default source: a noise floor on all channels and band-limited EMG-like bursts on some.
 
     ``burst_channels`` (0-based) fire together from the start of streaming: ``on_s`` seconds of
-    20-100 Hz Gaussian noise at ``burst_rms_uv``, then ``off_s`` seconds of rest, repeated; every channel carries ``floor_rms_uv`` of
+    20-100 Hz Gaussian noise at ``burst_rms_uv``, then ``off_s`` seconds of rest, repeated; every channel carries
+    ``floor_rms_uv`` of
     white noise and ``mains_uv`` amplitude of ``mains_hz`` hum. The accelerometer reads 1 g on z.
     Deterministic for a given ``seed``. ``set_cue`` is accepted and ignored (fixed schedule).
     """
@@ -211,8 +207,10 @@ class VirtualCyton:
         if self._link and not self._link.is_symlink() and self._link.exists():
             from emg.errors import ConfigError
 
-            raise ConfigError(f"--link {self._link} already exists and is not a symlink; choose another path "
-                              "(only an old port symlink is ever replaced)")
+            raise ConfigError(
+                f"--link {self._link} already exists and is not a symlink; choose another path "
+                "(only an old port symlink is ever replaced)"
+            )
         master, slave = os.openpty()
         tty.setraw(master)
         tty.setraw(slave)
@@ -230,8 +228,10 @@ class VirtualCyton:
                 self._master = self._slave = None
                 from emg.errors import ConfigError
 
-                raise ConfigError(f"cannot make the symlink --link {self._link} ({err.strerror or err}); "
-                                  "choose a path in a writable folder") from None
+                raise ConfigError(
+                    f"cannot make the symlink --link {self._link} ({err.strerror or err}); "
+                    "choose a path in a writable folder"
+                ) from None
         self._thread = threading.Thread(target=self._run, name="virtual-cyton", daemon=True)
         self._thread.start()
         log.info("virtual Cyton on %s", self.port)
@@ -308,7 +308,7 @@ class VirtualCyton:
                 if self.streaming:
                     self._stream_due_packets()
                 self._flush_out()
-        except Exception:  # noqa: BLE001 - a device thread must not die silently
+        except Exception:
             log.exception("virtual Cyton stopped on an error")
 
     def _reply(self, text: str) -> None:
@@ -327,7 +327,7 @@ class VirtualCyton:
                         self._reply("Failure: Err: too few chars$$$")
                         continue
                     return  # wait for the rest of the command
-                cmd, self._inbuf = self._inbuf[: end + 1], self._inbuf[end + 1:]
+                cmd, self._inbuf = self._inbuf[: end + 1], self._inbuf[end + 1 :]
                 self.commands.append(cmd)
                 if ch == "x":
                     self._channel_settings(cmd)
@@ -393,8 +393,13 @@ class VirtualCyton:
             self._reply("Failure: Err: too few chars$$$")
             return
         letter, power, gain, input_type, bias, srb2, srb1 = cmd[1:8]
-        if letter not in "12345678" or power not in "01" or gain not in "0123456" or input_type not in "01234567" \
-                or any(c not in "01" for c in (bias, srb2, srb1)):
+        if (
+            letter not in "12345678"
+            or power not in "01"
+            or gain not in "0123456"
+            or input_type not in "01234567"
+            or any(c not in "01" for c in (bias, srb2, srb1))
+        ):
             self._reply(f"Failure: Err: invalid channel settings {cmd}$$$")
             return
         i = int(letter) - 1

@@ -12,5 +12,12 @@ from emg.analysis.analyze import (
     select_channels,
 )
 
-__all__ = ["SCHEMA", "Analysis", "AnalysisSettings", "analyze_file", "analyze_many", "analyze_recording",
-           "select_channels"]
+__all__ = [
+    "SCHEMA",
+    "Analysis",
+    "AnalysisSettings",
+    "analyze_file",
+    "analyze_many",
+    "analyze_recording",
+    "select_channels",
+]

@@ -107,8 +107,9 @@ class Analysis:
 # =========================================================================== entry points
 
 
-def analyze_file(path: str | Path, settings: AnalysisSettings | None = None, *, progress: bool = False,
-                 **overrides: Any) -> dict[str, Any]:
+def analyze_file(
+    path: str | Path, settings: AnalysisSettings | None = None, *, progress: bool = False, **overrides: Any
+) -> dict[str, Any]:
     """Read and analyse one file; the JSON dict (picklable: for process pools and Dask)."""
     from emg.recordings.readers import read_recording
 
@@ -126,23 +127,33 @@ def _analyze_file_safe(path: str, settings_dict: dict[str, Any]) -> dict[str, An
         return analyze_file(path, AnalysisSettings(**settings_dict))
     except (EmgError, SignalError) as err:
         return {"schema": SCHEMA, "path": str(path), "error": str(err)}
-    except Exception as err:  # noqa: BLE001 - one broken file must not stop a batch of thousands
+    except Exception as err:
         log.exception("analysis of %s failed", path)
-        return {"schema": SCHEMA, "path": str(path),
-                "error": f"unexpected {type(err).__name__}: {err} (analyse this file alone with --debug)"}
+        return {
+            "schema": SCHEMA,
+            "path": str(path),
+            "error": f"unexpected {type(err).__name__}: {err} (analyse this file alone with --debug)",
+        }
 
 
-def analyze_many(paths: Iterable[str | Path], settings: AnalysisSettings | None = None, *,
-                 scheduler: str | None = None, workers: int | None = None, progress: bool = False
-                 ) -> list[dict[str, Any]]:
+def analyze_many(
+    paths: Iterable[str | Path],
+    settings: AnalysisSettings | None = None,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+) -> list[dict[str, Any]]:
     """Analyse many files; results in input order (a failed file gives ``{"path", "error"}``).
 
     Local processes by default (``workers`` defaults to the CPU count); ``scheduler`` is a Dask
     scheduler address (``tcp://127.0.0.1:8786``) to run on a cluster instead.
     """
     if workers is not None and workers < 1:
-        raise ConfigError(f"--workers {workers} is not a positive number of processes; give e.g. --workers 2 "
-                          "(or leave it out to use every CPU)")
+        raise ConfigError(
+            f"--workers {workers} is not a positive number of processes; give e.g. --workers 2 "
+            "(or leave it out to use every CPU)"
+        )
     paths = [str(p) for p in paths]
     s = settings or AnalysisSettings()
     sd = {k: getattr(s, k) for k in s.__dataclass_fields__}  # plain, picklable settings for the workers
@@ -184,8 +195,10 @@ def _run_dask(paths: list[str], sd: dict[str, Any], scheduler: str, bar: Any) ->
     try:
         client = Client(scheduler, timeout=10, set_as_default=False)
     except (OSError, TimeoutError) as err:
-        raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({err}); check the address "
-                          "or drop --scheduler to use local processes") from None
+        raise ConfigError(
+            f"cannot reach the Dask scheduler at {scheduler} ({err}); check the address "
+            "or drop --scheduler to use local processes"
+        ) from None
     try:
         futs = client.map(_analyze_file_safe, paths, [sd] * len(paths), pure=False)
         index = {f.key: i for i, f in enumerate(futs)}
@@ -207,22 +220,25 @@ def _progress_bar(total: int, unit: str, enabled: bool) -> Any:
 # =========================================================================== one recording
 
 
-def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, *,
-                      progress: bool = False) -> Analysis:
+def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, *, progress: bool = False) -> Analysis:
     """Analyse ``rec`` (see the module docstring); raises RecordingError when nothing can be analysed."""
     s = settings or AnalysisSettings()
     fs = float(rec.fs_hz)
     if fs < 100:
-        raise RecordingError(f"sampling rate {fs:g} Hz is too low for surface EMG (needs >= 100 Hz); "
-                             "check the file's rate or give the right one with --fs")
+        raise RecordingError(
+            f"sampling rate {fs:g} Hz is too low for surface EMG (needs >= 100 Hz); "
+            "check the file's rate or give the right one with --fs"
+        )
     idx = select_channels(rec, s.channels)
     raw = np.asarray(rec.data_uv[idx], dtype=np.float64)
     names = [rec.channel_names[i] for i in idx]
     muscles = [rec.muscles[i] if i < len(rec.muscles) else "" for i in idx]
     n = raw.shape[1]
     if n < int(fs):
-        raise RecordingError(f"the recording is {n / fs:.2f} s long; at least 1 s is needed to analyse it "
-                             "(it is truncated or was stopped at once)")
+        raise RecordingError(
+            f"the recording is {n / fs:.2f} s long; at least 1 s is needed to analyse it "
+            "(it is truncated or was stopped at once)"
+        )
     bar = _progress_bar(6, "steps", progress)
     timings: dict[str, float] = {"_t": time.perf_counter()}
 
@@ -255,14 +271,16 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     padded, pad = edge_pad(work, fs, edge_lines(fs, mains_hz))
     design = design_filters(fs, mains_hz=mains_hz, near_heart=near_heart)
     if s.zero_phase:
-        filtered, envelope = emg_process(padded, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=True,
-                                         envelope=s.envelope)
-        filtered = np.ascontiguousarray(filtered[:, pad:pad + n])
-        envelope = np.ascontiguousarray(envelope[:, pad:pad + n])
+        filtered, envelope = emg_process(
+            padded, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=True, envelope=s.envelope
+        )
+        filtered = np.ascontiguousarray(filtered[:, pad : pad + n])
+        envelope = np.ascontiguousarray(envelope[:, pad : pad + n])
     else:
         # causal: the raw samples exactly as the live pipeline received them (it holds NaNs itself)
-        filtered, envelope = emg_process(raw, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=False,
-                                         envelope=s.envelope)
+        filtered, envelope = emg_process(
+            raw, fs, mains_hz=mains_hz, near_heart=near_heart, zero_phase=False, envelope=s.envelope
+        )
     _lap(timings, "filter_envelope")
     bar.update(1)
     # detection is always offline, whatever the display mode: dsp finds the bursts on its zero-phase
@@ -316,8 +334,13 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
             s0, s1 = int(a.onset_s * fs), max(int(a.onset_s * fs) + 1, int(a.offset_s * fs))
             seg = envelope[c][s0:s1]
             peak, level = float(seg.max()), float(seg.mean())
-            item = {"onset_s": rounded(a.onset_s), "offset_s": rounded(a.offset_s),
-                    "duration_s": rounded(a.offset_s - a.onset_s), "peak": rounded(peak), "mean": rounded(level)}
+            item = {
+                "onset_s": rounded(a.onset_s),
+                "offset_s": rounded(a.offset_s),
+                "duration_s": rounded(a.offset_s - a.onset_s),
+                "peak": rounded(peak),
+                "mean": rounded(level),
+            }
             if c in cal_map:
                 floor, ref = cal_map[c]
                 item["peak_pct"] = rounded(100.0 * (peak - floor) / (ref - floor))
@@ -328,30 +351,39 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
             activations.append(item)
         if status == "ok" and not activations:
             reason = "no contraction above the rest noise floor"
-        fat = (_fatigue(_spectral_track(filtered[c], fs, ch_acts), fs, ch_acts) if usable[c]
-               else _no_fatigue("channel not usable"))
-        channels_out.append({
-            "index": int(idx[c]),
-            "name": names[c],
-            "muscle": muscles[c] or None,
-            "status": status,
-            "reason": reason,
-            "n_activations": len(activations),
-            "n_confident": int(sum(1 for a in activations if a["confident"])),
-            "activations": activations,
-            "noise_floor": rounded(floor_rms) if usable[c] else None,
-            "noise_floor_envelope": rounded(floor_env) if usable[c] else None,
-            "calibration": ({"rest_floor": rounded(cal_map[c][0]), "reference": rounded(cal_map[c][1])}
-                            if c in cal_map else None),
-            "quality": jsonable(q),
-            "fatigue": fat,
-        })
+        fat = (
+            _fatigue(_spectral_track(filtered[c], fs, ch_acts), fs, ch_acts)
+            if usable[c]
+            else _no_fatigue("channel not usable")
+        )
+        channels_out.append(
+            {
+                "index": int(idx[c]),
+                "name": names[c],
+                "muscle": muscles[c] or None,
+                "status": status,
+                "reason": reason,
+                "n_activations": len(activations),
+                "n_confident": int(sum(1 for a in activations if a["confident"])),
+                "activations": activations,
+                "noise_floor": rounded(floor_rms) if usable[c] else None,
+                "noise_floor_envelope": rounded(floor_env) if usable[c] else None,
+                "calibration": (
+                    {"rest_floor": rounded(cal_map[c][0]), "reference": rounded(cal_map[c][1])}
+                    if c in cal_map
+                    else None
+                ),
+                "quality": jsonable(q),
+                "fatigue": fat,
+            }
+        )
     _lap(timings, "channels_quality_fatigue")
     bar.update(1)
 
     # ---- across channels
-    cocon = _cocontraction(envelope, acts, names, usable, fs, cal_map,
-                           [ch["noise_floor_envelope"] for ch in channels_out])
+    cocon = _cocontraction(
+        envelope, acts, names, usable, fs, cal_map, [ch["noise_floor_envelope"] for ch in channels_out]
+    )
     sym = _symmetry(envelope, names, muscles, usable, acts, fs)
     reps, drill = drill_reps(rec, idx, acts, pct, fs, names)
     if drill is not None and isinstance(rec.meta.get("drill"), dict):
@@ -437,8 +469,10 @@ def select_channels(rec: Recording, wanted: Sequence[str | int] | None) -> list[
             elif t.isdigit() and 1 <= int(t) <= rec.n_channels:
                 out.append(int(t) - 1)
             else:
-                raise ConfigError(f"unknown channel {tok!r}: this recording has {', '.join(rec.channel_names)} "
-                                  f"(or numbers 1-{rec.n_channels})")
+                raise ConfigError(
+                    f"unknown channel {tok!r}: this recording has {', '.join(rec.channel_names)} "
+                    f"(or numbers 1-{rec.n_channels})"
+                )
     return list(dict.fromkeys(out))
 
 
@@ -453,16 +487,21 @@ def _rest_mask(n: int, fs: float, acts: list[Activation]) -> np.ndarray:
     m = np.ones(n, dtype=bool)
     edge = min(int(0.5 * fs), n // 10)
     m[:edge] = False
-    m[n - edge:] = False
+    m[n - edge :] = False
     pad = int(0.25 * fs)
     for a in acts:
-        m[max(0, int(a.onset_s * fs) - pad): min(n, int(a.offset_s * fs) + pad)] = False
+        m[max(0, int(a.onset_s * fs) - pad) : min(n, int(a.offset_s * fs) + pad)] = False
     return m
 
 
 def _no_fatigue(reason: str) -> dict[str, Any]:
-    return {"contractions": [], "median_frequency_slope_hz_per_s": None, "fatigue_index_pct_per_s": None,
-            "median_frequency_trend_hz_per_min": None, "reason": reason}
+    return {
+        "contractions": [],
+        "median_frequency_slope_hz_per_s": None,
+        "fatigue_index_pct_per_s": None,
+        "median_frequency_trend_hz_per_min": None,
+        "reason": reason,
+    }
 
 
 def _spectral_track(x: np.ndarray, fs: float, acts: list[Activation]) -> tuple[np.ndarray, np.ndarray]:
@@ -507,11 +546,16 @@ def _fatigue(track: tuple[np.ndarray, np.ndarray], fs: float, acts: list[Activat
             continue
         slope, icpt = np.polyfit(t_mid[good], mdf[good], 1)
         start = float(icpt + slope * t_mid[good][0])
-        rows.append({"onset_s": rounded(a.onset_s), "duration_s": rounded(a.offset_s - a.onset_s),
-                     "median_frequency_start_hz": rounded(start, 2),
-                     "median_frequency_end_hz": rounded(float(icpt + slope * t_mid[good][-1]), 2),
-                     "slope_hz_per_s": rounded(float(slope), 4),
-                     "slope_pct_per_s": rounded(float(100.0 * slope / start), 4) if start > 0 else None})
+        rows.append(
+            {
+                "onset_s": rounded(a.onset_s),
+                "duration_s": rounded(a.offset_s - a.onset_s),
+                "median_frequency_start_hz": rounded(start, 2),
+                "median_frequency_end_hz": rounded(float(icpt + slope * t_mid[good][-1]), 2),
+                "slope_hz_per_s": rounded(float(slope), 4),
+                "slope_pct_per_s": rounded(float(100.0 * slope / start), 4) if start > 0 else None,
+            }
+        )
     trend = None
     if len(all_mdf) >= 3:
         tt, mm = np.array(all_mdf).T
@@ -524,10 +568,14 @@ def _fatigue(track: tuple[np.ndarray, np.ndarray], fs: float, acts: list[Activat
         return out
     slopes = [r["slope_hz_per_s"] for r in rows]
     pcts = [r["slope_pct_per_s"] for r in rows if r["slope_pct_per_s"] is not None]
-    return {"contractions": rows, "median_frequency_slope_hz_per_s": rounded(float(np.median(slopes)), 4),
-            "fatigue_index_pct_per_s": rounded(float(np.median(pcts)), 4) if pcts else None,
-            "median_frequency_trend_hz_per_min": trend,
-            "contraction_median_frequency_hz": [[rounded(t), rounded(m, 2)] for t, m in all_mdf], "reason": ""}
+    return {
+        "contractions": rows,
+        "median_frequency_slope_hz_per_s": rounded(float(np.median(slopes)), 4),
+        "fatigue_index_pct_per_s": rounded(float(np.median(pcts)), 4) if pcts else None,
+        "median_frequency_trend_hz_per_min": trend,
+        "contraction_median_frequency_hz": [[rounded(t), rounded(m, 2)] for t, m in all_mdf],
+        "reason": "",
+    }
 
 
 # =========================================================================== across channels
@@ -536,13 +584,19 @@ def _fatigue(track: tuple[np.ndarray, np.ndarray], fs: float, acts: list[Activat
 def _active_mask(n: int, fs: float, acts: list[Activation]) -> np.ndarray:
     m = np.zeros(n, dtype=bool)
     for a in acts:
-        m[int(a.onset_s * fs): int(a.offset_s * fs)] = True
+        m[int(a.onset_s * fs) : int(a.offset_s * fs)] = True
     return m
 
 
-def _cocontraction(env: np.ndarray, acts: list[list[Activation]], names: list[str], usable: list[bool],
-                   fs: float, cal_map: dict[int, tuple[float, float]] | None = None,
-                   rest_env: list[float | None] | None = None) -> list[dict[str, Any]]:
+def _cocontraction(
+    env: np.ndarray,
+    acts: list[list[Activation]],
+    names: list[str],
+    usable: list[bool],
+    fs: float,
+    cal_map: dict[int, tuple[float, float]] | None = None,
+    rest_env: list[float | None] | None = None,
+) -> list[dict[str, Any]]:
     """Co-contraction index (%) for each pair of active channels, over the time either is active.
 
     With a calibration for both channels the envelopes are compared in % of each muscle's reference
@@ -553,7 +607,7 @@ def _cocontraction(env: np.ndarray, acts: list[list[Activation]], names: list[st
     active = [c for c in range(env.shape[0]) if usable[c] and acts[c]][:8]
     out = []
     for i, a in enumerate(active):
-        for b in active[i + 1:]:
+        for b in active[i + 1 :]:
             m = _active_mask(env.shape[1], fs, acts[a]) | _active_mask(env.shape[1], fs, acts[b])
             if not m.any():
                 continue
@@ -563,27 +617,36 @@ def _cocontraction(env: np.ndarray, acts: list[list[Activation]], names: list[st
                 xa, xb = (ea - fa) / (ra - fa), (eb - fb) / (rb - fb)
                 how = "% of reference"
             else:
-                la = (rest_env[a] if rest_env and rest_env[a] else 0.0)
-                lb = (rest_env[b] if rest_env and rest_env[b] else 0.0)
+                la = rest_env[a] if rest_env and rest_env[a] else 0.0
+                lb = rest_env[b] if rest_env and rest_env[b] else 0.0
                 xa, xb = np.maximum(ea - la, 0.0), np.maximum(eb - lb, 0.0)
                 na, nb = np.percentile(xa, 99), np.percentile(xb, 99)
                 if na <= 0 or nb <= 0:
                     continue
                 xa, xb = xa / na, xb / nb
                 how = "own peak (no calibration: pattern overlap, not relative effort)"
-            out.append({"channels": [names[a], names[b]],
-                        "index_pct": rounded(float(cocontraction_index(xa, xb)), 2),
-                        "normalisation": how,
-                        "overlap_s": rounded(float((_active_mask(env.shape[1], fs, acts[a])
-                                               & _active_mask(env.shape[1], fs, acts[b])).sum() / fs))})
+            out.append(
+                {
+                    "channels": [names[a], names[b]],
+                    "index_pct": rounded(float(cocontraction_index(xa, xb)), 2),
+                    "normalisation": how,
+                    "overlap_s": rounded(
+                        float(
+                            (_active_mask(env.shape[1], fs, acts[a]) & _active_mask(env.shape[1], fs, acts[b])).sum()
+                            / fs
+                        )
+                    ),
+                }
+            )
     return out
 
 
 _SIDES = (("left", "right"), ("l_", "r_"), ("_l", "_r"), ("l ", "r "), (" l", " r"), ("links", "rechts"))
 
 
-def _symmetry(env: np.ndarray, names: list[str], muscles: list[str], usable: list[bool],
-              acts: list[list[Activation]], fs: float) -> list[dict[str, Any]]:
+def _symmetry(
+    env: np.ndarray, names: list[str], muscles: list[str], usable: list[bool], acts: list[list[Activation]], fs: float
+) -> list[dict[str, Any]]:
     """Left/right symmetry index (%) for channel pairs whose names or muscles differ only by side."""
     labels = [(m or nm).lower() for nm, m in zip(names, muscles, strict=True)]
     out = []
@@ -596,11 +659,17 @@ def _symmetry(env: np.ndarray, names: list[str], muscles: list[str], usable: lis
                     m = _active_mask(env.shape[1], fs, acts[i]) | _active_mask(env.shape[1], fs, acts[j])
                     if not m.any():
                         m = np.ones(env.shape[1], dtype=bool)
-                    out.append({"left": names[i], "right": names[j],
-                                "index_pct": rounded(float(symmetry_index(float(env[i][m].mean()),
-                                                                          float(env[j][m].mean()))), 2),
-                                "left_mean": rounded(float(env[i][m].mean())),
-                                "right_mean": rounded(float(env[j][m].mean()))})
+                    out.append(
+                        {
+                            "left": names[i],
+                            "right": names[j],
+                            "index_pct": rounded(
+                                float(symmetry_index(float(env[i][m].mean()), float(env[j][m].mean()))), 2
+                            ),
+                            "left_mean": rounded(float(env[i][m].mean())),
+                            "right_mean": rounded(float(env[j][m].mean())),
+                        }
+                    )
                     break
     return out
 
@@ -663,5 +732,3 @@ def _meta_get(rec: Recording, key: str) -> Any:
     if v is None and isinstance(cal, dict):
         v = (cal.get("meta") or {}).get(key)
     return v
-
-

@@ -18,8 +18,9 @@ from dsp.detection import Activation
 EDGE_MIN_S = 0.1
 
 
-def edge_pad(x: np.ndarray, fs: float, lines_hz: Sequence[float], pad_s: float = 1.0, fit_s: float = 2.0
-             ) -> tuple[np.ndarray, int]:
+def edge_pad(
+    x: np.ndarray, fs: float, lines_hz: Sequence[float], pad_s: float = 1.0, fit_s: float = 2.0
+) -> tuple[np.ndarray, int]:
     """Extend (C, n) by ``pad_s`` at both ends; returns (extended, pad samples).
 
     Each end's first/last ``fit_s`` is fitted (least squares) with DC, a linear drift and a sinusoid at
@@ -48,7 +49,7 @@ def edge_pad(x: np.ndarray, fs: float, lines_hz: Sequence[float], pad_s: float =
     f_right = _refine_lines(x[:, -m:], t_right, lines_hz)
     coef_r, *_ = np.linalg.lstsq(model(t_right, f_right), x[:, -m:].T, rcond=None)
     res_r = x[:, -m:] - (model(t_right, f_right) @ coef_r).T
-    right = (model(np.arange(1, p + 1) / fs, f_right) @ coef_r).T + (2 * res_r[:, -1:] - res_r[:, -2:-p - 2:-1])
+    right = (model(np.arange(1, p + 1) / fs, f_right) @ coef_r).T + (2 * res_r[:, -1:] - res_r[:, -2 : -p - 2 : -1])
     return np.ascontiguousarray(np.concatenate([left, x, right], axis=1)), p
 
 
@@ -65,8 +66,9 @@ def edge_lines(fs: float, mains_hz: float | None, harmonics: int = 6) -> list[fl
     return sorted(out)
 
 
-def _refine_lines(x: np.ndarray, t: np.ndarray, lines_hz: Sequence[float], span_hz: float = 0.3,
-                  step_hz: float = 0.005) -> list[float]:
+def _refine_lines(
+    x: np.ndarray, t: np.ndarray, lines_hz: Sequence[float], span_hz: float = 0.3, step_hz: float = 0.005
+) -> list[float]:
     """Each mains line's actual frequency near its nominal one (the grid drifts by a few 0.01 Hz):
     the peak of the Hann-windowed power summed over channels, on a fine grid within +-``span_hz``."""
     if not lines_hz:

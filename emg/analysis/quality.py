@@ -50,8 +50,9 @@ def _recording_preset(rec: Recording) -> BoardPreset | None:
     return max(found, key=lambda p: len(p.name)) if found else None
 
 
-def choose_mains(rec: Recording, spectra: tuple[np.ndarray, np.ndarray], usable: Sequence[bool],
-                 option: float | None, fs: float) -> tuple[float | None, str]:
+def choose_mains(
+    rec: Recording, spectra: tuple[np.ndarray, np.ndarray], usable: Sequence[bool], option: float | None, fs: float
+) -> tuple[float | None, str]:
     """(mains Hz or None, where it came from): the option (0: no notches), the sidecar's ``filters.mains_hz``
     or ``mains_hz``, else a 50/60 Hz line found in the usable channels' ``spectra`` (f (m,), psd (C, m))."""
     if option is not None:
@@ -71,25 +72,32 @@ def choose_mains(rec: Recording, spectra: tuple[np.ndarray, np.ndarray], usable:
 
 def check_json(check: ChannelCheck) -> dict[str, Any]:
     """``channels[].quality``'s flat / railed / NaN keys of one :class:`ChannelCheck`."""
-    return {"nan_samples": check.nonfinite_count, "nan_fraction": rounded(check.nonfinite_fraction, 6),
-            "peak_to_peak": rounded(check.peak_to_peak_uv), "flat": check.flat,
-            "railed_fraction": rounded(check.railed_fraction, 6), "railed": check.railed,
-            "disconnected": check.disconnected}
+    return {
+        "nan_samples": check.nonfinite_count,
+        "nan_fraction": rounded(check.nonfinite_fraction, 6),
+        "peak_to_peak": rounded(check.peak_to_peak_uv),
+        "flat": check.flat,
+        "railed_fraction": rounded(check.railed_fraction, 6),
+        "railed": check.railed,
+        "disconnected": check.disconnected,
+    }
 
 
 def ecg_json(check: EcgCheck | None) -> dict[str, Any]:
     """``channels[].quality.ecg`` of one channel (not checked: not contaminated, no score)."""
     if check is None:
         return {"contaminated": False, "heart_rate_bpm": None, "score": None}
-    return {"contaminated": check.contaminated, "heart_rate_bpm": rounded(check.heart_rate_bpm, 1),
-            "score": rounded(check.score, 3)}
+    return {
+        "contaminated": check.contaminated,
+        "heart_rate_bpm": rounded(check.heart_rate_bpm, 1),
+        "score": rounded(check.score, 3),
+    }
 
 
 def recording_quality(rec: Recording, fs: float) -> dict[str, Any]:
     """The analysis JSON's recording-wide ``quality``: dropped packets (gaps in the package counter) and the
     rate the timestamps give, with one-line flags."""
-    out: dict[str, Any] = {"dropped_packets": None, "dropped_fraction": None, "timestamp_rate_hz": None,
-                           "flags": []}
+    out: dict[str, Any] = {"dropped_packets": None, "dropped_fraction": None, "timestamp_rate_hz": None, "flags": []}
     pk = rec.package_num
     if pk is not None and pk.size > 1 and np.all(np.isfinite(pk)):
         preset = _recording_preset(rec)
@@ -106,6 +114,8 @@ def recording_quality(rec: Recording, fs: float) -> dict[str, Any]:
             rate = (ts.size - 1) / span
             out["timestamp_rate_hz"] = rounded(rate, 3)
             if abs(rate - fs) > 0.05 * fs:
-                out["flags"].append(f"timestamps give {rate:.1f} Hz but the file says {fs:g} Hz: "
-                                    "the stated rate (or the sidecar) disagrees with the data")
+                out["flags"].append(
+                    f"timestamps give {rate:.1f} Hz but the file says {fs:g} Hz: "
+                    "the stated rate (or the sidecar) disagrees with the data"
+                )
     return out

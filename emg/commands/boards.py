@@ -10,8 +10,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "boards",
         help="list board presets, serial ports and LSL streams",
         description="List the board presets (--board NAME for record/replay/train/demo) with their BrainFlow "
-                    "board id, sampling rate, EMG channels and gain; the serial ports a dongle could be on; "
-                    "and, with --lsl, the LSL streams on this machine (--board lsl:NAME).",
+        "board id, sampling rate, EMG channels and gain; the serial ports a dongle could be on; "
+        "and, with --lsl, the LSL streams on this machine (--board lsl:NAME).",
     )
     p.add_argument("--json", action="store_true", help="print the presets as JSON")
     p.add_argument("--lsl", action="store_true", help="also list LSL streams visible on this machine (waits 2 s)")
@@ -26,8 +26,11 @@ def run(args: argparse.Namespace) -> int:
         import json
         from dataclasses import asdict
 
-        print(json.dumps({name: {k: v for k, v in asdict(p).items() if k != "extra"} for name, p in PRESETS.items()},
-                         indent=2))
+        print(
+            json.dumps(
+                {name: {k: v for k, v in asdict(p).items() if k != "extra"} for name, p in PRESETS.items()}, indent=2
+            )
+        )
         return 0
     print(f"{'board':<12} {'id':>3} {'rate':>7} {'EMG ch':>6} {'gain':>5}  {'needs':<15} description")
     for p in PRESETS.values():
@@ -38,8 +41,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{p.name:<12} {p.board_id:>3} {rate:>7} {chans:>6} {gain:>5}  {needs:<15} {p.description}")
     print("\nCyton boards are set to bipolar EMG (SRB2 off) at --gain (1, 2, 4, 6, 8, 12 or 24; default 24).")
     ports = candidate_ports()
-    print("serial ports: " + (", ".join(ports) if ports else "none found (plug in the dongle; "
-                                                           "`emg virtual-cyton` makes a virtual one)"))
+    print(
+        "serial ports: "
+        + (", ".join(ports) if ports else "none found (plug in the dongle; `emg virtual-cyton` makes a virtual one)")
+    )
     if args.lsl:
         try:
             from emg.acquire.lsl import list_streams

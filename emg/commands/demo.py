@@ -10,24 +10,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo",
         help="live biofeedback demo: simulated patient on a virtual Cyton, no hardware needed",
         description="Runs a whole session with no hardware: a simulated patient (post-operative quadriceps) "
-                    "streams through a virtual OpenBCI Cyton that BrainFlow's real Cyton driver reads; the session "
-                    "calibrates (rest, then reference contractions), then runs a reach-and-hold drill with the live "
-                    "view, recording everything. Without a display (no DISPLAY/WAYLAND_DISPLAY, or "
-                    "QT_QPA_PLATFORM=offscreen) or with --headless it renders offscreen and writes the recording, "
-                    "a summary JSON (reps, per-rep metrics, latency) and a PNG of the final frame. "
-                    "Keys in the window: space pause, m mark, Esc stop; the end summary stays up until Esc or the "
-                    "window is closed.",
+        "streams through a virtual OpenBCI Cyton that BrainFlow's real Cyton driver reads; the session "
+        "calibrates (rest, then reference contractions), then runs a reach-and-hold drill with the live "
+        "view, recording everything. Without a display (no DISPLAY/WAYLAND_DISPLAY, or "
+        "QT_QPA_PLATFORM=offscreen) or with --headless it renders offscreen and writes the recording, "
+        "a summary JSON (reps, per-rep metrics, latency) and a PNG of the final frame. "
+        "Keys in the window: space pause, m mark, Esc stop; the end summary stays up until Esc or the "
+        "window is closed.",
     )
     p.add_argument("--headless", action="store_true", help="render offscreen, no window (automatic without a display)")
-    p.add_argument("--duration", type=float, default=None, metavar="S",
-                   help="end the session after S seconds of data even if the drill is not finished")
-    p.add_argument("--out", default=None, metavar="DIR",
-                   help="folder for demo.csv/.json (recording), demo.summary.json, demo.png "
-                        "(default recordings/demo-<date-time>)")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="S",
+        help="end the session after S seconds of data even if the drill is not finished",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="folder for demo.csv/.json (recording), demo.summary.json, demo.png (default recordings/demo-<date-time>)",
+    )
     p.add_argument("--reps", type=int, default=None, help="reps of the drill (default: the drill file's, 3)")
     p.add_argument("--drill", default=None, help="drill file or shipped drill name (default reach_hold_demo)")
-    p.add_argument("--patient", default=None,
-                   help="simulated patient preset or TOML file (default post_op_quadriceps; see `emg simulate --help`)")
+    p.add_argument(
+        "--patient",
+        default=None,
+        help="simulated patient preset or TOML file (default post_op_quadriceps; see `emg simulate --help`)",
+    )
     p.add_argument("--fps", type=float, default=60.0, help="frames a second (default 60)")
     p.add_argument("--tone", action="store_true", help="pitch follows activation, where an audio output exists")
     p.add_argument("--seed", type=int, default=7, help="simulated patient's random seed (default 7)")
@@ -52,16 +63,27 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--reps {args.reps} is outside 1-1000; give e.g. --reps 3")
     out = Path(args.out) if args.out else Path("recordings") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     if (out / "demo.csv").exists():
-        raise ConfigError(f"{out / 'demo.csv'} already exists; give another --out folder "
-                          "(recordings are never overwritten)")
+        raise ConfigError(
+            f"{out / 'demo.csv'} already exists; give another --out folder (recordings are never overwritten)"
+        )
     headless = headless_needed(args.headless)
     problem = None if args.headless else display_problem()
     mode = f"offscreen ({problem})" if headless and problem else ("offscreen" if headless else "window")
     print(f"emg demo: simulated patient on a virtual Cyton, {mode}; calibration then reach-and-hold", flush=True)
-    result = run_demo(out, duration_s=args.duration, headless=headless, drill=args.drill or DEMO_DRILL,
-                      patient=args.patient, reps=args.reps, fps_hz=args.fps, tone=args.tone, seed=args.seed,
-                      lsl=args.lsl, lsl_scope=args.lsl_scope,
-                      progress=(lambda line: print(line, flush=True)) if headless else None)
+    result = run_demo(
+        out,
+        duration_s=args.duration,
+        headless=headless,
+        drill=args.drill or DEMO_DRILL,
+        patient=args.patient,
+        reps=args.reps,
+        fps_hz=args.fps,
+        tone=args.tone,
+        seed=args.seed,
+        lsl=args.lsl,
+        lsl_scope=args.lsl_scope,
+        progress=(lambda line: print(line, flush=True)) if headless else None,
+    )
     s = result.summary
     att, ok = s.get("reps_attempted"), s.get("reps_succeeded")
     print(f"reps: {ok} of {att} succeeded ({s.get('stop_reason')})")

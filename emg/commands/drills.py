@@ -10,10 +10,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "drills",
         help="list the drills (TOML files) and check your own",
         description="List the drill files shipped with emg (use the name or a path with `emg train --drill`), "
-                    "check drill files you wrote (every error names the field and its line), or print one "
-                    "to start your own from it. The TOML format is documented in docs/DRILLS.md.",
+        "check drill files you wrote (every error names the field and its line), or print one "
+        "to start your own from it. The TOML format is documented in docs/DRILLS.md.",
         epilog="examples:  emg drills   |   emg drills --check my_drill.toml   |   "
-               "emg drills --show reach_hold_quadriceps > my_drill.toml",
+        "emg drills --show reach_hold_quadriceps > my_drill.toml",
     )
     p.add_argument("--check", nargs="+", metavar="FILE", help="validate these drill files and say what they ask")
     p.add_argument("--show", metavar="NAME", help="print a shipped drill file (or any drill file) as text")
@@ -51,9 +51,11 @@ def run(args: argparse.Namespace) -> int:
                 bad += 1
                 print(f"error: {err}")
             else:
-                print(f"ok: {path}: {cfg.kind} \"{cfg.name}\": {cfg.describe()}")
+                print(f'ok: {path}: {cfg.kind} "{cfg.name}": {cfg.describe()}')
         if bad:
-            raise ConfigError(f"{bad} of {len(args.check)} drill files have errors (listed above); fix the named fields")
+            raise ConfigError(
+                f"{bad} of {len(args.check)} drill files have errors (listed above); fix the named fields"
+            )
         return 0
     if args.show:
         try:
@@ -62,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
         except DrillConfigError as err:
             raise ConfigError(str(err)) from None
         except (OSError, UnicodeDecodeError) as err:
-            raise ConfigError(f"drill file {args.show} cannot be read as text ({type(err).__name__}); "
-                              "give a .toml drill file or a shipped drill name (`emg drills` lists them)") from None
+            raise ConfigError(
+                f"drill file {args.show} cannot be read as text ({type(err).__name__}); "
+                "give a .toml drill file or a shipped drill name (`emg drills` lists them)"
+            ) from None
         return 0
     paths = list(shipped_drills())
     if args.dir:
@@ -73,9 +77,17 @@ def run(args: argparse.Namespace) -> int:
         paths += sorted(folder.glob("*.toml"))
     rows = []
     for path, cfg, err in _configs(paths):
-        rows.append({"name": path.stem, "path": str(path), "kind": cfg.kind if cfg else None,
-                     "title": cfg.name if cfg else None, "what": cfg.describe() if cfg else None,
-                     "description": cfg.description if cfg else None, "error": str(err) if err else None})
+        rows.append(
+            {
+                "name": path.stem,
+                "path": str(path),
+                "kind": cfg.kind if cfg else None,
+                "title": cfg.name if cfg else None,
+                "what": cfg.describe() if cfg else None,
+                "description": cfg.description if cfg else None,
+                "error": str(err) if err else None,
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -86,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{r['name']:<{width}}  {'INVALID':<10}  {r['error']}")
         else:
             print(f"{r['name']:<{width}}  {r['kind']:<10}  {r['what']}")
-    print(f"\n{len(rows)} drills. Use one with `emg train --drill NAME` (or a path to your own .toml); "
-          "start your own from `emg drills --show NAME`; the format is in docs/DRILLS.md.")
+    print(
+        f"\n{len(rows)} drills. Use one with `emg train --drill NAME` (or a path to your own .toml); "
+        "start your own from `emg drills --show NAME`; the format is in docs/DRILLS.md."
+    )
     return 0

@@ -7,12 +7,21 @@ import argparse
 
 def add_board_options(p: argparse.ArgumentParser, *, playback_option: bool = True) -> None:
     """The options every board-using command shares: --board, --serial-port, --file, --gain."""
-    p.add_argument("--board", default="synthetic",
-                   help="board preset: synthetic, playback, cyton, cyton-daisy, ganglion, or lsl:NAME "
-                        "(see `emg boards`; default synthetic)")
-    p.add_argument("--serial-port", default=None, help="serial port of the dongle, e.g. /dev/ttyUSB0 (cyton, cyton-daisy, ganglion)")
+    p.add_argument(
+        "--board",
+        default="synthetic",
+        help="board preset: synthetic, playback, cyton, cyton-daisy, ganglion, or lsl:NAME "
+        "(see `emg boards`; default synthetic)",
+    )
+    p.add_argument(
+        "--serial-port",
+        default=None,
+        help="serial port of the dongle, e.g. /dev/ttyUSB0 (cyton, cyton-daisy, ganglion)",
+    )
     if playback_option:
-        p.add_argument("--file", dest="playback_file", default=None, help="recording to play with --board playback (PATH.csv)")
+        p.add_argument(
+            "--file", dest="playback_file", default=None, help="recording to play with --board playback (PATH.csv)"
+        )
     p.add_argument("--gain", type=int, default=None, help="Cyton PGA gain: 1, 2, 4, 6, 8, 12 or 24 (default 24)")
 
 
@@ -26,15 +35,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "record",
         help="record raw board data to PATH.csv + PATH.json",
         description="Record every board row to PATH.csv in BrainFlow's file format (readable by "
-                    "DataFilter.read_file and BrainFlow's playback board) with a JSON sidecar PATH.json "
-                    "(board, rate, rows, channel names, muscles, gains, events). Data reach the disk at "
-                    "least twice a second, so a crash loses under a second. Without --duration it records "
-                    "until Ctrl-C. Press Enter while recording to mark an event (type a label first to name it).",
+        "DataFilter.read_file and BrainFlow's playback board) with a JSON sidecar PATH.json "
+        "(board, rate, rows, channel names, muscles, gains, events). Data reach the disk at "
+        "least twice a second, so a crash loses under a second. Without --duration it records "
+        "until Ctrl-C. Press Enter while recording to mark an event (type a label first to name it).",
     )
     add_board_options(p)
     p.add_argument("--duration", type=float, default=None, help="seconds to record (default: until Ctrl-C)")
     p.add_argument("--out", default=None, help="output PATH.csv (default recordings/<board>-<date-time>.csv)")
-    p.add_argument("--muscles", default=None, help="muscle per channel, comma-separated, e.g. 'vastus medialis L,vastus medialis R'")
+    p.add_argument(
+        "--muscles",
+        default=None,
+        help="muscle per channel, comma-separated, e.g. 'vastus medialis L,vastus medialis R'",
+    )
     p.add_argument("--channels", default=None, help="channel names, comma-separated (default ch1..chN)")
     p.add_argument("--note", default=None, help="free text kept in the sidecar (patient, electrode placement, ...)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing recording at --out")
@@ -97,26 +110,43 @@ def run(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
-    acq = Acquisition(args.board, serial_port=args.serial_port, playback_file=getattr(args, "playback_file", None),
-                      gain=args.gain, record_to=out, muscles=parse_list(args.muscles),
-                      channel_names=parse_list(args.channels) or None, overwrite=args.overwrite,
-                      record_meta={"note": args.note} if args.note else None)
+    acq = Acquisition(
+        args.board,
+        serial_port=args.serial_port,
+        playback_file=getattr(args, "playback_file", None),
+        gain=args.gain,
+        record_to=out,
+        muscles=parse_list(args.muscles),
+        channel_names=parse_list(args.channels) or None,
+        overwrite=args.overwrite,
+        record_meta={"note": args.note} if args.note else None,
+    )
     interrupted = False
     t0 = time.monotonic()
     with acq:
         if args.duration is not None:
             acq.max_samples = int(round(args.duration * acq.fs_hz))
         rec = acq.recorder
-        print(f"recording {acq.preset.name if not acq.preset.needs_file else 'playback'} "
-              f"({acq.n_channels} ch at {acq.fs_hz:g} Hz"
-              + (f", gain {acq.gain}" if acq.gain else "") + f") to {rec.csv_path}"
-              + (f" for {args.duration:g} s" if args.duration else " until Ctrl-C"), flush=True)
+        print(
+            f"recording {acq.preset.name if not acq.preset.needs_file else 'playback'} "
+            f"({acq.n_channels} ch at {acq.fs_hz:g} Hz"
+            + (f", gain {acq.gain}" if acq.gain else "")
+            + f") to {rec.csv_path}"
+            + (f" for {args.duration:g} s" if args.duration else " until Ctrl-C"),
+            flush=True,
+        )
         publisher = None
         if getattr(args, "lsl", None):
             from emg.acquire.lsl import publisher_from_args
 
-            publisher = publisher_from_args(args, fs_hz=acq.fs_hz, channel_names=acq.channel_names,
-                                            muscles=acq.muscles, device=acq.source.board_name, activation=False)
+            publisher = publisher_from_args(
+                args,
+                fs_hz=acq.fs_hz,
+                channel_names=acq.channel_names,
+                muscles=acq.muscles,
+                device=acq.source.board_name,
+                activation=False,
+            )
             print(f"publishing on LSL as {args.lsl}-raw and {args.lsl}-markers", flush=True)
         _start_marker_thread(acq, publisher)
         next_report = 1.0
@@ -126,23 +156,32 @@ def run(args: argparse.Namespace) -> int:
                     publisher.push_raw(_chunk.data_uv, _chunk.timestamps)
                 elapsed = time.monotonic() - t0
                 if not args.quiet and elapsed >= next_report:
-                    print(f"  {elapsed:5.0f} s  {acq.samples_received} samples"
-                          + (f"  ({acq.dropped_packets} packets lost)" if acq.dropped_packets else ""), flush=True)
+                    print(
+                        f"  {elapsed:5.0f} s  {acq.samples_received} samples"
+                        + (f"  ({acq.dropped_packets} packets lost)" if acq.dropped_packets else ""),
+                        flush=True,
+                    )
                     next_report += 1.0
         except KeyboardInterrupt:
             interrupted = True
             acq.stop("interrupted (Ctrl-C)")
         except EmgError:
             acq.stop()
-            print(f"kept {acq.samples_received} samples ({acq.samples_received / acq.fs_hz:.2f} s) recorded before "
-                  f"the error in {rec.csv_path} and {rec.json_path}", flush=True)
+            print(
+                f"kept {acq.samples_received} samples ({acq.samples_received / acq.fs_hz:.2f} s) recorded before "
+                f"the error in {rec.csv_path} and {rec.json_path}",
+                flush=True,
+            )
             raise
         finally:
             if publisher is not None:
                 publisher.close()
     n = acq.samples_received
-    print(f"recorded {n} samples ({n / acq.fs_hz:.2f} s) to {rec.csv_path} and {rec.json_path}"
-          + (f"; {acq.dropped_packets} packets lost" if acq.dropped_packets else "")
-          + (f"; {len(acq.events)} events" if acq.events else "")
-          + ("; stopped by Ctrl-C" if interrupted else ""), file=sys.stdout)
+    print(
+        f"recorded {n} samples ({n / acq.fs_hz:.2f} s) to {rec.csv_path} and {rec.json_path}"
+        + (f"; {acq.dropped_packets} packets lost" if acq.dropped_packets else "")
+        + (f"; {len(acq.events)} events" if acq.events else "")
+        + ("; stopped by Ctrl-C" if interrupted else ""),
+        file=sys.stdout,
+    )
     return 0

@@ -20,48 +20,78 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="run a drill with live biofeedback on a board (recorded)",
         description="Run a drill (a TOML file; see `emg drills`) with the live view on a board. Without "
-                    "--calibration the session starts with a calibration (rest, then reference contractions, "
-                    "best of N) and saves it beside the recording. Everything is recorded as it runs: raw board "
-                    "rows in PATH.csv, drill events (cues, reps, successes, threshold changes, artefacts) in the "
-                    "PATH.json sidecar; at the end PATH.summary.json (reps, per-rep metrics, latency) and, "
-                    "headless, PATH.png (final frame). Keys: space pause, m mark, Esc stop, R reconnect a lost "
-                    "board (a new part PATH.part2.csv continues the session), digits + Enter give an estimate "
-                    "(awareness "
-                    "drills); the end summary stays up until Esc or the window is closed.",
+        "--calibration the session starts with a calibration (rest, then reference contractions, "
+        "best of N) and saves it beside the recording. Everything is recorded as it runs: raw board "
+        "rows in PATH.csv, drill events (cues, reps, successes, threshold changes, artefacts) in the "
+        "PATH.json sidecar; at the end PATH.summary.json (reps, per-rep metrics, latency) and, "
+        "headless, PATH.png (final frame). Keys: space pause, m mark, Esc stop, R reconnect a lost "
+        "board (a new part PATH.part2.csv continues the session), digits + Enter give an estimate "
+        "(awareness "
+        "drills); the end summary stays up until Esc or the window is closed.",
         epilog="example:  emg train --board cyton --serial-port /dev/ttyUSB0 --drill reach_hold_quadriceps "
-               "--muscles 'vastus medialis' --channels-used 1",
+        "--muscles 'vastus medialis' --channels-used 1",
     )
     add_board_options(p)
     p.add_argument("--drill", required=True, help="drill TOML file, or the name of a shipped drill (see `emg drills`)")
-    p.add_argument("--calibration", default=None, metavar="FILE",
-                   help="calibration JSON from an earlier session (default: calibrate at the start)")
-    p.add_argument("--patient", default=None,
-                   help="patient name: the calibration is saved per patient and muscles under --calibration-dir "
-                        "and reused in the next session with the same board and montage")
-    p.add_argument("--calibration-dir", default="calibrations", metavar="DIR",
-                   help="where --patient calibrations live (default ./calibrations)")
+    p.add_argument(
+        "--calibration",
+        default=None,
+        metavar="FILE",
+        help="calibration JSON from an earlier session (default: calibrate at the start)",
+    )
+    p.add_argument(
+        "--patient",
+        default=None,
+        help="patient name: the calibration is saved per patient and muscles under --calibration-dir "
+        "and reused in the next session with the same board and montage",
+    )
+    p.add_argument(
+        "--calibration-dir",
+        default="calibrations",
+        metavar="DIR",
+        help="where --patient calibrations live (default ./calibrations)",
+    )
     p.add_argument("--headless", action="store_true", help="render offscreen, no window (automatic without a display)")
-    p.add_argument("--out", default=None, metavar="PATH.csv",
-                   help="recording path (default recordings/train-<date-time>.csv)")
+    p.add_argument(
+        "--out", default=None, metavar="PATH.csv", help="recording path (default recordings/train-<date-time>.csv)"
+    )
     p.add_argument("--duration", type=float, default=None, metavar="S", help="end after S seconds of data")
-    p.add_argument("--latency-report", action="store_true",
-                   help="print sample-to-screen latency (p50/p95/max), processing and drawing times at the end")
+    p.add_argument(
+        "--latency-report",
+        action="store_true",
+        help="print sample-to-screen latency (p50/p95/max), processing and drawing times at the end",
+    )
     p.add_argument("--muscles", default=None, help="muscle per channel, comma-separated (labels the channels)")
-    p.add_argument("--channels-used", default=None, metavar="LIST",
-                   help="board channels to use, 1-based, comma-separated (default: all); the drill's channel "
-                        "numbers count within these")
-    p.add_argument("--mains", type=float, default=50.0,
-                   help="mains frequency to notch, 50 or 60; 0 for none (default 50)")
-    p.add_argument("--envelope", default="adaptive", choices=("adaptive", "linear", "rms", "tkeo"),
-                   help="envelope method (default adaptive: low lag)")
+    p.add_argument(
+        "--channels-used",
+        default=None,
+        metavar="LIST",
+        help="board channels to use, 1-based, comma-separated (default: all); the drill's channel "
+        "numbers count within these",
+    )
+    p.add_argument(
+        "--mains", type=float, default=50.0, help="mains frequency to notch, 50 or 60; 0 for none (default 50)"
+    )
+    p.add_argument(
+        "--envelope",
+        default="adaptive",
+        choices=("adaptive", "linear", "rms", "tkeo"),
+        help="envelope method (default adaptive: low lag)",
+    )
     p.add_argument("--fps", type=float, default=60.0, help="frames a second (default 60)")
     p.add_argument("--tone", action="store_true", help="pitch follows activation, where an audio output exists")
     p.add_argument("--rest-s", type=float, default=5.0, help="calibration: seconds of rest baseline (default 5)")
-    p.add_argument("--contractions", type=int, default=3,
-                   help="calibration: reference contractions, best of N (default 3)")
+    p.add_argument(
+        "--contractions", type=int, default=3, help="calibration: reference contractions, best of N (default 3)"
+    )
     p.add_argument("--contraction-s", type=float, default=3.0, help="calibration: seconds per contraction (default 3)")
-    p.add_argument("--submax", type=float, default=None, metavar="PCT",
-                   help="calibrate on a sub-maximal reference contraction of PCT %% of maximum instead of an MVC")
+    p.add_argument(
+        "--submax",
+        type=float,
+        default=None,
+        metavar="PCT",
+        help="calibrate on a sub-maximal reference contraction of PCT %% of maximum instead of an MVC",
+    )
     from emg.acquire.lsl import add_lsl_options
 
     add_lsl_options(p)
@@ -79,8 +109,9 @@ def _parse_channels(text: str | None) -> list[int] | None:
         try:
             ch = int(part)
         except ValueError:
-            raise ConfigError(f"--channels-used: {part!r} is not a channel number; "
-                              "give e.g. --channels-used 1,2") from None
+            raise ConfigError(
+                f"--channels-used: {part!r} is not a channel number; give e.g. --channels-used 1,2"
+            ) from None
         if ch < 1:
             raise ConfigError(f"--channels-used: channel {ch} does not exist; channels count from 1")
         out.append(ch - 1)
@@ -152,8 +183,14 @@ def run(args: argparse.Namespace) -> int:
     headless = headless_needed(args.headless)
 
     def acquire(part: int, path: Path) -> Acquisition:
-        return Acquisition(args.board, serial_port=args.serial_port, playback_file=getattr(args, "playback_file", None),
-                           gain=args.gain, record_to=path, muscles=muscles)
+        return Acquisition(
+            args.board,
+            serial_port=args.serial_port,
+            playback_file=getattr(args, "playback_file", None),
+            gain=args.gain,
+            record_to=path,
+            muscles=muscles,
+        )
 
     def drill_factory(fs_hz: float, n: int, names: list[str]) -> Drill:
         try:
@@ -161,12 +198,28 @@ def run(args: argparse.Namespace) -> int:
         except FeedbackError as err:
             raise ConfigError(str(err)) from None
 
-    session = Session(acquire, drill_factory, calibration, record_to=out, headless=headless, fps_hz=args.fps,
-                      duration_s=args.duration, mains_hz=args.mains or None, envelope=args.envelope, tone=args.tone,
-                      channels=channels, calibration_options=cal_options, lsl=args.lsl, lsl_scope=args.lsl_scope,
-                      progress=(lambda line: print(line, flush=True)) if headless else None)
-    print(f"emg train: {config.name} ({config.kind}) on {args.board}, "
-          f"{'offscreen' if headless else 'window'}; recording to {out}", flush=True)
+    session = Session(
+        acquire,
+        drill_factory,
+        calibration,
+        record_to=out,
+        headless=headless,
+        fps_hz=args.fps,
+        duration_s=args.duration,
+        mains_hz=args.mains or None,
+        envelope=args.envelope,
+        tone=args.tone,
+        channels=channels,
+        calibration_options=cal_options,
+        lsl=args.lsl,
+        lsl_scope=args.lsl_scope,
+        progress=(lambda line: print(line, flush=True)) if headless else None,
+    )
+    print(
+        f"emg train: {config.name} ({config.kind}) on {args.board}, "
+        f"{'offscreen' if headless else 'window'}; recording to {out}",
+        flush=True,
+    )
     result = session.run()
     s = result.summary
     if s.get("reps_attempted") is not None:

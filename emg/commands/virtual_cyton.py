@@ -10,16 +10,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "virtual-cyton",
         help="run a virtual Cyton board on a pseudo-terminal",
         description="Start a virtual OpenBCI Cyton that BrainFlow's real Cyton driver talks to: it prints its "
-                    "serial port; use it with `emg record --board cyton --serial-port PORT` (or train/demo). "
-                    "It answers the Cyton protocol (v, d, b, s, channel settings) and streams 250 Hz packets "
-                    "from a signal source until Ctrl-C.",
+        "serial port; use it with `emg record --board cyton --serial-port PORT` (or train/demo). "
+        "It answers the Cyton protocol (v, d, b, s, channel settings) and streams 250 Hz packets "
+        "from a signal source until Ctrl-C.",
     )
-    p.add_argument("--source", choices=("noise", "patient"), default="noise",
-                   help="signal: 'noise' = noise floor + 20-100 Hz bursts on ch1-2 (2 s on / 3 s off); "
-                        "'patient' = the simulated patient (emg.simulation)")
-    p.add_argument("--patient", default=None,
-                   help="patient preset name or TOML path for --source patient (default: the demo's patient; "
-                        "see `emg simulate --help`)")
+    p.add_argument(
+        "--source",
+        choices=("noise", "patient"),
+        default="noise",
+        help="signal: 'noise' = noise floor + 20-100 Hz bursts on ch1-2 (2 s on / 3 s off); "
+        "'patient' = the simulated patient (emg.simulation)",
+    )
+    p.add_argument(
+        "--patient",
+        default=None,
+        help="patient preset name or TOML path for --source patient (default: the demo's patient; "
+        "see `emg simulate --help`)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--burst-uv", type=float, default=120.0, help="burst RMS in uV for --source noise (default 120)")
     p.add_argument("--link", default=None, help="also make a symlink at this path pointing at the port")
@@ -33,7 +40,9 @@ def _patient_source(args: argparse.Namespace):
     try:
         from emg.simulation.source import PatientSource
     except ImportError:
-        raise ConfigError("the simulated patient (emg.simulation) is not available in this version; use --source noise") from None
+        raise ConfigError(
+            "the simulated patient (emg.simulation) is not available in this version; use --source noise"
+        ) from None
     return PatientSource(args.patient, seed=args.seed)
 
 
@@ -42,12 +51,14 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import threading
 
-    from emg.errors import ConfigError
     from emg.acquire.virtual_cyton import NoiseBurstSource, VirtualCyton
+    from emg.errors import ConfigError
 
     if args.duration is not None and not args.duration > 0:
-        raise ConfigError(f"--duration {args.duration:g} is not a positive number of seconds; give e.g. --duration 60 "
-                          "(or leave it out to run until Ctrl-C)")
+        raise ConfigError(
+            f"--duration {args.duration:g} is not a positive number of seconds; give e.g. --duration 60 "
+            "(or leave it out to run until Ctrl-C)"
+        )
     if args.source == "patient":
         source = _patient_source(args)
     else:
@@ -56,13 +67,16 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     with VirtualCyton(source, link=args.link) as vc:
         print(vc.port, flush=True)
-        print(f"virtual Cyton ready on {vc.port} (source: {args.source}); "
-              f"try: emg record --board cyton --serial-port {vc.port} --duration 10 --out recordings/test.csv; "
-              "Ctrl-C to stop", file=sys.stderr, flush=True)
+        print(
+            f"virtual Cyton ready on {vc.port} (source: {args.source}); "
+            f"try: emg record --board cyton --serial-port {vc.port} --duration 10 --out recordings/test.csv; "
+            "Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             done.wait(args.duration)
         except KeyboardInterrupt:
             pass
-        print(f"virtual Cyton stopped: {vc.samples_sent} samples sent, {vc.samples_dropped} dropped",
-              file=sys.stderr)
+        print(f"virtual Cyton stopped: {vc.samples_sent} samples sent, {vc.samples_dropped} dropped", file=sys.stderr)
     return 0

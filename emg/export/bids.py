@@ -29,14 +29,13 @@ cannot get a session-less recording or the other way round (BIDS forbids mixing)
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import logging
 import math
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +52,7 @@ from emg.export.source import (
     start_datetime,
 )
 from emg.recordings.bids_events import read_tsv
-from emg.recordings.recording import Event, Recording
+from emg.recordings.recording import Recording
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +60,10 @@ BIDS_VERSION = "1.11.0"
 _LABEL_RE = re.compile(r"^[A-Za-z0-9]+$")
 
 #: Said when the user gives no --placement: what the software knows, and that the rest was not recorded.
-DEFAULT_PLACEMENT = ("Bipolar surface electrode pairs over the target muscles named in channels.tsv "
-                     "(target_muscle); the placement procedure was not recorded by the software")
+DEFAULT_PLACEMENT = (
+    "Bipolar surface electrode pairs over the target muscles named in channels.tsv "
+    "(target_muscle); the placement procedure was not recorded by the software"
+)
 
 
 @dataclass
@@ -86,7 +87,7 @@ def bids_label(value: Any, entity: str, *, required: bool = True) -> str | None:
         return None
     text = str(value).strip()
     if text.lower().startswith(entity + "-"):
-        text = text[len(entity) + 1:]
+        text = text[len(entity) + 1 :]
     if entity == "run":
         if not text.isdigit():
             raise ConfigError(f"BIDS run must be a number, got {value!r}: pass e.g. --run 1")
@@ -181,8 +182,10 @@ def _check_dataset_root(root: Path) -> bool:
             raise ConfigError(f"{desc} lacks BIDSVersion; {root} is not a BIDS dataset")
         return False
     if root.exists() and any(root.iterdir()):
-        raise ConfigError(f"{root} is not empty and is not a BIDS dataset (no dataset_description.json); "
-                          "choose a new folder or an existing BIDS dataset")
+        raise ConfigError(
+            f"{root} is not empty and is not a BIDS dataset (no dataset_description.json); "
+            "choose a new folder or an existing BIDS dataset"
+        )
     return True
 
 
@@ -198,18 +201,31 @@ def _session_conflict(subject_dir: Path, session: str | None) -> None:
         return
     has_sessions = sorted(p.name for p in subject_dir.iterdir() if p.is_dir() and p.name.startswith("ses-"))
     has_plain = (subject_dir / "emg").is_dir() or any(
-        p.is_dir() and not p.name.startswith("ses-") for p in subject_dir.iterdir())
+        p.is_dir() and not p.name.startswith("ses-") for p in subject_dir.iterdir()
+    )
     if session is None and has_sessions:
-        raise ConfigError(f"{subject_dir.name} already has sessions ({', '.join(has_sessions)}); "
-                          "pass --session LABEL for this recording")
+        raise ConfigError(
+            f"{subject_dir.name} already has sessions ({', '.join(has_sessions)}); "
+            "pass --session LABEL for this recording"
+        )
     if session is not None and has_plain:
-        raise ConfigError(f"{subject_dir.name} already has recordings without a session; "
-                          "export without --session or use a new subject")
+        raise ConfigError(
+            f"{subject_dir.name} already has recordings without a session; "
+            "export without --session or use a new subject"
+        )
 
 
-def emg_sidecar(rec: Recording, task: str, *, power_line_hz: float | None, placement_description: str,
-                reference: str = "Bipolar", ground: str | None = None, task_description: str | None = None,
-                instructions: str | None = None) -> dict[str, Any]:
+def emg_sidecar(
+    rec: Recording,
+    task: str,
+    *,
+    power_line_hz: float | None,
+    placement_description: str,
+    reference: str = "Bipolar",
+    ground: str | None = None,
+    task_description: str | None = None,
+    instructions: str | None = None,
+) -> dict[str, Any]:
     """The ``_emg.json`` content for ``rec``."""
     from emg import __version__
 
@@ -246,7 +262,9 @@ def emg_sidecar(rec: Recording, task: str, *, power_line_hz: float | None, place
     if task_description:
         side["TaskDescription"] = task_description
     elif isinstance(drill, dict) and (drill.get("name") or drill.get("kind")):
-        side["TaskDescription"] = f"biofeedback drill {drill.get('name') or ''} ({drill.get('kind') or 'drill'})".replace("  ", " ")
+        side["TaskDescription"] = (
+            f"biofeedback drill {drill.get('name') or ''} ({drill.get('kind') or 'drill'})".replace("  ", " ")
+        )
     if instructions:
         side["Instructions"] = instructions
     live = live_filter_text(rec)
@@ -256,9 +274,12 @@ def emg_sidecar(rec: Recording, task: str, *, power_line_hz: float | None, place
     if isinstance(cal, dict) and cal.get("reference_uv") is not None:
         side["EMGNormalization"] = {  # not a BIDS field: what "% of reference" meant in this session
             "Description": "activation shown to the patient = 100 x (envelope - RestFloor) / (Reference - RestFloor)",
-            "Kind": cal.get("kind"), "ReferenceLevelPercentOfMaximum": cal.get("reference_level_pct"),
-            "Envelope": cal.get("envelope"), "Channels": cal.get("channel_names"),
-            "Reference_uV": cal.get("reference_uv"), "RestFloor_uV": cal.get("rest_floor_uv"),
+            "Kind": cal.get("kind"),
+            "ReferenceLevelPercentOfMaximum": cal.get("reference_level_pct"),
+            "Envelope": cal.get("envelope"),
+            "Channels": cal.get("channel_names"),
+            "Reference_uV": cal.get("reference_uv"),
+            "RestFloor_uV": cal.get("rest_floor_uv"),
             "RestSD_uV": cal.get("rest_sd_uv"),
         }
     return side
@@ -273,35 +294,70 @@ def channels_rows(rec: Recording, labels: list[str]) -> tuple[list[str], list[di
             if isinstance(params, dict) and "-3 dB cutoff (Hz)" in params:
                 high = params["-3 dB cutoff (Hz)"]
     unit = data_unit(rec)
-    header = ["name", "type", "units", "description", "sampling_frequency", "signal_electrode", "reference",
-              "target_muscle", "low_cutoff", "high_cutoff", "notch"]
+    header = [
+        "name",
+        "type",
+        "units",
+        "description",
+        "sampling_frequency",
+        "signal_electrode",
+        "reference",
+        "target_muscle",
+        "low_cutoff",
+        "high_cutoff",
+        "notch",
+    ]
     rows = []
     muscles = muscles_of(rec)
     for c, label in enumerate(labels):
         if c >= rec.n_channels:  # accelerometer axes exported with --accel
-            rows.append({"name": label, "type": "MISC", "units": "g",
-                         "description": f"board accelerometer, {label[-1]} axis",
-                         "sampling_frequency": clean_rate(rec.fs_hz), "signal_electrode": "n/a",
-                         "reference": "n/a", "target_muscle": "n/a", "low_cutoff": "n/a",
-                         "high_cutoff": "n/a", "notch": "n/a"})
+            rows.append(
+                {
+                    "name": label,
+                    "type": "MISC",
+                    "units": "g",
+                    "description": f"board accelerometer, {label[-1]} axis",
+                    "sampling_frequency": clean_rate(rec.fs_hz),
+                    "signal_electrode": "n/a",
+                    "reference": "n/a",
+                    "target_muscle": "n/a",
+                    "low_cutoff": "n/a",
+                    "high_cutoff": "n/a",
+                    "notch": "n/a",
+                }
+            )
             continue
-        rows.append({"name": label, "type": "EMG", "units": unit if unit == "uV" else "n/a",
-                     "description": "surface EMG, bipolar electrode pair",
-                     "sampling_frequency": clean_rate(rec.fs_hz), "signal_electrode": label,
-                     "reference": "bipolar", "target_muscle": muscles[c] or "n/a",
-                     "low_cutoff": "n/a", "high_cutoff": high if high is not None else "n/a", "notch": "n/a"})
+        rows.append(
+            {
+                "name": label,
+                "type": "EMG",
+                "units": unit if unit == "uV" else "n/a",
+                "description": "surface EMG, bipolar electrode pair",
+                "sampling_frequency": clean_rate(rec.fs_hz),
+                "signal_electrode": label,
+                "reference": "bipolar",
+                "target_muscle": muscles[c] or "n/a",
+                "low_cutoff": "n/a",
+                "high_cutoff": high if high is not None else "n/a",
+                "notch": "n/a",
+            }
+        )
     return header, rows
 
 
 EVENTS_JSON = {
     "onset": {"Description": "Time of the event from the first sample of the data file", "Units": "s"},
     "duration": {"Description": "Duration of the event (n/a: instantaneous)", "Units": "s"},
-    "trial_type": {"Description": "Event label recorded by emg-biofeedback: drill events (drill_start, cue, "
-                                  "rep_start, success, failure, rep_end, threshold_change, artefact, ...), "
-                                  "marks and calibration steps"},
+    "trial_type": {
+        "Description": "Event label recorded by emg-biofeedback: drill events (drill_start, cue, "
+        "rep_start, success, failure, rep_end, threshold_change, artefact, ...), "
+        "marks and calibration steps"
+    },
     "sample": {"Description": "Index of the event's sample in the data file (0-based)"},
-    "data": {"Description": "The event's details as compact JSON (cue text and target band, per-rep "
-                            "metrics, threshold changes...), n/a when the event has none"},
+    "data": {
+        "Description": "The event's details as compact JSON (cue text and target band, per-rep "
+        "metrics, threshold changes...), n/a when the event has none"
+    },
 }
 
 
@@ -309,23 +365,30 @@ EVENTS_JSON = {
 EVENT_LEVELS = {
     "drill_start": "a drill began (data: kind, name, configuration)",
     "cue": "the instruction shown to the patient changed (data: phase, text, target, band)",
-    "set_start": "a set of reps began", "set_end": "a set ended (data: reps attempted and succeeded)",
+    "set_start": "a set of reps began",
+    "set_end": "a set ended (data: reps attempted and succeeded)",
     "rep_start": "a rep began (data: set, rep, target band)",
-    "success": "the rep's goal was met", "failure": "the rep's work time ran out without success",
+    "success": "the rep's goal was met",
+    "failure": "the rep's work time ran out without success",
     "rep_void": "the rep could not be judged because of artefacts",
     "rep_end": "a rep ended (data: result and per-rep metrics)",
     "threshold_change": "shaping moved a threshold (data: old and new %, reason)",
     "artefact": "an artefact spell began (railed, lead-off, motion spike or dropped packets)",
     "artefact_end": "the artefact spell ended",
-    "tense": "stretch drill: the stretched muscle tensed", "relaxed": "stretch drill: the muscle let go again",
+    "tense": "stretch drill: the stretched muscle tensed",
+    "relaxed": "stretch drill: the muscle let go again",
     "estimate_request": "awareness trial: the patient was asked for an estimate",
     "estimate": "awareness trial: the patient's estimate (data: estimate, actual, error in %)",
     "reveal": "awareness trial: the true level was shown",
-    "pause": "the therapist paused the drill", "resume": "the therapist resumed the drill",
-    "stop": "the drill was stopped before its end", "drill_end": "the drill ended (data: summary)",
+    "pause": "the therapist paused the drill",
+    "resume": "the therapist resumed the drill",
+    "stop": "the drill was stopped before its end",
+    "drill_end": "the drill ended (data: summary)",
     "calibration_phase": "calibration: a new phase (rest, reference contraction)",
-    "calibration_done": "calibration accepted", "calibration_refused": "calibration refused (data: reason)",
-    "mark": "a mark set by the therapist", "board_lost": "the board stopped sending",
+    "calibration_done": "calibration accepted",
+    "calibration_refused": "calibration refused (data: reason)",
+    "mark": "a mark set by the therapist",
+    "board_lost": "the board stopped sending",
     "board_reconnected": "the board came back (the recording continues in the next part)",
     "recording end": "the real end of the data (the last data record is padded after it)",
 }
@@ -346,23 +409,40 @@ def events_rows(rec: Recording) -> list[dict[str, Any]]:
     for ev in events_in_order(rec):
         data = ev.data or {}
         dur = data.get("duration_s") if isinstance(data, dict) else None
-        rows.append({
-            "onset": round(ev.sample / fs, 6),
-            "duration": float(dur) if isinstance(dur, (int, float)) and dur >= 0 else "n/a",
-            "trial_type": ev.label,
-            "sample": ev.sample,
-            "data": json.dumps(data, separators=(",", ":"), default=_json_default) if data else "n/a",
-        })
+        rows.append(
+            {
+                "onset": round(ev.sample / fs, 6),
+                "duration": float(dur) if isinstance(dur, (int, float)) and dur >= 0 else "n/a",
+                "trial_type": ev.label,
+                "sample": ev.sample,
+                "data": json.dumps(data, separators=(",", ":"), default=_json_default) if data else "n/a",
+            }
+        )
     return rows
 
 
-def export_bids(rec: Recording, root: str | Path, *, subject: str, task: str, session: str | None = None,
-                run: str | int | None = None, acquisition: str | None = None, force: bool = False,
-                power_line_hz: float | None = None, placement_description: str | None = None,
-                reference: str = "Bipolar", ground: str | None = None, dataset_name: str | None = None,
-                authors: list[str] | None = None, license_id: str | None = None,
-                task_description: str | None = None, fmt: str = "bdf", include_accel: bool = False,
-                extra_sidecar: dict[str, Any] | None = None) -> BidsResult:
+def export_bids(
+    rec: Recording,
+    root: str | Path,
+    *,
+    subject: str,
+    task: str,
+    session: str | None = None,
+    run: str | int | None = None,
+    acquisition: str | None = None,
+    force: bool = False,
+    power_line_hz: float | None = None,
+    placement_description: str | None = None,
+    reference: str = "Bipolar",
+    ground: str | None = None,
+    dataset_name: str | None = None,
+    authors: list[str] | None = None,
+    license_id: str | None = None,
+    task_description: str | None = None,
+    fmt: str = "bdf",
+    include_accel: bool = False,
+    extra_sidecar: dict[str, Any] | None = None,
+) -> BidsResult:
     """Write ``rec`` into the BIDS dataset at ``root`` (created when new); see the module docstring.
 
     ``extra_sidecar``: more ``_emg.json`` fields (a lab's InstitutionName, ElectrodeManufacturer,
@@ -392,23 +472,37 @@ def export_bids(rec: Recording, root: str | Path, *, subject: str, task: str, se
     fixed = {"TaskName", "SamplingFrequency", "EMGChannelCount", "RecordingDuration"}
     clash = sorted(fixed & set(extra))
     if clash:
-        raise ConfigError(f"the extra sidecar fields may not set {', '.join(clash)} (they come from the data); "
-                          "remove them from the file")
+        raise ConfigError(
+            f"the extra sidecar fields may not set {', '.join(clash)} (they come from the data); "
+            "remove them from the file"
+        )
     root = Path(root)
     new_dataset = _check_dataset_root(root)
     subject_dir = root / f"sub-{sub}"
     _session_conflict(subject_dir, ses)
     session_dir = subject_dir / f"ses-{ses}" if ses else subject_dir
     emg_dir = session_dir / "emg"
-    stem = f"sub-{sub}" + (f"_ses-{ses}" if ses else "") + f"_task-{tsk}" + (f"_acq-{acq}" if acq else "") \
+    stem = (
+        f"sub-{sub}"
+        + (f"_ses-{ses}" if ses else "")
+        + f"_task-{tsk}"
+        + (f"_acq-{acq}" if acq else "")
         + (f"_run-{run_label}" if run_label else "")
+    )
     data_file = emg_dir / f"{stem}_emg.{fmt}"
-    own_files = [data_file, emg_dir / f"{stem}_emg.json", emg_dir / f"{stem}_channels.tsv",
-                 emg_dir / f"{stem}_events.tsv", emg_dir / f"{stem}_events.json"]
+    own_files = [
+        data_file,
+        emg_dir / f"{stem}_emg.json",
+        emg_dir / f"{stem}_channels.tsv",
+        emg_dir / f"{stem}_events.tsv",
+        emg_dir / f"{stem}_events.json",
+    ]
     existing = [p for p in own_files if p.exists()]
     if existing and not force:
-        raise ConfigError(f"{existing[0].relative_to(root)} already exists in {root}; pass --run N for another "
-                          "recording of this task, another --session, or --force to replace it")
+        raise ConfigError(
+            f"{existing[0].relative_to(root)} already exists in {root}; pass --run N for another "
+            "recording of this task, another --session, or --force to replace it"
+        )
     other_fmt = emg_dir / f"{stem}_emg.{'edf' if fmt == 'bdf' else 'bdf'}"
     if other_fmt.exists() and not force:
         raise ConfigError(f"{other_fmt.relative_to(root)} already exists; pass --force to replace it")
@@ -431,9 +525,15 @@ def export_bids(rec: Recording, root: str | Path, *, subject: str, task: str, se
         other_fmt.unlink()
 
     # 2. the recording's sidecars
-    side = emg_sidecar(rec, tsk, power_line_hz=power_line_hz,
-                       placement_description=placement_description or DEFAULT_PLACEMENT,
-                       reference=reference, ground=ground, task_description=task_description)
+    side = emg_sidecar(
+        rec,
+        tsk,
+        power_line_hz=power_line_hz,
+        placement_description=placement_description or DEFAULT_PLACEMENT,
+        reference=reference,
+        ground=ground,
+        task_description=task_description,
+    )
     side.update(extra)
     _write_json(own_files[1], side)
     header, rows = channels_rows(rec, labels)
@@ -455,15 +555,19 @@ def export_bids(rec: Recording, root: str | Path, *, subject: str, task: str, se
             description["License"] = license_id
         if authors:
             description["Authors"] = list(authors)
-        description["GeneratedBy"] = [{"Name": "emg-biofeedback", "Version": __version__,
-                                       "Description": "emg export --to bids"}]
+        description["GeneratedBy"] = [
+            {"Name": "emg-biofeedback", "Version": __version__, "Description": "emg export --to bids"}
+        ]
         _write_json(desc, description)
         result.written.append(desc)
         readme = root / "README"
         if not readme.exists():
-            _write_text_atomic(readme, "Surface-EMG recordings exported by emg-biofeedback (`emg export --to bids`).\n"
-                               "Data: BDF+ in microvolts, raw (unfiltered); events from biofeedback drills in "
-                               "*_events.tsv.\n")
+            _write_text_atomic(
+                readme,
+                "Surface-EMG recordings exported by emg-biofeedback (`emg export --to bids`).\n"
+                "Data: BDF+ in microvolts, raw (unfiltered); events from biofeedback drills in "
+                "*_events.tsv.\n",
+            )
             result.written.append(readme)
     part = root / "participants.tsv"
     if _add_row(part, "participant_id", {"participant_id": f"sub-{sub}"}, ["participant_id"]):
@@ -477,17 +581,17 @@ def export_bids(rec: Recording, root: str | Path, *, subject: str, task: str, se
     start = start_datetime(rec)
     acq_time = "n/a"
     if start is not None:
-        from datetime import timezone
-
-        acq_time = start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        acq_time = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     if ses:
         sessions = subject_dir / f"sub-{sub}_sessions.tsv"
-        if _add_row(sessions, "session_id", {"session_id": f"ses-{ses}", "acq_time": acq_time},
-                    ["session_id", "acq_time"]):
+        if _add_row(
+            sessions, "session_id", {"session_id": f"ses-{ses}", "acq_time": acq_time}, ["session_id", "acq_time"]
+        ):
             result.updated.append(sessions)
     scans = session_dir / (f"sub-{sub}" + (f"_ses-{ses}" if ses else "") + "_scans.tsv")
-    _replace_row(scans, "filename", {"filename": f"emg/{data_file.name}", "acq_time": acq_time},
-                 ["filename", "acq_time"])
+    _replace_row(
+        scans, "filename", {"filename": f"emg/{data_file.name}", "acq_time": acq_time}, ["filename", "acq_time"]
+    )
     result.updated.append(scans)
     log.info("BIDS: wrote %s", data_file)
     return result
@@ -521,12 +625,21 @@ def validate_bids_emg(root: str | Path) -> list[str]:
             problems.append(f"participants.tsv lacks {s}")
     if len(listed) != len(parts):
         problems.append("participants.tsv has duplicate rows")
-    required = {"TaskName": str, "EMGPlacementScheme": str, "EMGReference": str, "SamplingFrequency": (int, float),
-                "PowerLineFrequency": (int, float, str), "RecordingType": str, "SoftwareFilters": (dict, str)}
+    required = {
+        "TaskName": str,
+        "EMGPlacementScheme": str,
+        "EMGReference": str,
+        "SamplingFrequency": (int, float),
+        "PowerLineFrequency": (int, float, str),
+        "RecordingType": str,
+        "SoftwareFilters": (dict, str),
+    }
     for data in sorted(list(root.glob("sub-*/**/emg/*_emg.bdf")) + list(root.glob("sub-*/**/emg/*_emg.edf"))):
         rel = data.relative_to(root)
         stem = data.name[: -len("_emg.bdf")]
-        m = re.match(r"^sub-([A-Za-z0-9]+)(_ses-([A-Za-z0-9]+))?_task-([A-Za-z0-9]+)(_acq-[A-Za-z0-9]+)?(_run-\d+)?$", stem)
+        m = re.match(
+            r"^sub-([A-Za-z0-9]+)(_ses-([A-Za-z0-9]+))?_task-([A-Za-z0-9]+)(_acq-[A-Za-z0-9]+)?(_run-\d+)?$", stem
+        )
         if not m:
             problems.append(f"{rel}: file name does not follow sub-<S>[_ses-<N>]_task-<T>[_acq-<A>][_run-<R>]_emg")
             continue
@@ -558,8 +671,9 @@ def validate_bids_emg(root: str | Path) -> list[str]:
         finally:
             reader.close()
         if abs(float(side.get("SamplingFrequency", 0)) - fs) > 1e-6:
-            problems.append(f"{side_path.relative_to(root)}: SamplingFrequency {side.get('SamplingFrequency')} "
-                            f"!= data file {fs}")
+            problems.append(
+                f"{side_path.relative_to(root)}: SamplingFrequency {side.get('SamplingFrequency')} != data file {fs}"
+            )
         header, rows = read_tsv(data.with_name(f"{stem}_channels.tsv"))
         n_emg = sum(1 for r in rows if r.get("type") == "EMG")
         if side.get("EMGChannelCount", n_emg) != n_emg:

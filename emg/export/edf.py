@@ -39,12 +39,12 @@ import numpy as np
 
 from emg.errors import ConfigError, RecordingError
 from emg.export.source import (
-    edf_token,
     channel_labels,
     clean_rate,
     compact_filter_text,
     data_unit,
     device_info,
+    edf_token,
     events_in_order,
     live_filter_text,
     muscles_of,
@@ -123,8 +123,10 @@ def record_layout(n_samples: int, fs_hz: float, n_channels: int, bytes_per_sampl
         if abs(k - round(k)) < 1e-6 and round(k) > 0:
             k = int(round(k))
             return k, float(seconds), (-n_samples) % k
-    raise ConfigError(f"sampling rate {fs_hz} Hz cannot be stored in EDF/BDF (no whole number of samples "
-                      "fits a record of up to 60 s); resample the recording first")
+    raise ConfigError(
+        f"sampling rate {fs_hz} Hz cannot be stored in EDF/BDF (no whole number of samples "
+        "fits a record of up to 60 s); resample the recording first"
+    )
 
 
 def _physical_range(x: np.ndarray) -> tuple[float, float]:
@@ -132,8 +134,10 @@ def _physical_range(x: np.ndarray) -> tuple[float, float]:
     lo = math.floor(float(np.min(x))) - 1
     hi = math.ceil(float(np.max(x))) + 1
     if lo < -9_999_999 or hi > 99_999_999:
-        raise RecordingError(f"values of {min(lo, -hi) if lo < -9_999_999 else hi} uV do not fit an EDF/BDF "
-                             "header (8 characters); these are not microvolt data: check the units")
+        raise RecordingError(
+            f"values of {min(lo, -hi) if lo < -9_999_999 else hi} uV do not fit an EDF/BDF "
+            "header (8 characters); these are not microvolt data: check the units"
+        )
     return float(lo), float(hi)
 
 
@@ -154,9 +158,17 @@ def _check_target(out: Path, force: bool) -> None:
         raise ConfigError(f"cannot create folder {out.parent}: {err.strerror}; choose a writable --out") from None
 
 
-def write_edf(rec: Recording, out: str | Path, *, fmt: str = "bdf", force: bool = False,
-              subject: str | None = None, technician: str = "", admincode: str = "",
-              include_accel: bool = False) -> EdfResult:
+def write_edf(
+    rec: Recording,
+    out: str | Path,
+    *,
+    fmt: str = "bdf",
+    force: bool = False,
+    subject: str | None = None,
+    technician: str = "",
+    admincode: str = "",
+    include_accel: bool = False,
+) -> EdfResult:
     """Write ``rec`` as BDF+ (``fmt="bdf"``, 24 bit, default) or EDF+ (``fmt="edf"``, 16 bit).
 
     ``include_accel`` appends the board's accelerometer (``rec.accel``, 3 x n, in g) as three
@@ -213,8 +225,10 @@ def write_edf(rec: Recording, out: str | Path, *, fmt: str = "bdf", force: bool 
     n_annotations = len(events) + len(notes)
     annot_signals = max(1, math.ceil(n_annotations / n_records)) if n_annotations else 1
     if annot_signals > 64:
-        raise RecordingError(f"{n_annotations} events in {n_records} data records exceed EDF+'s 64 annotations "
-                             "per record; export to BIDS (events.tsv) instead")
+        raise RecordingError(
+            f"{n_annotations} events in {n_records} data records exceed EDF+'s 64 annotations "
+            "per record; export to BIDS (events.tsv) instead"
+        )
 
     labels = channel_labels(rec) + extra_labels
     muscles = muscles_of(rec) + [""] * len(extra_labels)
@@ -223,8 +237,11 @@ def write_edf(rec: Recording, out: str | Path, *, fmt: str = "bdf", force: bool 
     ranges = [_physical_range(data[c]) for c in range(n_ch)]
     quanta = [(hi - lo) / (dmax - dmin) for lo, hi in ranges]
     if fmt == "edf" and max(quanta) > 0.1:
-        log.warning("EDF+ (16 bit) resolution is %.3g uV on the widest channel; BDF+ keeps %.3g uV",
-                    max(quanta), max(quanta) * (65535 / 16777215))
+        log.warning(
+            "EDF+ (16 bit) resolution is %.3g uV on the widest channel; BDF+ keeps %.3g uV",
+            max(quanta),
+            max(quanta) * (65535 / 16777215),
+        )
 
     gain_text = ""
     if dev.gains:
@@ -236,12 +253,19 @@ def write_edf(rec: Recording, out: str | Path, *, fmt: str = "bdf", force: bool 
         prefilter = (dev.prefilter + "; " if dev.prefilter else "") + "raw (no software filter)"
         if c >= n_emg:
             transducer, prefilter = "board accelerometer (3-axis)", "raw"
-        headers.append({
-            "label": labels[c], "dimension": unit if c < n_emg else "g", "sample_frequency": fs,
-            "physical_min": ranges[c][0], "physical_max": ranges[c][1],
-            "digital_min": dmin, "digital_max": dmax,
-            "transducer": _ascii80(transducer), "prefilter": _ascii80(prefilter),
-        })
+        headers.append(
+            {
+                "label": labels[c],
+                "dimension": unit if c < n_emg else "g",
+                "sample_frequency": fs,
+                "physical_min": ranges[c][0],
+                "physical_max": ranges[c][1],
+                "digital_min": dmin,
+                "digital_max": dmax,
+                "transducer": _ascii80(transducer),
+                "prefilter": _ascii80(prefilter),
+            }
+        )
 
     start = start_datetime(rec)
     live = live_filter_text(rec)
@@ -259,8 +283,14 @@ def write_edf(rec: Recording, out: str | Path, *, fmt: str = "bdf", force: bool 
                 writer.setAdmincode(edf_token(admincode) if admincode else "")
                 writer.setEquipment(equipment)
                 # edflib keeps 14 of the 80 characters for itself
-                fixed = len("Startdate 01-JAN-2000 ") + len(admincode or "X") + len(technician or "X") \
-                    + len(equipment) + 3 + 14
+                fixed = (
+                    len("Startdate 01-JAN-2000 ")
+                    + len(admincode or "X")
+                    + len(technician or "X")
+                    + len(equipment)
+                    + 3
+                    + 14
+                )
                 additional = "raw" + (f";live:{compact_filter_text(live)}" if live else "")
                 writer.setRecordingAdditional(edf_token(additional)[: max(0, 80 - fixed)])
                 if start is not None:
@@ -272,16 +302,18 @@ def write_edf(rec: Recording, out: str | Path, *, fmt: str = "bdf", force: bool 
                     text = _ascii(ev.label)
                     if len(text) > MAX_ANNOTATION_CHARS:
                         log.warning("event label %r cut to %d characters in EDF+", text, MAX_ANNOTATION_CHARS)
-                    writer.writeAnnotation(ev.sample / fs,
-                                           float(duration) if isinstance(duration, (int, float)) else -1,
-                                           text[:MAX_ANNOTATION_CHARS])
+                    writer.writeAnnotation(
+                        ev.sample / fs,
+                        float(duration) if isinstance(duration, (int, float)) else -1,
+                        text[:MAX_ANNOTATION_CHARS],
+                    )
                 for onset, text in notes:
                     writer.writeAnnotation(onset, -1, text)
                 digital = np.empty((n_ch, data.shape[1]), dtype=np.int32)
                 for c in range(n_ch):
                     digital[c] = _to_digital(data[c], ranges[c][0], ranges[c][1], dmin, dmax)
                 for r in range(n_records):
-                    block = np.ascontiguousarray(digital[:, r * spr:(r + 1) * spr]).ravel()
+                    block = np.ascontiguousarray(digital[:, r * spr : (r + 1) * spr]).ravel()
                     if writer.blockWriteDigitalSamples(block) < 0:
                         raise RecordingError(f"pyedflib could not write data record {r} of {tmp}")
             finally:
@@ -294,9 +326,21 @@ def write_edf(rec: Recording, out: str | Path, *, fmt: str = "bdf", force: bool 
         tmp.unlink(missing_ok=True)
         raise
     log.info("wrote %s: %d ch x %d samples at %g Hz, %d events", out, n_ch, n, fs, len(events))
-    return EdfResult(path=out, file_type=f"{fmt}+", fs_hz=fs, n_channels=n_ch, n_samples=n, padded_samples=pad,
-                     record_duration_s=rec_dur, n_records=n_records, n_events=len(events), labels=labels,
-                     physical_range_uv=ranges, quantum_uv=quanta, invalid_samples=invalid)
+    return EdfResult(
+        path=out,
+        file_type=f"{fmt}+",
+        fs_hz=fs,
+        n_channels=n_ch,
+        n_samples=n,
+        padded_samples=pad,
+        record_duration_s=rec_dur,
+        n_records=n_records,
+        n_events=len(events),
+        labels=labels,
+        physical_range_uv=ranges,
+        quantum_uv=quanta,
+        invalid_samples=invalid,
+    )
 
 
 def _ascii(text: str) -> str:
@@ -321,7 +365,7 @@ def read_back(path: str | Path) -> tuple[np.ndarray, float, list[str], list[tupl
         fs = float(reader.getSampleFrequency(0))
         labels = [reader.getLabel(i) for i in range(n_sig)]
         onsets, durations, texts = reader.readAnnotations()
-        notes = [(float(o), float(d), str(t)) for o, d, t in zip(onsets, durations, texts)]
+        notes = [(float(o), float(d), str(t)) for o, d, t in zip(onsets, durations, texts, strict=False)]
         return data, fs, labels, notes, reader.getStartdatetime()
     finally:
         reader.close()

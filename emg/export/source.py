@@ -13,7 +13,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,39 +70,58 @@ def _read_bare_brainflow(p: Path, columns: int, fs_hz: float | None, board: str 
     side = p.with_suffix(".json")
     fitting = [b for b in PRESETS.values() if b.num_rows == columns and not b.needs_file]
     if fs_hz is None:
-        raise RecordingError(f"{p} has no sidecar {side.name}, so its sampling rate is unknown: "
-                             f"pass --fs HZ (e.g. --fs 250){' and --board NAME' if len(fitting) != 1 else ''}")
+        raise RecordingError(
+            f"{p} has no sidecar {side.name}, so its sampling rate is unknown: "
+            f"pass --fs HZ (e.g. --fs 250){' and --board NAME' if len(fitting) != 1 else ''}"
+        )
     if not (math.isfinite(fs_hz) and fs_hz > 0):
         raise ConfigError(f"bad sampling rate --fs {fs_hz}: give a positive rate in Hz, e.g. --fs 250")
     if board:
         preset = get_preset(board)
         if preset.num_rows != columns:
-            raise RecordingError(f"{p} has {columns} columns but board {preset.name} writes {preset.num_rows}; "
-                                 "pick the board that recorded it with --board")
+            raise RecordingError(
+                f"{p} has {columns} columns but board {preset.name} writes {preset.num_rows}; "
+                "pick the board that recorded it with --board"
+            )
     elif len(fitting) == 1:
         preset = fitting[0]
     else:
         names = ", ".join(b.name for b in fitting) or "none of the known boards"
-        raise RecordingError(f"{p} has no sidecar and {columns} columns, which fits {names}: "
-                             "say which board recorded it with --board NAME")
+        raise RecordingError(
+            f"{p} has no sidecar and {columns} columns, which fits {names}: "
+            "say which board recorded it with --board NAME"
+        )
     try:
         rows = np.loadtxt(p, delimiter="\t", dtype=np.float64, ndmin=2).T
     except ValueError as err:
-        raise RecordingError(f"{p} is not a complete BrainFlow file ({err}); "
-                             "cut the damaged last line or re-record") from None
+        raise RecordingError(
+            f"{p} is not a complete BrainFlow file ({err}); cut the damaged last line or re-record"
+        ) from None
     if rows.shape[1] == 0:
         raise RecordingError(f"{p} holds no samples")
     names = preset.channel_names()
     ts = rows[preset.timestamp_row].copy()
-    start = (datetime.fromtimestamp(float(ts[0]), tz=timezone.utc).isoformat()
-             if ts.size and ts[0] > 1e8 else None)
-    meta = {"board_name": preset.name, "board_id": preset.board_id, "sampling_rate": float(fs_hz),
-            "units": {"exg": "uV"}, "start_time": start, "sidecar": "missing (rate and board given by the user)"}
+    start = datetime.fromtimestamp(float(ts[0]), tz=UTC).isoformat() if ts.size and ts[0] > 1e8 else None
+    meta = {
+        "board_name": preset.name,
+        "board_id": preset.board_id,
+        "sampling_rate": float(fs_hz),
+        "units": {"exg": "uV"},
+        "start_time": start,
+        "sidecar": "missing (rate and board given by the user)",
+    }
     log.warning("%s has no sidecar: read as %s at %g Hz with no events", p, preset.name, fs_hz)
-    return Recording(data_uv=rows[list(preset.exg_rows)].copy(), fs_hz=float(fs_hz), channel_names=names,
-                     timestamps=ts, accel=rows[list(preset.accel_rows)].copy() if preset.accel_rows else None,
-                     package_num=rows[preset.package_num_row].copy(), source_format="brainflow (no sidecar)",
-                     path=p, meta=meta)
+    return Recording(
+        data_uv=rows[list(preset.exg_rows)].copy(),
+        fs_hz=float(fs_hz),
+        channel_names=names,
+        timestamps=ts,
+        accel=rows[list(preset.accel_rows)].copy() if preset.accel_rows else None,
+        package_num=rows[preset.package_num_row].copy(),
+        source_format="brainflow (no sidecar)",
+        path=p,
+        meta=meta,
+    )
 
 
 # --------------------------------------------------------------------------- description
@@ -113,8 +132,13 @@ _ADS1299 = {"ADS1299 sinc3 decimation filter": {"-3 dB cutoff (Hz)": 65.5, "ADC 
 
 _DEVICES = {  # manufacturer, model, hardware filters, EDF prefilter, EDF equipment (short, no spaces)
     "cyton": ("OpenBCI", "Cyton (ADS1299)", _ADS1299, "LP:65.5Hz sinc3 (ADS1299)", "OpenBCI_Cyton"),
-    "cyton-daisy": ("OpenBCI", "Cyton + Daisy (2x ADS1299)", _ADS1299, "LP:65.5Hz sinc3 (ADS1299)",
-                    "OpenBCI_Cyton+Daisy"),
+    "cyton-daisy": (
+        "OpenBCI",
+        "Cyton + Daisy (2x ADS1299)",
+        _ADS1299,
+        "LP:65.5Hz sinc3 (ADS1299)",
+        "OpenBCI_Cyton+Daisy",
+    ),
     "ganglion": ("OpenBCI", "Ganglion (MCP3912)", "n/a", "", "OpenBCI_Ganglion"),
     "synthetic": ("BrainFlow", "synthetic board (simulated data)", "n/a", "none (simulated)", "BrainFlow_synthetic"),
 }
@@ -152,8 +176,14 @@ def device_info(rec: Recording) -> DeviceInfo:
         gains = [gains]
     key = board.lower()
     if key not in _DEVICES and not key.startswith("lsl:"):  # e.g. OpenBCI GUI "OpenBCI_GUI$BoardCytonSerial"
-        key = next((k for k in ("cyton-daisy", "cyton", "ganglion")
-                    if all(part in key.replace("_", "-") for part in k.split("-"))), key)
+        key = next(
+            (
+                k
+                for k in ("cyton-daisy", "cyton", "ganglion")
+                if all(part in key.replace("_", "-") for part in k.split("-"))
+            ),
+            key,
+        )
         if key in _DEVICES:
             board = key
     if key in _DEVICES:
@@ -227,11 +257,11 @@ def start_datetime(rec: Recording) -> datetime | None:
     if isinstance(text, str) and text:
         try:
             dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+            return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
         except ValueError:
             pass
     if rec.timestamps is not None and len(rec.timestamps) and rec.timestamps[0] > 1e8:
-        return datetime.fromtimestamp(float(rec.timestamps[0]), tz=timezone.utc)
+        return datetime.fromtimestamp(float(rec.timestamps[0]), tz=UTC)
     return None
 
 
@@ -292,8 +322,11 @@ def events_in_order(rec: Recording) -> list[Event]:
     out = []
     late = 0
     for ev in rec.events:
-        sample = ev.sample if isinstance(ev.sample, (int, np.integer)) and ev.sample >= 0 else \
-            int(round(float(ev.time_s) * rec.fs_hz))
+        sample = (
+            ev.sample
+            if isinstance(ev.sample, (int, np.integer)) and ev.sample >= 0
+            else int(round(float(ev.time_s) * rec.fs_hz))
+        )
         sample = max(int(sample), 0)
         late += sample > rec.n_samples
         out.append(Event(label=ev.label, sample=sample, time_s=ev.time_s, data=dict(ev.data or {})))

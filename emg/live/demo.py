@@ -60,11 +60,23 @@ class PatientCueAdapter:
         self.source.set_cue(d)
 
 
-def run_demo(out_dir: str | Path, *, duration_s: float | None = None, headless: bool = True,
-             drill: str | Path = DEMO_DRILL, patient: str | None = None, reps: int | None = None,
-             calibration_options: dict[str, Any] | None = None, fps_hz: float = 60.0, tone: bool = False,
-             seed: int | None = DEMO_SEED, mains_hz: float = 50.0, progress: Callable[[str], None] | None = None,
-             lsl: str | None = None, lsl_scope: str | None = None) -> SessionResult:
+def run_demo(
+    out_dir: str | Path,
+    *,
+    duration_s: float | None = None,
+    headless: bool = True,
+    drill: str | Path = DEMO_DRILL,
+    patient: str | None = None,
+    reps: int | None = None,
+    calibration_options: dict[str, Any] | None = None,
+    fps_hz: float = 60.0,
+    tone: bool = False,
+    seed: int | None = DEMO_SEED,
+    mains_hz: float = 50.0,
+    progress: Callable[[str], None] | None = None,
+    lsl: str | None = None,
+    lsl_scope: str | None = None,
+) -> SessionResult:
     """Run the demo session and return its :class:`emg.live.reporting.SessionResult`.
 
     ``out_dir`` receives ``demo.csv`` + ``demo.json`` (the recording), ``demo.summary.json``,
@@ -80,13 +92,16 @@ def run_demo(out_dir: str | Path, *, duration_s: float | None = None, headless: 
     out = Path(out_dir)
     config = load_drill(find_drill(drill))
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file; the demo writes a folder of outputs: give a new folder, "
-                          f"e.g. --out {out.with_suffix('')}-demo")
+        raise ConfigError(
+            f"--out {out} is a file; the demo writes a folder of outputs: give a new folder, "
+            f"e.g. --out {out.with_suffix('')}-demo"
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ConfigError(f"cannot create the output folder {out} ({err.strerror or err}); "
-                          "choose a writable --out folder") from None
+        raise ConfigError(
+            f"cannot create the output folder {out} ({err.strerror or err}); choose a writable --out folder"
+        ) from None
     if reps is not None:
         params = dict(config.params)
         params["protocol"] = {**params["protocol"], "reps": int(reps)}
@@ -96,10 +111,16 @@ def run_demo(out_dir: str | Path, *, duration_s: float | None = None, headless: 
     n_used = len(muscles)
 
     def acquire(part: int, path: Path) -> Acquisition:
-        return Acquisition("cyton", serial_port=vc.port, record_to=path, muscles=muscles,
-                           record_meta={"demo": True, "ground_truth": {"generator": "PatientSource (live)",
-                                                                        "patient": source.preset.name,
-                                                                        "seed": seed}})
+        return Acquisition(
+            "cyton",
+            serial_port=vc.port,
+            record_to=path,
+            muscles=muscles,
+            record_meta={
+                "demo": True,
+                "ground_truth": {"generator": "PatientSource (live)", "patient": source.preset.name, "seed": seed},
+            },
+        )
 
     with VirtualCyton(source) as vc:
         adapter = PatientCueAdapter(source)
@@ -125,9 +146,13 @@ def run_demo(out_dir: str | Path, *, duration_s: float | None = None, headless: 
         try:
             truth = source.truth()
             truth.pop("cues", None)
-            result.summary["patient"] = {"preset": source.preset.name, "ceiling": truth.get("ceiling"),
-                                         "effort_scale": adapter.effort_scale, "seed": seed,
-                                         "cues_followed": len(adapter.forwarded)}
+            result.summary["patient"] = {
+                "preset": source.preset.name,
+                "ceiling": truth.get("ceiling"),
+                "effort_scale": adapter.effort_scale,
+                "seed": seed,
+                "cues_followed": len(adapter.forwarded),
+            }
         except Exception as err:  # noqa: BLE001 - informative only
             log.debug("no ground truth: %s", err)
     return result

@@ -18,8 +18,13 @@ def display_problem() -> str | None:
         return "QT_QPA_PLATFORM=offscreen"
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return "no display: DISPLAY and WAYLAND_DISPLAY are unset"
-    if sys.platform.startswith("linux") and os.environ.get("DISPLAY") and platform in ("", "xcb") \
-            and not os.environ.get("WAYLAND_DISPLAY") and ctypes.util.find_library("xcb-cursor") is None:
+    if (
+        sys.platform.startswith("linux")
+        and os.environ.get("DISPLAY")
+        and platform in ("", "xcb")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and ctypes.util.find_library("xcb-cursor") is None
+    ):
         return "Qt's X11 plugin needs libxcb-cursor0 (install it: apt-get install libxcb-cursor0)"
     return None
 

@@ -23,8 +23,13 @@ def _stats_ms(values_s: np.ndarray) -> dict[str, Any]:
     if values_s.size == 0:
         return {"p50": None, "p95": None, "max": None, "mean": None, "n": 0}
     ms = values_s * 1000.0
-    return {"p50": round(float(np.percentile(ms, 50)), 3), "p95": round(float(np.percentile(ms, 95)), 3),
-            "max": round(float(np.max(ms)), 3), "mean": round(float(np.mean(ms)), 3), "n": int(ms.size)}
+    return {
+        "p50": round(float(np.percentile(ms, 50)), 3),
+        "p95": round(float(np.percentile(ms, 95)), 3),
+        "max": round(float(np.max(ms)), 3),
+        "mean": round(float(np.mean(ms)), 3),
+        "n": int(ms.size),
+    }
 
 
 class _Growing:
@@ -41,7 +46,7 @@ class _Growing:
             grown = np.empty(max(need, 2 * self._a.size))
             grown[: self._n] = self._a[: self._n]
             self._a = grown
-        self._a[self._n: need] = values
+        self._a[self._n : need] = values
         self._n = need
 
     def append(self, value: float) -> None:
@@ -128,6 +133,7 @@ class LatencyMeter:
 
 def format_latency_report(report: dict[str, Any]) -> str:
     """A few lines for `emg train --latency-report`."""
+
     def line(name: str, st: dict[str, Any]) -> str:
         if not st or not st.get("n"):
             return f"{name:<22} n/a"

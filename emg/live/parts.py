@@ -39,8 +39,10 @@ def montage(acq: Acquisition, channels: list[int] | None) -> Montage:
     used = list(channels) if channels else list(range(n_board))
     bad = [c for c in used if not 0 <= c < n_board]
     if bad:
-        raise ConfigError(f"channel {bad[0] + 1} does not exist on board {acq.preset.name} ({n_board} channels); "
-                          f"choose channels 1-{n_board}")
+        raise ConfigError(
+            f"channel {bad[0] + 1} does not exist on board {acq.preset.name} ({n_board} channels); "
+            f"choose channels 1-{n_board}"
+        )
     muscles = list(acq.muscles)
     played = dict(getattr(acq.source, "recording_meta", {}) or {})
     if not any(muscles) and played.get("muscles"):
@@ -55,8 +57,9 @@ class RecordingParts:
     """``acquire(part, path)`` builds a (not yet started) Acquisition recording to ``path``.
     ``duration_s``: the recordings end exactly where the session does."""
 
-    def __init__(self, acquire: Callable[[int, Path], Acquisition], record_to: Path,
-                 duration_s: float | None = None) -> None:
+    def __init__(
+        self, acquire: Callable[[int, Path], Acquisition], record_to: Path, duration_s: float | None = None
+    ) -> None:
         self.acquire = acquire
         self.record_to = record_to
         self.duration_s = duration_s

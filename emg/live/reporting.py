@@ -24,8 +24,15 @@ if TYPE_CHECKING:
     from feedback.events import DrillEvent
 
 #: the LatencyMeter figures a summary carries
-TIMING_KEYS = ("latency_ms", "processing_ms", "frame_ms", "frames", "fps", "busy_pct_of_one_core",
-               "process_cpu_pct_of_one_core")
+TIMING_KEYS = (
+    "latency_ms",
+    "processing_ms",
+    "frame_ms",
+    "frames",
+    "fps",
+    "busy_pct_of_one_core",
+    "process_cpu_pct_of_one_core",
+)
 
 
 @dataclass
@@ -155,8 +162,9 @@ def write_summary(path: Path, summary: dict[str, Any]) -> None:
         text = json.dumps(jsonable(summary), indent=2, allow_nan=False, default=_json_default)
         path.write_text(text + "\n", encoding="utf-8")
     except OSError as err:
-        raise RecordingError(f"cannot write the session summary {path} ({err.strerror}); "
-                             "the recording is kept") from None
+        raise RecordingError(
+            f"cannot write the session summary {path} ({err.strerror}); the recording is kept"
+        ) from None
 
 
 def _json_default(obj: Any) -> Any:

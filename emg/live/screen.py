@@ -27,8 +27,7 @@ log = logging.getLogger(__name__)
 class Screen:
     """The session's :class:`feedback.view.FeedbackView` and :class:`feedback.tone.Tone`."""
 
-    def __init__(self, latency: LatencyMeter, *, show_view: bool, headless: bool, history_s: float,
-                 tone: bool) -> None:
+    def __init__(self, latency: LatencyMeter, *, show_view: bool, headless: bool, history_s: float, tone: bool) -> None:
         self.latency = latency
         self.show_view, self.headless, self.history_s, self.tone_wanted = show_view, headless, history_s, tone
         self.view: FeedbackView | None = None
@@ -49,9 +48,19 @@ class Screen:
         probe.grab()
         probe.deleteLater()
 
-    def open(self, channel_names: list[str], fs_hz: float, state: DrillState, *, scale_label: str | None,
-             on_pause: Callable[[bool], None], on_mark: Callable[[], None], on_stop: Callable[[], None],
-             on_resume: Callable[[], None], on_estimate: Callable[[float], None]) -> None:
+    def open(
+        self,
+        channel_names: list[str],
+        fs_hz: float,
+        state: DrillState,
+        *,
+        scale_label: str | None,
+        on_pause: Callable[[bool], None],
+        on_mark: Callable[[], None],
+        on_stop: Callable[[], None],
+        on_resume: Callable[[], None],
+        on_estimate: Callable[[float], None],
+    ) -> None:
         """Open the view (the keys go to it: space, m, Esc, R, digits + Enter) and start the tone if asked for."""
         if self.show_view:
             from feedback.view import FeedbackView, ensure_app

@@ -173,8 +173,16 @@ class Session:
 
         chain = LiveChain(250.0, 8, mains_hz=self.mains_hz, envelope=self.envelope)
         chain.process(np.zeros((8, 32)), gaps_at=(0,))
-        chain.set_calibration(Calibration(rest_floor_uv=np.zeros(8), rest_sd_uv=np.ones(8), reference_uv=np.ones(8),
-                                          channel_names=None, fs_hz=250.0, envelope=self.envelope))
+        chain.set_calibration(
+            Calibration(
+                rest_floor_uv=np.zeros(8),
+                rest_sd_uv=np.ones(8),
+                reference_uv=np.ones(8),
+                channel_names=None,
+                fs_hz=250.0,
+                envelope=self.envelope,
+            )
+        )
         chain.process(np.zeros((8, 32)))
         self.screen.warm_up()
 
@@ -186,36 +194,60 @@ class Session:
         self.fs_hz = acq.fs_hz
         used = montage(acq, self.channels_arg)
         self.channels, self.channel_names, self.board_name = used.channels, used.names, used.board_name
-        self.lsl.start(fs_hz=self.fs_hz, channel_names=used.board_channel_names, muscles=used.muscles,
-                       device=self.board_name)
+        self.lsl.start(
+            fs_hz=self.fs_hz, channel_names=used.board_channel_names, muscles=used.muscles, device=self.board_name
+        )
         n = len(self.channels)
-        self.chain = LiveChain(self.fs_hz, n, mains_hz=self.mains_hz, envelope=self.envelope,
-                               rail_uv=acq.preset.rail_for_gain(acq.gain))
+        self.chain = LiveChain(
+            self.fs_hz, n, mains_hz=self.mains_hz, envelope=self.envelope, rail_uv=acq.preset.rail_for_gain(acq.gain)
+        )
         acq.update_sidecar(
             filters={"design": self.chain.design.describe(), "envelope": self.envelope, "mains_hz": self.mains_hz},
-            session={"part": self.part, "fps_hz": self.fps_hz, "headless": self.headless,
-                     "channels_used": used.board_channel_names},
+            session={
+                "part": self.part,
+                "fps_hz": self.fps_hz,
+                "headless": self.headless,
+                "channels_used": used.board_channel_names,
+            },
         )
         cal = self._calibration_arg(self) if callable(self._calibration_arg) else self._calibration_arg
         if cal is None:
             from feedback.calibration_flow import CalibrationFlow
 
-            flow = CalibrationFlow(fs_hz=self.fs_hz, n_channels=n, channel_names=self.channel_names,
-                                   envelope=self.envelope, meta={"board": self.board_name, **self.calibration_meta},
-                                   **self.calibration_options)
+            flow = CalibrationFlow(
+                fs_hz=self.fs_hz,
+                n_channels=n,
+                channel_names=self.channel_names,
+                envelope=self.envelope,
+                meta={"board": self.board_name, **self.calibration_meta},
+                **self.calibration_options,
+            )
             self.stage = self.cal_stage = CalibrationStage(flow)
         else:
             self._use_calibration(cal)
-        self.screen.open(self.channel_names, self.fs_hz, self.stage.state,
-                         scale_label=None if self.in_drill else "envelope (% of highest so far)",
-                         on_pause=self._on_pause, on_mark=self._on_mark, on_stop=self._on_stop,
-                         on_resume=self._on_resume, on_estimate=self._on_estimate)
+        self.screen.open(
+            self.channel_names,
+            self.fs_hz,
+            self.stage.state,
+            scale_label=None if self.in_drill else "envelope (% of highest so far)",
+            on_pause=self._on_pause,
+            on_mark=self._on_mark,
+            on_stop=self._on_stop,
+            on_resume=self._on_resume,
+            on_estimate=self._on_estimate,
+        )
 
     def _use_calibration(self, cal: Calibration) -> None:
         """Check the calibration against this session (one line if it does not fit), then start the drill on it."""
         source = f"calibration {self.calibration_source}" if self.calibration_source else "calibration"
-        check_calibration_fits(cal, channel_names=self.channel_names, fs_hz=self.fs_hz, board=self.board_name,
-                               envelope=self.envelope, source=source)
+        check_calibration_fits(
+            cal,
+            channel_names=self.channel_names,
+            fs_hz=self.fs_hz,
+            board=self.board_name,
+            envelope=self.envelope,
+            source=source,
+        )
         self.chain.set_calibration(cal)
         drill = self.drill_factory(self.fs_hz, len(self.channel_names), self.channel_names)
         self.stage = DrillStage(drill, cal)
@@ -300,9 +332,11 @@ class Session:
         self._record_events(self.stage.resume(self.t_s))
         self._record("board_reconnected", None, {"part": self.part})
         drill = self.stage if isinstance(self.stage, DrillStage) else None
-        acq.update_sidecar(drill=drill.drill.config.to_dict() if drill else None,
-                           calibration=drill.calibration.to_dict() if drill else None,
-                           session={"part": self.part, "continues": self.parts.paths[0].name})
+        acq.update_sidecar(
+            drill=drill.drill.config.to_dict() if drill else None,
+            calibration=drill.calibration.to_dict() if drill else None,
+            session={"part": self.part, "continues": self.parts.paths[0].name},
+        )
         self.screen.status(f"board reconnected: recording part {self.part}")
 
     # ------------------------------------------------------------------ data
@@ -451,5 +485,11 @@ class Session:
         write_summary(summary_path, summary)
         self.screen.hold(self.hold_summary_s, say_over=not self.board_lost)
         self.lsl.close()
-        return SessionResult(summary=summary, recordings=list(self.parts.paths), summary_path=summary_path,
-                             frame_png=png_path, board_lost=self.board_lost, error=self.lost_error)
+        return SessionResult(
+            summary=summary,
+            recordings=list(self.parts.paths),
+            summary_path=summary_path,
+            frame_png=png_path,
+            board_lost=self.board_lost,
+            error=self.lost_error,
+        )

@@ -71,8 +71,9 @@ class CalibrationStage(_Stage):
             return ""
         return self.flow.refusal or "calibration refused"
 
-    def update(self, t_s: float, envelope_uv: np.ndarray, flags: np.ndarray,
-               *, settled: bool) -> tuple[np.ndarray, list[DrillEvent]]:
+    def update(
+        self, t_s: float, envelope_uv: np.ndarray, flags: np.ndarray, *, settled: bool
+    ) -> tuple[np.ndarray, list[DrillEvent]]:
         """Feed the flow one chunk; returns (bars in % of the highest envelope so far, events).
 
         ``settled``: the filters' start-up transient is over (before it the bars stay at 0, so the
@@ -121,8 +122,9 @@ class DrillStage(_Stage):
         self.machine = drill
         self.calibration = calibration
 
-    def update(self, t_s: float, activation_pct: np.ndarray, flags: np.ndarray,
-               accel_g: np.ndarray | None) -> list[DrillEvent]:
+    def update(
+        self, t_s: float, activation_pct: np.ndarray, flags: np.ndarray, accel_g: np.ndarray | None
+    ) -> list[DrillEvent]:
         """Feed the drill one chunk (the accelerometer only where the drill uses it); the events to record."""
         return self.drill.update(t_s, activation_pct, flags, accel_g if self.drill.uses_accel else None)
 

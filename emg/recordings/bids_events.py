@@ -25,8 +25,7 @@ def read_tsv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     if not rows:
         return [], []
     header = rows[0]
-    return header, [dict(zip(header, r + [""] * (len(header) - len(r)))) for r in rows[1:] if any(r)]
-
+    return header, [dict(zip(header, r + [""] * (len(header) - len(r)), strict=False)) for r in rows[1:] if any(r)]
 
 
 def read_bids_events(data_file: str | Path) -> list[Event] | None:

@@ -23,9 +23,15 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-def check_output(out: str | os.PathLike, *, option: str = "-o", force: bool = False,
-                 inputs: Iterable[str | os.PathLike] = (), protect_recordings: bool = False,
-                 example_name: str = "out.html") -> Path:
+def check_output(
+    out: str | os.PathLike,
+    *,
+    option: str = "-o",
+    force: bool = False,
+    inputs: Iterable[str | os.PathLike] = (),
+    protect_recordings: bool = False,
+    example_name: str = "out.html",
+) -> Path:
     """ConfigError (one line) unless ``out`` may be written; returns it as a Path.
 
     Refused: a folder, a missing or non-folder parent, one of ``inputs`` or their ``.json`` sidecars
@@ -44,13 +50,17 @@ def check_output(out: str | os.PathLike, *, option: str = "-o", force: bool = Fa
         s = Path(src)
         for guarded in (s, s.with_suffix(".csv"), s.with_suffix(".json")):
             if _same(p, guarded):
-                raise ConfigError(f"{option} {p} would overwrite the input recording {guarded}; "
-                                  f"choose another {option} path (recordings are never overwritten)")
+                raise ConfigError(
+                    f"{option} {p} would overwrite the input recording {guarded}; "
+                    f"choose another {option} path (recordings are never overwritten)"
+                )
     if p.exists():
         if protect_recordings:
             if p.suffix.lower() in RECORDING_SUFFIXES and not force:
-                raise ConfigError(f"{p} already exists and may be a recording; choose another {option} path "
-                                  "(recordings are never overwritten)")
+                raise ConfigError(
+                    f"{p} already exists and may be a recording; choose another {option} path "
+                    "(recordings are never overwritten)"
+                )
         elif not force:
             raise ConfigError(f"{p} already exists; pass --force to replace it or choose another {option} path")
     return p

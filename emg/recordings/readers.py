@@ -22,7 +22,7 @@ import json
 import logging
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,25 @@ from emg.recordings.recording import Event, Recording
 log = logging.getLogger(__name__)
 
 #: Multipliers from a unit name (lower case) to microvolts.
-UNIT_TO_UV = {"uv": 1.0, "µv": 1.0, "μv": 1.0, "microvolt": 1.0, "microvolts": 1.0,
-              "mv": 1e3, "millivolt": 1e3, "millivolts": 1e3, "v": 1e6, "volt": 1e6, "volts": 1e6,
-              "nv": 1e-3}
+UNIT_TO_UV = {
+    "uv": 1.0,
+    "µv": 1.0,
+    "μv": 1.0,
+    "microvolt": 1.0,
+    "microvolts": 1.0,
+    "mv": 1e3,
+    "millivolt": 1e3,
+    "millivolts": 1e3,
+    "v": 1e6,
+    "volt": 1e6,
+    "volts": 1e6,
+    "nv": 1e-3,
+}
 
-EXPECTED = ("the project's recording (PATH.csv + PATH.json), an OpenBCI GUI .txt (v4/v6), "
-            "EDF/EDF+/BDF/BDF+, a Simple Text Format file, or a CSV with a time column (or --fs)")
+EXPECTED = (
+    "the project's recording (PATH.csv + PATH.json), an OpenBCI GUI .txt (v4/v6), "
+    "EDF/EDF+/BDF/BDF+, a Simple Text Format file, or a CSV with a time column (or --fs)"
+)
 
 _SNIFF_BYTES = 8192
 
@@ -63,7 +76,9 @@ def read_recording(path: str | Path, fs_hz: float | None = None, *, units: str |
     if p.is_dir():
         raise RecordingError(f"{p} is a folder, not a recording (give one file; `emg progress` takes folders)")
     if p.stat().st_size == 0:
-        raise RecordingError(f"{p} is empty (0 bytes): the recording holds no samples; record again or pick another file")
+        raise RecordingError(
+            f"{p} is empty (0 bytes): the recording holds no samples; record again or pick another file"
+        )
 
     suffix = p.suffix.lower()
     if suffix in (".edf", ".bdf", ".rec"):
@@ -137,9 +152,13 @@ def _apply_units(rec: Recording, units: str) -> Recording:
 
 def _check_rate(rec: Recording, fs_hz: float | None) -> None:
     if not math.isfinite(rec.fs_hz) or rec.fs_hz <= 0:
-        raise RecordingError(f"{rec.path or 'recording'}: sampling rate {rec.fs_hz!r} is not usable; give it with --fs HZ")
+        raise RecordingError(
+            f"{rec.path or 'recording'}: sampling rate {rec.fs_hz!r} is not usable; give it with --fs HZ"
+        )
     if fs_hz is not None and abs(fs_hz - rec.fs_hz) > 0.01 * rec.fs_hz:
-        raise RecordingError(f"--fs {fs_hz:g} disagrees with the {rec.fs_hz:g} Hz the file states; drop --fs or fix the file")
+        raise RecordingError(
+            f"--fs {fs_hz:g} disagrees with the {rec.fs_hz:g} Hz the file states; drop --fs or fix the file"
+        )
 
 
 def _check_data(rec: Recording) -> None:
@@ -147,8 +166,10 @@ def _check_data(rec: Recording) -> None:
     if x.ndim != 2 or x.shape[0] == 0:
         raise RecordingError(f"{rec.path}: no EMG channels found; expected {EXPECTED}")
     if x.shape[1] < 2:
-        raise RecordingError(f"{rec.path}: only {x.shape[1]} sample(s): the recording is empty or truncated; "
-                             "restore the full file or pick another")
+        raise RecordingError(
+            f"{rec.path}: only {x.shape[1]} sample(s): the recording is empty or truncated; "
+            "restore the full file or pick another"
+        )
     if len(rec.channel_names) != x.shape[0]:
         rec.channel_names = [f"ch{i + 1}" for i in range(x.shape[0])]
     rec.data_uv = np.ascontiguousarray(x, dtype=np.float64)
@@ -173,8 +194,7 @@ def _load_numeric(lines: list[str], delimiter: str | None, path: Path, skip_cols
         lines = lines[:-1]
     keep = [i for i in range(n_fields) if not skip_cols or i not in skip_cols]
     try:
-        arr = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delimiter, usecols=keep, ndmin=2,
-                         dtype=np.float64)
+        arr = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delimiter, usecols=keep, ndmin=2, dtype=np.float64)
     except ValueError as err:
         msg = str(err).splitlines()[0] if str(err) else "unparseable value"
         raise RecordingError(f"{path}: cannot parse the data rows ({msg}); expected {EXPECTED}") from None
@@ -211,26 +231,31 @@ def _read_openbci_gui(p: Path) -> Recording:
     head_text = "\n".join(header)
     m = _RATE_RE.search(head_text)
     if not m:
-        raise RecordingError(f"{p}: OpenBCI header has no '%Sample Rate = ... Hz' line; the file is damaged or not an OpenBCI GUI file")
+        raise RecordingError(
+            f"{p}: OpenBCI header has no '%Sample Rate = ... Hz' line; the file is damaged or not an OpenBCI GUI file"
+        )
     fs = float(m.group(1))
     n_declared = int(_NCH_RE.search(head_text).group(1)) if _NCH_RE.search(head_text) else None
     board = _BOARD_RE.search(head_text).group(1).strip() if _BOARD_RE.search(head_text) else ""
     if not body:
-        raise RecordingError(f"{p}: OpenBCI header but no samples; the recording is empty: "
-                             "record again or pick another file")
+        raise RecordingError(
+            f"{p}: OpenBCI header but no samples; the recording is empty: record again or pick another file"
+        )
     first_tokens = [t.strip() for t in body[0].split(",")]
     if not _is_number(first_tokens[0]):
         return _read_openbci_v6(p, fs, board, n_declared, body, head_text)
     return _read_openbci_v4(p, fs, board, n_declared, body, head_text)
 
 
-def _read_openbci_v6(p: Path, fs: float, board: str, n_declared: int | None, body: list[str],
-                     head_text: str) -> Recording:
+def _read_openbci_v6(
+    p: Path, fs: float, board: str, n_declared: int | None, body: list[str], head_text: str
+) -> Recording:
     cols = [c.strip() for c in body[0].split(",")]
     rows = body[1:]
     if not rows:
-        raise RecordingError(f"{p}: OpenBCI header but no samples; the recording is empty: "
-                             "record again or pick another file")
+        raise RecordingError(
+            f"{p}: OpenBCI header but no samples; the recording is empty: record again or pick another file"
+        )
     text_cols = {i for i, c in enumerate(cols) if "formatted" in c.lower()}
     # any column that does not parse as a number in the first row is text (e.g. a formatted time)
     first = [t.strip() for t in rows[0].split(",")]
@@ -238,11 +263,15 @@ def _read_openbci_v6(p: Path, fs: float, board: str, n_declared: int | None, bod
     data = _load_numeric(rows, ",", p, skip_cols=text_cols)
     keep = [i for i in range(len(cols)) if i not in text_cols]
     by_name = {cols[i].lower(): j for j, i in enumerate(keep)}
-    exg_idx = [j for j, i in enumerate(keep) if cols[i].lower().startswith(("exg channel", "eeg channel", "emg channel"))]
+    exg_idx = [
+        j for j, i in enumerate(keep) if cols[i].lower().startswith(("exg channel", "eeg channel", "emg channel"))
+    ]
     if n_declared is not None and len(exg_idx) > n_declared:
         exg_idx = exg_idx[:n_declared]
     if not exg_idx:
-        raise RecordingError(f"{p}: no 'EXG Channel' columns in the OpenBCI header row; expected an OpenBCI GUI v5/v6 file")
+        raise RecordingError(
+            f"{p}: no 'EXG Channel' columns in the OpenBCI header row; expected an OpenBCI GUI v5/v6 file"
+        )
     accel_idx = [j for j, i in enumerate(keep) if cols[i].lower().startswith("accel channel")]
     accel = data[:, accel_idx].T.copy() if len(accel_idx) == 3 else None
     ts_j = next((j for j, i in enumerate(keep) if cols[i].lower().startswith("timestamp")), None)
@@ -256,19 +285,30 @@ def _read_openbci_v6(p: Path, fs: float, board: str, n_declared: int | None, bod
     mk = by_name.get("marker channel")
     if mk is not None:
         for s in np.flatnonzero(data[:, mk] != 0):
-            events.append(Event(label=f"marker {data[s, mk]:g}", sample=int(s), time_s=s / fs,
-                                data={"value": float(data[s, mk])}))
+            events.append(
+                Event(label=f"marker {data[s, mk]:g}", sample=int(s), time_s=s / fs, data={"value": float(data[s, mk])})
+            )
     meta: dict[str, Any] = {"board_name": board, "header": head_text, "units": "uV", "openbci_format": "v6"}
     if timestamps is not None and np.isfinite(timestamps[0]) and timestamps[0] > 1e8:
-        meta["start_time"] = datetime.fromtimestamp(float(timestamps[0]), tz=timezone.utc).isoformat()
+        meta["start_time"] = datetime.fromtimestamp(float(timestamps[0]), tz=UTC).isoformat()
     names = [f"ch{k + 1}" for k in range(len(exg_idx))]
-    return Recording(data_uv=data[:, exg_idx].T.copy(), fs_hz=fs, channel_names=names, events=events,
-                     timestamps=timestamps, accel=accel, package_num=pkg, source_format="openbci-gui-v6",
-                     path=p, meta=meta)
+    return Recording(
+        data_uv=data[:, exg_idx].T.copy(),
+        fs_hz=fs,
+        channel_names=names,
+        events=events,
+        timestamps=timestamps,
+        accel=accel,
+        package_num=pkg,
+        source_format="openbci-gui-v6",
+        path=p,
+        meta=meta,
+    )
 
 
-def _read_openbci_v4(p: Path, fs: float, board: str, n_declared: int | None, body: list[str],
-                     head_text: str) -> Recording:
+def _read_openbci_v4(
+    p: Path, fs: float, board: str, n_declared: int | None, body: list[str], head_text: str
+) -> Recording:
     first = [t.strip() for t in body[0].split(",")]
     text_cols = {i for i, t in enumerate(first) if not _is_number(t)}
     data = _load_numeric(body, ",", p, skip_cols=text_cols)
@@ -282,10 +322,12 @@ def _read_openbci_v4(p: Path, fs: float, board: str, n_declared: int | None, bod
     else:
         n_ch = max(1, n_numeric - 1 - 3)
     if n_numeric < 1 + n_ch:
-        raise RecordingError(f"{p}: rows have {n_numeric} numeric columns, fewer than sample index + {n_ch} channels; "
-                             "the file is damaged or not an OpenBCI GUI file")
-    exg = data[:, 1:1 + n_ch].T.copy()
-    accel = data[:, 1 + n_ch:4 + n_ch].T.copy() if n_numeric >= 4 + n_ch else None
+        raise RecordingError(
+            f"{p}: rows have {n_numeric} numeric columns, fewer than sample index + {n_ch} channels; "
+            "the file is damaged or not an OpenBCI GUI file"
+        )
+    exg = data[:, 1 : 1 + n_ch].T.copy()
+    accel = data[:, 1 + n_ch : 4 + n_ch].T.copy() if n_numeric >= 4 + n_ch else None
     timestamps = None
     # wall-clock HH:MM:SS.mmm column (text) -> seconds of day, made monotonic across midnight
     hms_col = next((i for i in sorted(text_cols) if _HMS_RE.match(first[i])), None)
@@ -298,13 +340,26 @@ def _read_openbci_v4(p: Path, fs: float, board: str, n_declared: int | None, bod
         t = np.asarray(secs[: data.shape[0]], dtype=np.float64)
         t = t + 86400.0 * np.cumsum(np.r_[0, np.diff(t) < -43200])
         timestamps = t
-    meta: dict[str, Any] = {"board_name": board or ("Ganglion" if n_ch == 4 else ""), "header": head_text,
-                            "units": "uV", "openbci_format": "v4"}
+    meta: dict[str, Any] = {
+        "board_name": board or ("Ganglion" if n_ch == 4 else ""),
+        "header": head_text,
+        "units": "uV",
+        "openbci_format": "v4",
+    }
     if timestamps is not None:
         meta["timestamps_are"] = "seconds of day (wall clock)"
     names = [f"ch{k + 1}" for k in range(n_ch)]
-    return Recording(data_uv=exg, fs_hz=fs, channel_names=names, timestamps=timestamps, accel=accel,
-                     package_num=data[:, 0].copy(), source_format="openbci-gui-v4", path=p, meta=meta)
+    return Recording(
+        data_uv=exg,
+        fs_hz=fs,
+        channel_names=names,
+        timestamps=timestamps,
+        accel=accel,
+        package_num=data[:, 0].copy(),
+        source_format="openbci-gui-v4",
+        path=p,
+        meta=meta,
+    )
 
 
 # --------------------------------------------------------------------------- EDF / BDF
@@ -316,8 +371,10 @@ def _read_edf(p: Path) -> Recording:
     try:
         reader = pyedflib.EdfReader(str(p))
     except OSError as err:
-        raise RecordingError(f"{p}: not a readable EDF/BDF file ({str(err).strip().splitlines()[0]}); "
-                             "check it is complete (not truncated) and really EDF/BDF") from None
+        raise RecordingError(
+            f"{p}: not a readable EDF/BDF file ({str(err).strip().splitlines()[0]}); "
+            "check it is complete (not truncated) and really EDF/BDF"
+        ) from None
     try:
         n_sig = reader.signals_in_file
         if n_sig == 0:
@@ -347,9 +404,15 @@ def _read_edf(p: Path) -> Recording:
             signals.append(x * factor)
             names.append(reader.getLabel(i).strip() or f"ch{i + 1}")
         onsets, durations, texts = reader.readAnnotations()
-        events = [Event(label=str(txt), sample=int(round(float(on) * fs)), time_s=float(on),
-                        data={"duration_s": float(dur)} if float(dur) > 0 else {})
-                  for on, dur, txt in zip(onsets, durations, texts)]
+        events = [
+            Event(
+                label=str(txt),
+                sample=int(round(float(on) * fs)),
+                time_s=float(on),
+                data={"duration_s": float(dur)} if float(dur) > 0 else {},
+            )
+            for on, dur, txt in zip(onsets, durations, texts, strict=False)
+        ]
         from emg.recordings.bids_events import read_bids_events
 
         bids_events = read_bids_events(p)  # a BIDS events.tsv keeps whole labels and each event's data
@@ -358,16 +421,26 @@ def _read_edf(p: Path) -> Recording:
             events = bids_events
         start = reader.getStartdatetime()
         fmt = {0: "edf", 1: "edf+", 2: "bdf", 3: "bdf+"}.get(reader.filetype, "edf")
-        meta = {"units": "uV" if not units_seen else f"as in file ({', '.join(sorted(set(units_seen)))})",
-                "start_time": start.isoformat() if start else None,
-                "patient": reader.getPatientName() or reader.getPatientCode() or None,
-                "equipment": reader.getEquipment() or None, "skipped_channels": skipped,
-                "prefilter": [reader.getPrefilter(i) for i in chans], "events_source": events_source}
+        meta = {
+            "units": "uV" if not units_seen else f"as in file ({', '.join(sorted(set(units_seen)))})",
+            "start_time": start.isoformat() if start else None,
+            "patient": reader.getPatientName() or reader.getPatientCode() or None,
+            "equipment": reader.getEquipment() or None,
+            "skipped_channels": skipped,
+            "prefilter": [reader.getPrefilter(i) for i in chans],
+            "events_source": events_source,
+        }
         if not signals or n_min < 2:
-            raise RecordingError(f"{p}: the EDF/BDF file holds no samples; "
-                                 "export it again or pick another file")
-        return Recording(data_uv=np.vstack(signals), fs_hz=fs, channel_names=names, events=events,
-                         source_format=fmt, path=p, meta=meta)
+            raise RecordingError(f"{p}: the EDF/BDF file holds no samples; export it again or pick another file")
+        return Recording(
+            data_uv=np.vstack(signals),
+            fs_hz=fs,
+            channel_names=names,
+            events=events,
+            source_format=fmt,
+            path=p,
+            meta=meta,
+        )
     finally:
         reader.close()
 
@@ -412,11 +485,12 @@ def _read_simple_text(p: Path, fs_hz: float | None) -> Recording:
     delim = "\t" if body and "\t" in body[0] else ("," if body and "," in body[0] else None)
     data = _load_numeric(body, delim, p)
     if names and len(names) < data.shape[1]:  # OpenSignals: nSeq, DI, ... then the labelled channels
-        data = data[:, -len(names):]
+        data = data[:, -len(names) :]
     if not names or len(names) != data.shape[1]:
         names = [f"ch{i + 1}" for i in range(data.shape[1])]
-    return Recording(data_uv=data.T.copy(), fs_hz=float(fs), channel_names=names, source_format="simple-text",
-                     path=p, meta=meta)
+    return Recording(
+        data_uv=data.T.copy(), fs_hz=float(fs), channel_names=names, source_format="simple-text", path=p, meta=meta
+    )
 
 
 # --------------------------------------------------------------------------- plain CSV
@@ -446,12 +520,16 @@ def _read_plain_csv(p: Path, fs_hz: float | None) -> Recording:
         raise RecordingError(f"{p}: cannot parse {lines[0][:60]!r} as numbers; expected {EXPECTED}")
     data = _load_numeric(lines, delim, p)
     if data.shape[0] < 2:
-        raise RecordingError(f"{p}: only {data.shape[0]} data row(s): the recording is empty or truncated; "
-                             "restore the full file or pick another")
+        raise RecordingError(
+            f"{p}: only {data.shape[0]} data row(s): the recording is empty or truncated; "
+            "restore the full file or pick another"
+        )
     n_cols = data.shape[1]
     if n_cols >= 20 and delim == "\t" and header is None:
-        raise RecordingError(f"{p} looks like a BrainFlow file without its sidecar {p.with_suffix('.json').name}; "
-                             "put the sidecar beside it (or convert it to CSV with a time column)")
+        raise RecordingError(
+            f"{p} looks like a BrainFlow file without its sidecar {p.with_suffix('.json').name}; "
+            "put the sidecar beside it (or convert it to CSV with a time column)"
+        )
     named_time = header is not None and header[0].strip().lower() in _TIME_NAMES
     col0 = data[:, 0]
     d = np.diff(col0)
@@ -470,20 +548,35 @@ def _read_plain_csv(p: Path, fs_hz: float | None) -> Recording:
         names = header[1:] if header is not None else [f"ch{i + 1}" for i in range(chans.shape[1])]
         timestamps = col0.copy()
         if not regular:
-            log.warning("%s: the time column is irregular (step %.6g-%.6g s); using the median step", p,
-                        float(d.min()), float(d.max()))
+            log.warning(
+                "%s: the time column is irregular (step %.6g-%.6g s); using the median step",
+                p,
+                float(d.min()),
+                float(d.max()),
+            )
     else:
         if fs_hz is None:
-            raise RecordingError(f"{p}: no time column (first column is not an increasing time in seconds); "
-                                 "give the sampling rate with --fs HZ")
+            raise RecordingError(
+                f"{p}: no time column (first column is not an increasing time in seconds); "
+                "give the sampling rate with --fs HZ"
+            )
         fs = float(fs_hz)
         chans = data
         names = header if header is not None else [f"ch{i + 1}" for i in range(chans.shape[1])]
         timestamps = None
     if chans.shape[1] == 0:
-        raise RecordingError(f"{p}: only a time column, no channel columns; expected a time column plus one column per channel")
-    return Recording(data_uv=chans.T.copy(), fs_hz=fs, channel_names=[str(n) for n in names], timestamps=timestamps,
-                     source_format="csv", path=p, meta={"units": "uV", "csv_time_column": bool(time_col)})
+        raise RecordingError(
+            f"{p}: only a time column, no channel columns; expected a time column plus one column per channel"
+        )
+    return Recording(
+        data_uv=chans.T.copy(),
+        fs_hz=fs,
+        channel_names=[str(n) for n in names],
+        timestamps=timestamps,
+        source_format="csv",
+        path=p,
+        meta={"units": "uV", "csv_time_column": bool(time_col)},
+    )
 
 
 def _round_rate(fs: float) -> float:
@@ -512,7 +605,11 @@ def find_recordings(folder: str | Path, *, recursive: bool = True) -> list[Path]
         name = p.name.lower()
         if not p.is_file() or name.startswith(".") or any(name.endswith(s) for s in _NOT_RECORDINGS):
             continue
-        if p.suffix.lower() in _RECORDING_SUFFIXES and name not in ("license.source.txt", "provenance.txt", "readme.txt"):
+        if p.suffix.lower() in _RECORDING_SUFFIXES and name not in (
+            "license.source.txt",
+            "provenance.txt",
+            "readme.txt",
+        ):
             if name.endswith((".source.txt",)):
                 continue
             out.append(p)

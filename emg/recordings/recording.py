@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from emg.recordings.text_table import parse_table
 from emg.errors import RecordingError
+from emg.recordings.text_table import parse_table
 
 log = logging.getLogger(__name__)
 
@@ -84,22 +84,28 @@ def read_sidecar(path: str | os.PathLike) -> dict[str, Any]:
     if not side.exists():
         raise RecordingError(
             f"{csv_path} has no sidecar {side.name}; it is not a recording made by `emg record` "
-            "(for other formats use `emg analyze`, which reads OpenBCI, EDF/BDF and CSV files)")
+            "(for other formats use `emg analyze`, which reads OpenBCI, EDF/BDF and CSV files)"
+        )
     try:
         meta = json.loads(side.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise RecordingError(f"sidecar {side} is not text; restore it from a backup or re-record") from None
     except ValueError as err:
-        raise RecordingError(f"sidecar {side} is not valid JSON ({getattr(err, 'msg', err)}); "
-                             "restore it from a backup or re-record") from None
+        raise RecordingError(
+            f"sidecar {side} is not valid JSON ({getattr(err, 'msg', err)}); restore it from a backup or re-record"
+        ) from None
     if not isinstance(meta, dict):
         raise RecordingError(f"sidecar {side} is not a JSON object; it is not this project's sidecar")
     missing = [k for k in _REQUIRED_KEYS if k not in meta]
     if missing:
-        raise RecordingError(f"sidecar {side} lacks {', '.join(missing)}; it is not this project's sidecar or it is damaged")
+        raise RecordingError(
+            f"sidecar {side} lacks {', '.join(missing)}; it is not this project's sidecar or it is damaged"
+        )
     if meta["format_version"] not in _SUPPORTED_FORMAT_VERSIONS:
-        raise RecordingError(f"sidecar {side} has format_version {meta['format_version']!r}; this emg reads "
-                             f"version {', '.join(map(str, _SUPPORTED_FORMAT_VERSIONS))}: update emg")
+        raise RecordingError(
+            f"sidecar {side} has format_version {meta['format_version']!r}; this emg reads "
+            f"version {', '.join(map(str, _SUPPORTED_FORMAT_VERSIONS))}: update emg"
+        )
     fs = meta["sampling_rate"]
     if not isinstance(fs, (int, float)) or not math.isfinite(fs) or fs <= 0:
         raise RecordingError(f"sidecar {side} has sampling_rate {fs!r}; it must be a positive number of Hz")
@@ -121,15 +127,21 @@ def _parse_rows(csv_path: Path, n_rows_expected: int | None) -> tuple[np.ndarray
         if not raw:
             raise RecordingError(f"{csv_path} holds no complete sample line; the recording is truncated, record again")
     if b"\x00" in raw[:4096]:
-        raise RecordingError(f"{csv_path} is a binary file, not a BrainFlow data file; pick the .csv that `emg record` wrote")
+        raise RecordingError(
+            f"{csv_path} is a binary file, not a BrainFlow data file; pick the .csv that `emg record` wrote"
+        )
     first = raw[: raw.find(b"\n")].decode("ascii", "replace")
     n_cols = len(first.split("\t"))
     if n_cols < 2:
-        raise RecordingError(f"{csv_path} is not a BrainFlow data file (no tab-separated columns in the first line); "
-                             "pick the .csv that `emg record` wrote")
+        raise RecordingError(
+            f"{csv_path} is not a BrainFlow data file (no tab-separated columns in the first line); "
+            "pick the .csv that `emg record` wrote"
+        )
     if n_rows_expected is not None and n_cols != n_rows_expected:
-        raise RecordingError(f"{csv_path} has {n_cols} columns but its sidecar describes {n_rows_expected} board rows: "
-                             "the sidecar does not belong to this data file; restore the matching .json")
+        raise RecordingError(
+            f"{csv_path} has {n_cols} columns but its sidecar describes {n_rows_expected} board rows: "
+            "the sidecar does not belong to this data file; restore the matching .json"
+        )
     data = parse_table(raw, n_cols)  # exact and fast; None where the text leaves its fast path
     if data is not None:
         return data.T.copy(), partial
@@ -137,8 +149,9 @@ def _parse_rows(csv_path: Path, n_rows_expected: int | None) -> tuple[np.ndarray
         data = np.loadtxt(io.BytesIO(raw), delimiter="\t", dtype=np.float64, ndmin=2)
     except ValueError as err:
         detail = str(err).splitlines()[0] if str(err) else "unparseable value"
-        raise RecordingError(f"{csv_path} is not a clean BrainFlow data file ({detail}); "
-                             "pick the .csv that `emg record` wrote") from None
+        raise RecordingError(
+            f"{csv_path} is not a clean BrainFlow data file ({detail}); pick the .csv that `emg record` wrote"
+        ) from None
     return data.T.copy(), partial
 
 
@@ -156,8 +169,10 @@ def load_recording(path: str | os.PathLike, *, allow_truncated: bool = False) ->
     csv_path, side = csv_and_sidecar(path)
     if not csv_path.exists():
         if side.exists():
-            raise RecordingError(f"data file {csv_path} is missing (only its sidecar {side.name} is there); "
-                                 "restore the .csv or re-record")
+            raise RecordingError(
+                f"data file {csv_path} is missing (only its sidecar {side.name} is there); "
+                "restore the .csv or re-record"
+            )
         raise RecordingError(f"recording {csv_path} not found; check the path (a recording is PATH.csv + PATH.json)")
     if csv_path.is_dir():
         raise RecordingError(f"{csv_path} is a folder, not a recording; give the PATH.csv that `emg record` wrote")
@@ -167,8 +182,10 @@ def load_recording(path: str | os.PathLike, *, allow_truncated: bool = False) ->
     n = rows.shape[1]
     exg_rows = [int(r) for r in meta["exg_rows"]]
     if not exg_rows or max(exg_rows) >= rows.shape[0] or min(exg_rows) < 0:
-        raise RecordingError(f"{csv_path} has {rows.shape[0]} columns but its sidecar names EXG rows "
-                             f"{exg_rows}: the sidecar does not match the data; restore the matching .json")
+        raise RecordingError(
+            f"{csv_path} has {rows.shape[0]} columns but its sidecar names EXG rows "
+            f"{exg_rows}: the sidecar does not match the data; restore the matching .json"
+        )
     complete = bool(meta.get("complete"))
     declared = meta.get("n_samples")
     truncated = False
@@ -176,16 +193,22 @@ def load_recording(path: str | os.PathLike, *, allow_truncated: bool = False) ->
         if n < declared:
             truncated = True
             if not allow_truncated:
-                raise RecordingError(f"{csv_path} is truncated: its sidecar says {declared} samples, the file holds {n}; "
-                                     "restore the full file (`emg replay --allow-truncated` plays the samples present)")
+                raise RecordingError(
+                    f"{csv_path} is truncated: its sidecar says {declared} samples, the file holds {n}; "
+                    "restore the full file (`emg replay --allow-truncated` plays the samples present)"
+                )
         else:
-            raise RecordingError(f"{csv_path} holds {n} samples but its sidecar says {declared}: "
-                                 "the sidecar does not belong to this data file; restore the matching .json")
+            raise RecordingError(
+                f"{csv_path} holds {n} samples but its sidecar says {declared}: "
+                "the sidecar does not belong to this data file; restore the matching .json"
+            )
     elif complete and partial:
         truncated = True
         if not allow_truncated:
-            raise RecordingError(f"{csv_path} is truncated (its last line is cut short); restore the full file "
-                                 "(`emg replay --allow-truncated` plays the samples present)")
+            raise RecordingError(
+                f"{csv_path} is truncated (its last line is cut short); restore the full file "
+                "(`emg replay --allow-truncated` plays the samples present)"
+            )
     if not complete:
         log.warning("%s: the recording did not end cleanly (sidecar incomplete); read %d whole samples", csv_path, n)
     fs_hz = float(meta["sampling_rate"])
@@ -202,11 +225,20 @@ def load_recording(path: str | os.PathLike, *, allow_truncated: bool = False) ->
     accel = rows[accel_rows].copy() if len(accel_rows) == 3 else None
     names = list(meta.get("channel_names") or [f"ch{i + 1}" for i in range(len(exg_rows))])
     if len(names) != len(exg_rows):
-        raise RecordingError(f"sidecar {side} names {len(names)} channels for {len(exg_rows)} EXG rows; "
-                             "the sidecar is damaged: restore it")
-    events = [Event(label=str(e.get("label", "")), sample=int(e.get("sample", 0)),
-                    time_s=float(e.get("time_s", 0.0)), data=dict(e.get("data") or {}))
-              for e in meta.get("events", []) if isinstance(e, dict)]
+        raise RecordingError(
+            f"sidecar {side} names {len(names)} channels for {len(exg_rows)} EXG rows; "
+            "the sidecar is damaged: restore it"
+        )
+    events = [
+        Event(
+            label=str(e.get("label", "")),
+            sample=int(e.get("sample", 0)),
+            time_s=float(e.get("time_s", 0.0)),
+            data=dict(e.get("data") or {}),
+        )
+        for e in meta.get("events", [])
+        if isinstance(e, dict)
+    ]
     meta = dict(meta)
     meta["truncated"] = truncated
     meta["interrupted"] = not complete
@@ -235,5 +267,7 @@ def _check_rate(csv_path: Path, timestamps: np.ndarray | None, fs_hz: float) -> 
         return
     measured_hz = (timestamps.size - 1) / span_s
     if not 0.75 * fs_hz <= measured_hz <= 1.25 * fs_hz:
-        raise RecordingError(f"{csv_path} was sampled at about {measured_hz:.0f} Hz but its sidecar says {fs_hz:g} Hz: "
-                             "the sidecar does not match the data; restore the matching .json")
+        raise RecordingError(
+            f"{csv_path} was sampled at about {measured_hz:.0f} Hz but its sidecar says {fs_hz:g} Hz: "
+            "the sidecar does not match the data; restore the matching .json"
+        )

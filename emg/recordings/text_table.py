@@ -12,9 +12,9 @@ digits, exotic spellings) makes :func:`parse_table` report failure and the calle
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 import dsp  # noqa: F401 - sets a writable NUMBA_CACHE_DIR before numba is imported
-from numba import njit
 
 _POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)
 
@@ -37,13 +37,21 @@ def _parse(buf: np.ndarray, n_cols: int, sep: int, out: np.ndarray, pow10: np.nd
                 pos += 1
             # nan / inf spelled as BrainFlow (printf) writes them
             if pos < n and (buf[pos] == 110 or buf[pos] == 78):  # n / N
-                if pos + 2 < n and (buf[pos + 1] == 97 or buf[pos + 1] == 65) and (buf[pos + 2] == 110 or buf[pos + 2] == 78):
+                if (
+                    pos + 2 < n
+                    and (buf[pos + 1] == 97 or buf[pos + 1] == 65)
+                    and (buf[pos + 2] == 110 or buf[pos + 2] == 78)
+                ):
                     out[line, col] = np.nan
                     pos += 3
                 else:
                     return -1 - line
             elif pos < n and (buf[pos] == 105 or buf[pos] == 73):  # i / I
-                if pos + 2 < n and (buf[pos + 1] == 110 or buf[pos + 1] == 78) and (buf[pos + 2] == 102 or buf[pos + 2] == 70):
+                if (
+                    pos + 2 < n
+                    and (buf[pos + 1] == 110 or buf[pos + 1] == 78)
+                    and (buf[pos + 2] == 102 or buf[pos + 2] == 70)
+                ):
                     out[line, col] = -np.inf if neg else np.inf
                     pos += 3
                     if pos + 4 < n and (buf[pos] == 105 or buf[pos] == 73):  # "inity"

@@ -46,9 +46,26 @@ FORMAT_NAME = "emg-biofeedback recording"
 
 #: Sidecar keys every recording has (more may be present: ``ground_truth``, ``drill``, ...).
 SIDECAR_KEYS = (
-    "format", "format_version", "board_id", "board_name", "sampling_rate", "num_rows", "exg_rows",
-    "accel_rows", "timestamp_row", "marker_row", "package_num_row", "channel_names", "muscles",
-    "units", "gains", "start_time", "events", "software_version", "complete", "n_samples",
+    "format",
+    "format_version",
+    "board_id",
+    "board_name",
+    "sampling_rate",
+    "num_rows",
+    "exg_rows",
+    "accel_rows",
+    "timestamp_row",
+    "marker_row",
+    "package_num_row",
+    "channel_names",
+    "muscles",
+    "units",
+    "gains",
+    "start_time",
+    "events",
+    "software_version",
+    "complete",
+    "n_samples",
 )
 
 
@@ -130,8 +147,9 @@ class RecordingWriter:
         if not overwrite:
             for p in (self.csv_path, self.json_path):
                 if p.exists():
-                    raise RecordingError(f"{p} already exists; choose another --out path "
-                                         "(recordings are never overwritten)")
+                    raise RecordingError(
+                        f"{p} already exists; choose another --out path (recordings are never overwritten)"
+                    )
         try:
             self.csv_path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.csv_path, "wb")
@@ -221,8 +239,9 @@ class RecordingWriter:
         with self._posted_cond:
             self._posted.append(event)
             if self._event_thread is None:
-                self._event_thread = threading.Thread(target=self._write_posted, daemon=True,
-                                                      name=f"emg-events-{self.csv_path.stem}")
+                self._event_thread = threading.Thread(
+                    target=self._write_posted, daemon=True, name=f"emg-events-{self.csv_path.stem}"
+                )
                 self._event_thread.start()
             self._posted_cond.notify_all()
         return event
@@ -234,8 +253,9 @@ class RecordingWriter:
             while self._posted or self._writing_posted:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    log.warning("%d events for %s still queued after %.0f s", len(self._posted), self.json_path,
-                                timeout_s)
+                    log.warning(
+                        "%d events for %s still queued after %.0f s", len(self._posted), self.json_path, timeout_s
+                    )
                     return False
                 self._posted_cond.wait(remaining)
         return True

@@ -189,8 +189,13 @@ def artefacts_from_dict(data: dict[str, Any] | None) -> ArtefactConfig:
 # ------------------------------------------------------------------------------------ waveforms
 
 #: ECGSYN-like beat: (offset from R in s, relative amplitude, width in s) for P, Q, R, S, T
-ECG_WAVES = ((-0.20, 0.12, 0.025), (-0.030, -0.14, 0.010), (0.0, 1.0, 0.009),
-             (0.030, -0.28, 0.010), (0.26, 0.32, 0.045))
+ECG_WAVES = (
+    (-0.20, 0.12, 0.025),
+    (-0.030, -0.14, 0.010),
+    (0.0, 1.0, 0.009),
+    (0.030, -0.28, 0.010),
+    (0.26, 0.32, 0.045),
+)
 
 
 def ecg_beats(t_s: np.ndarray, beat_times_s: np.ndarray) -> np.ndarray:
@@ -215,8 +220,11 @@ def motion_waveform(n: int, fs_hz: float, rng: np.random.Generator) -> np.ndarra
     """A unit-peak movement transient of ``n`` samples: 1-8 Hz oscillation plus baseline shift, Hann-tapered."""
     t = np.arange(n) / fs_hz
     f1, f2 = rng.uniform(1.0, 4.0), rng.uniform(4.0, 8.0)
-    x = (np.sin(2 * np.pi * f1 * t + rng.uniform(0, 6.28)) + 0.5 * np.sin(2 * np.pi * f2 * t + rng.uniform(0, 6.28))
-         + rng.uniform(-1, 1))
+    x = (
+        np.sin(2 * np.pi * f1 * t + rng.uniform(0, 6.28))
+        + 0.5 * np.sin(2 * np.pi * f2 * t + rng.uniform(0, 6.28))
+        + rng.uniform(-1, 1)
+    )
     w = np.hanning(n) if n > 2 else np.ones(n)
     y = x * w
     peak = np.max(np.abs(y)) if n else 1.0

@@ -58,7 +58,7 @@ class SincDecimator:
         first = self.factor - 1 - self._phase
         pos = np.arange(first, n, self.factor)  # index in x of the last input of each output
         self._phase = (self._phase + n) % self.factor
-        self._hist = xx[:, xx.shape[1] - nh:].copy() if nh else self._hist
+        self._hist = xx[:, xx.shape[1] - nh :].copy() if nh else self._hist
         if len(pos) == 0:
             return np.zeros((x.shape[0], 0))
         win = sliding_window_view(xx, nh + 1, axis=1)  # win[:, j] = xx[:, j:j+nh+1]

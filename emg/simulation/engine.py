@@ -30,7 +30,11 @@ import numpy as np
 from emg.acquire.boards import GANGLION_RAIL_UV, cyton_rail_uv
 from emg.errors import ConfigError
 from emg.simulation.artefacts import (
-    EVENT_KINDS, ArtefactConfig, ArtefactEvent, ecg_beats, motion_waveform,
+    EVENT_KINDS,
+    ArtefactConfig,
+    ArtefactEvent,
+    ecg_beats,
+    motion_waveform,
 )
 from emg.simulation.decimation import SincDecimator
 from emg.simulation.kernels import add_scaled_noise, combine_emg, one_pole_filter, warm_up
@@ -68,8 +72,10 @@ class BoardModel:
             return f"{self.fs_hz:g} Hz, generated directly (ideal amplifier, no aliasing)"
         adc = self.fs_gen_hz / self.boxcar
         extra = f", every {self.factor // self.boxcar}th ADC sample kept" if self.factor != self.boxcar else ""
-        return (f"{self.fs_hz:g} Hz {self.name}: generated at {self.fs_gen_hz:g} Hz, ADC sinc^{self.order} "
-                f"decimation to {adc:g} SPS{extra}")
+        return (
+            f"{self.fs_hz:g} Hz {self.name}: generated at {self.fs_gen_hz:g} Hz, ADC sinc^{self.order} "
+            f"decimation to {adc:g} SPS{extra}"
+        )
 
 
 def board_model(fs_hz: float, decimation: str = "auto", rail_uv: float | None = None) -> BoardModel:
@@ -83,8 +89,10 @@ def board_model(fs_hz: float, decimation: str = "auto", rail_uv: float | None = 
     except (TypeError, ValueError):
         raise ConfigError(f"--fs {fs_hz!r} is not a number; give the sampling rate in Hz (e.g. 250 or 1000)") from None
     if not math.isfinite(fs) or fs < MIN_FS_HZ:
-        raise ConfigError(f"sampling rate fs_hz = {fs_hz!r} is too low; EMG needs at least {MIN_FS_HZ:g} Hz "
-                          "(OpenBCI boards: 250 Cyton, 200 Ganglion, 125 Cyton+Daisy)")
+        raise ConfigError(
+            f"sampling rate fs_hz = {fs_hz!r} is too low; EMG needs at least {MIN_FS_HZ:g} Hz "
+            "(OpenBCI boards: 250 Cyton, 200 Ganglion, 125 Cyton+Daisy)"
+        )
     if fs > 20000:
         raise ConfigError(f"sampling rate fs_hz = {fs_hz!r} is above 20000 Hz; give at most 20000")
     if decimation not in ("auto", "sinc3", "none"):
@@ -95,8 +103,9 @@ def board_model(fs_hz: float, decimation: str = "auto", rail_uv: float | None = 
         if fs == 200.0:
             return BoardModel("ganglion", fs, fs * OVERSAMPLE, OVERSAMPLE, OVERSAMPLE, rail_uv or GANGLION_RAIL_UV)
         if fs == 125.0:
-            return BoardModel("cyton-daisy", fs, 250.0 * OVERSAMPLE, OVERSAMPLE, 2 * OVERSAMPLE,
-                              rail_uv or CYTON_RAIL_UV)
+            return BoardModel(
+                "cyton-daisy", fs, 250.0 * OVERSAMPLE, OVERSAMPLE, 2 * OVERSAMPLE, rail_uv or CYTON_RAIL_UV
+            )
         return BoardModel("ideal", fs, fs, 0, 1, rail_uv)
     if decimation == "sinc3":
         return BoardModel("sinc3-adc", fs, fs * OVERSAMPLE, OVERSAMPLE, OVERSAMPLE, rail_uv or CYTON_RAIL_UV)
@@ -150,12 +159,23 @@ class Simulator:
     override the patient's postural sway.
     """
 
-    def __init__(self, patient: PatientPreset | str = "healthy", *, fs_hz: float = 1000.0,
-                 n_channels: int | None = None, artefacts: ArtefactConfig | None = None,
-                 seed: int | None = None, session: int = 0, fatigue: bool | None = None,
-                 tremor: bool | None = None, cocontraction: bool = True, decimation: str = "auto",
-                 rail_uv: float | None = None, band_hz: tuple[float, float] | None = None,
-                 accel_sway_g: float | None = None) -> None:
+    def __init__(
+        self,
+        patient: PatientPreset | str = "healthy",
+        *,
+        fs_hz: float = 1000.0,
+        n_channels: int | None = None,
+        artefacts: ArtefactConfig | None = None,
+        seed: int | None = None,
+        session: int = 0,
+        fatigue: bool | None = None,
+        tremor: bool | None = None,
+        cocontraction: bool = True,
+        decimation: str = "auto",
+        rail_uv: float | None = None,
+        band_hz: tuple[float, float] | None = None,
+        accel_sway_g: float | None = None,
+    ) -> None:
         self.preset = load_preset(patient)
         self.board = board_model(fs_hz, decimation, rail_uv)
         warm_up()  # load the Numba kernels now, not on the first (live) read
@@ -166,8 +186,10 @@ class Simulator:
         self.n_muscles = len(muscles)
         c = self.n_muscles if n_channels is None else int(n_channels)
         if c < self.n_muscles:
-            raise ConfigError(f"n_channels = {c} is fewer than the patient's {self.n_muscles} muscles "
-                              f"({', '.join(m.name for m in muscles)}); give at least {self.n_muscles}")
+            raise ConfigError(
+                f"n_channels = {c} is fewer than the patient's {self.n_muscles} muscles "
+                f"({', '.join(m.name for m in muscles)}); give at least {self.n_muscles}"
+            )
         if c > 16:
             raise ConfigError(f"n_channels = {c} is above 16; the largest board (Cyton+Daisy) has 16")
         self.n_channels = c
@@ -180,8 +202,15 @@ class Simulator:
         while self.board.factor % (2 * q) == 0 and self.board.fs_gen_hz / (2 * q) >= 1000.0:
             q *= 2
         self._drive_q = q
-        self.patient = PatientModel(self.preset, self.board.fs_gen_hz / q, seed=s_patient, session=session,
-                                    fatigue=fatigue, tremor=tremor, cocontraction=cocontraction)
+        self.patient = PatientModel(
+            self.preset,
+            self.board.fs_gen_hz / q,
+            seed=s_patient,
+            session=session,
+            fatigue=fatigue,
+            tremor=tremor,
+            cocontraction=cocontraction,
+        )
         self.preset = self.patient.preset  # with the session-to-session change applied
         self.fatigue_on = self.patient.fatigue_on
         nyq_gen = self.board.fs_gen_hz / 2.0
@@ -189,18 +218,30 @@ class Simulator:
         for m in muscles:
             lo, hi = band_hz if band_hz is not None else m.band_hz
             if band_hz is not None and hi >= nyq_gen:
-                raise ConfigError(f"band_hz high edge {hi:g} Hz is above the Nyquist frequency ({nyq_gen:g} Hz) "
-                                  f"at {self.fs_hz:g} Hz; give a band below {nyq_gen:g} Hz or raise --fs")
+                raise ConfigError(
+                    f"band_hz high edge {hi:g} Hz is above the Nyquist frequency ({nyq_gen:g} Hz) "
+                    f"at {self.fs_hz:g} Hz; give a band below {nyq_gen:g} Hz or raise --fs"
+                )
             if lo >= nyq_gen:
-                raise ConfigError(f"muscle {m.name!r}: band_hz = [{lo:g}, {hi:g}] lies above the Nyquist frequency "
-                                  f"({nyq_gen:g} Hz) at {self.fs_hz:g} Hz; raise --fs or lower the band")
+                raise ConfigError(
+                    f"muscle {m.name!r}: band_hz = [{lo:g}, {hi:g}] lies above the Nyquist frequency "
+                    f"({nyq_gen:g} Hz) at {self.fs_hz:g} Hz; raise --fs or lower the band"
+                )
             if hi > 0.9 * nyq_gen:
-                log.info("muscle %s: band %g-%g Hz capped at %g Hz (amplifier anti-aliasing at %g Hz)",
-                         m.name, lo, hi, 0.9 * nyq_gen, self.fs_hz)
+                log.info(
+                    "muscle %s: band %g-%g Hz capped at %g Hz (amplifier anti-aliasing at %g Hz)",
+                    m.name,
+                    lo,
+                    hi,
+                    0.9 * nyq_gen,
+                    self.fs_hz,
+                )
                 hi = 0.9 * nyq_gen
             if not lo < m.median_hz < hi:
-                raise ConfigError(f"muscle {m.name!r}: median_hz = {m.median_hz:g} is outside its band "
-                                  f"[{lo:g}, {hi:g}] Hz at {self.fs_hz:g} Hz; raise --fs or lower median_hz")
+                raise ConfigError(
+                    f"muscle {m.name!r}: median_hz = {m.median_hz:g} is outside its band "
+                    f"[{lo:g}, {hi:g}] Hz at {self.fs_hz:g} Hz; raise --fs or lower median_hz"
+                )
             bands.append((float(lo), float(hi)))
         self.bands = bands
         self.median0 = np.array([m.median_hz for m in muscles], dtype=np.float64)
@@ -209,8 +250,13 @@ class Simulator:
         self._mdf_rate = fat.median_rate_hz_per_s if self.fatigue_on else 0.0
         self._amp_rate = fat.amplitude_rate_pct_per_s / 100.0 if self.fatigue_on else 0.0
         self._mdf_floor = fat.min_median_fraction * self.median0
-        self.noise = ShapedNoise(self.board.fs_gen_hz, list(self.median0), bands, s_noise.spawn(self.n_muscles),
-                                 min_fraction=min(0.99, fat.min_median_fraction))
+        self.noise = ShapedNoise(
+            self.board.fs_gen_hz,
+            list(self.median0),
+            bands,
+            s_noise.spawn(self.n_muscles),
+            min_fraction=min(0.99, fat.min_median_fraction),
+        )
         # crosstalk: channel c gets crosstalk_m x muscle m's EMG for |c - m| == 1
         mix = np.zeros((c, self.n_muscles))
         for i, m in enumerate(muscles):
@@ -225,8 +271,11 @@ class Simulator:
         self._mix_vals = mix[rows, cols].astype(np.float64)
         self.noise_floor_uv = np.array([muscles[min(i, self.n_muscles - 1)].noise_floor_uv for i in range(c)])
         self._floor_rngs = [np.random.default_rng(s) for s in s_floor.spawn(c)]
-        self.decimator = (SincDecimator(c, self.board.boxcar, factor=self.factor, order=self.board.order)
-                          if self.board.boxcar else None)
+        self.decimator = (
+            SincDecimator(c, self.board.boxcar, factor=self.factor, order=self.board.order)
+            if self.board.boxcar
+            else None
+        )
         # accelerometer sway: one-pole low-pass noise per axis
         acc = self.preset.accel
         self.sway_g = acc.sway_g if accel_sway_g is None else float(accel_sway_g)
@@ -259,11 +308,17 @@ class Simulator:
         self.slow_step = max(1, int(self.fs_hz // 100))
         self.k = 0  # output samples produced
         self.g = 0  # generation samples produced
-        self.power_fraction = np.array([board_power_fraction(m.median_hz, b, self.fs_hz if self.board.boxcar else None)
-                                        for m, b in zip(muscles, bands)])
+        self.power_fraction = np.array(
+            [
+                board_power_fraction(m.median_hz, b, self.fs_hz if self.board.boxcar else None)
+                for m, b in zip(muscles, bands, strict=False)
+            ]
+        )
         if self.board.boxcar and self.factor != self.board.boxcar:  # Daisy: the ADC runs at 250 SPS
             adc = self.board.fs_gen_hz / self.board.boxcar
-            self.power_fraction = np.array([board_power_fraction(m.median_hz, b, adc) for m, b in zip(muscles, bands)])
+            self.power_fraction = np.array(
+                [board_power_fraction(m.median_hz, b, adc) for m, b in zip(muscles, bands, strict=False)]
+            )
 
     # ------------------------------------------------------------------------------ properties
     @property
@@ -294,8 +349,11 @@ class Simulator:
             for ch in e.channels:
                 if not 0 <= ch < self.n_channels:
                     raise ConfigError(f"artefacts.ecg.channels has {ch}; channels are 0-{self.n_channels - 1}")
-                gains[ch] = e.amplitude_uv if e.amplitude_uv is not None else (
-                    self.preset.muscles[ch].ecg_uv if ch < self.n_muscles else 0.0) or 150.0
+                gains[ch] = (
+                    e.amplitude_uv
+                    if e.amplitude_uv is not None
+                    else (self.preset.muscles[ch].ecg_uv if ch < self.n_muscles else 0.0) or 150.0
+                )
         else:
             for i, m in enumerate(self.preset.muscles):
                 gains[i] = m.ecg_uv if e.amplitude_uv is None else (e.amplitude_uv if m.ecg_uv > 0 else 0.0)
@@ -307,8 +365,10 @@ class Simulator:
         ev.validate()
         for ch in ev.channels:
             if not 0 <= ch < self.n_channels:
-                raise ConfigError(f"artefact {ev.kind} at {ev.time_s:g} s: channel {ch} does not exist; "
-                                  f"channels are 0-{self.n_channels - 1}")
+                raise ConfigError(
+                    f"artefact {ev.kind} at {ev.time_s:g} s: channel {ch} does not exist; "
+                    f"channels are 0-{self.n_channels - 1}"
+                )
         start, end = ev.span_s()
         k0 = int(round(start * self.fs_hz))
         k1 = int(round(end * self.fs_hz))
@@ -337,8 +397,9 @@ class Simulator:
                 count = rng.poisson(rate)
                 for t in np.sort(rng.uniform(0.0, 60.0, count)):
                     ch = int(rng.integers(0, max(1, self.n_muscles)))
-                    ev = ArtefactEvent(kind=kind, time_s=60.0 * w + float(t), channels=(ch,),
-                                       level=int(rng.choice([-1, 1])))
+                    ev = ArtefactEvent(
+                        kind=kind, time_s=60.0 * w + float(t), channels=(ch,), level=int(rng.choice([-1, 1]))
+                    )
                     if kind == "lead_off":
                         ev.duration_s = float(rng.uniform(1.0, 4.0))
                     self._add_event(ev)
@@ -404,7 +465,7 @@ class Simulator:
                     drift -= np.linspace(0, drift[-1], length)
                     drift *= 0.5 / (np.max(np.abs(drift)) + 1e-12)
                     le.cache["wave"] = ev.amplitude_uv * (hum + drift)
-            wave = le.cache["wave"][lo - le.g_start:hi - le.g_start]
+            wave = le.cache["wave"][lo - le.g_start : hi - le.g_start]
             for ch in ev.channels:
                 if ev.kind == "lead_off":
                     x[ch, sl] = wave
@@ -470,8 +531,9 @@ class Simulator:
             median = np.broadcast_to(self.median0[:, None], fat.shape)
             src = self.noise.read(n_gen, None)
         x = np.zeros((self.n_channels, n_gen))
-        combine_emg(src, a, fat, q, self.reference_uv, self._amp_rate, self._mix_rows, self._mix_cols,
-                    self._mix_vals, x)
+        combine_emg(
+            src, a, fat, q, self.reference_uv, self._amp_rate, self._mix_rows, self._mix_cols, self._mix_vals, x
+        )
         if self.artefacts.mains.enabled:
             x += self._mains(g0, n_gen)
         if self.artefacts.ecg.enabled and self._ecg_gain.any():

@@ -28,15 +28,17 @@ from emg.simulation.scenario import Scenario, load_scenario
 log = logging.getLogger(__name__)
 
 #: onset/offset rule of the ground truth
-ONSET_RULE = ("onset: first sample after a contract cue where the drive exceeds rest + 5 % of that rep's "
-              "peak excursion; offset: first sample after the peak where it falls below that level again; "
-              "rise_start: first sample where the drive leaves rest (+0.1 % of the excursion); "
-              "fall_end: first sample after the offset where the drive is back within rest + 0.1 % of the "
-              "excursion (None if not before the next rep's cue); detectable_onset / detectable_offset: first "
-              "sample up to the peak where the noise-free EMG RMS of the muscle (reference_uv_at_board x drive) "
-              "exceeds the channel's rest noise RMS (sqrt(noise_floor_uv^2 + (reference_uv_at_board x rest)^2)), "
-              "and first sample after the peak where it is below it again (both None if the peak never exceeds "
-              "it; crosstalk, fatigue gain and artefacts are not counted)")
+ONSET_RULE = (
+    "onset: first sample after a contract cue where the drive exceeds rest + 5 % of that rep's "
+    "peak excursion; offset: first sample after the peak where it falls below that level again; "
+    "rise_start: first sample where the drive leaves rest (+0.1 % of the excursion); "
+    "fall_end: first sample after the offset where the drive is back within rest + 0.1 % of the "
+    "excursion (None if not before the next rep's cue); detectable_onset / detectable_offset: first "
+    "sample up to the peak where the noise-free EMG RMS of the muscle (reference_uv_at_board x drive) "
+    "exceeds the channel's rest noise RMS (sqrt(noise_floor_uv^2 + (reference_uv_at_board x rest)^2)), "
+    "and first sample after the peak where it is below it again (both None if the peak never exceeds "
+    "it; crosstalk, fatigue gain and artefacts are not counted)"
+)
 ONSET_FRACTION = 0.05
 CHUNK_S = 10.0
 
@@ -73,8 +75,14 @@ class SimResult:
         return self.n_samples / self.fs_hz
 
 
-def _activations(act: np.ndarray, rest: np.ndarray, cue_samples: list[tuple[int, dict]], fs_hz: float,
-                 n_muscles: int, detect_level: np.ndarray | None = None) -> list[list[dict[str, Any]]]:
+def _activations(
+    act: np.ndarray,
+    rest: np.ndarray,
+    cue_samples: list[tuple[int, dict]],
+    fs_hz: float,
+    n_muscles: int,
+    detect_level: np.ndarray | None = None,
+) -> list[list[dict[str, Any]]]:
     """Per channel, the contractions (onset, offset, peak) in each rep, by :data:`ONSET_RULE`.
     ``detect_level``: per channel, the drive whose EMG equals the rest noise RMS (rest noise RMS /
     reference_uv_at_board); without it the detectable keys are not added."""
@@ -104,7 +112,7 @@ def _activations(act: np.ndarray, rest: np.ndarray, cue_samples: list[tuple[int,
             # the contraction must start after the cue (not be the tail of the previous one)
             below_after = np.flatnonzero(seg[ipk:] < thr)
             off = ipk + int(below_after[0]) if below_after.size else None
-            hold = seg[on: off if off is not None else seg.size]
+            hold = seg[on : off if off is not None else seg.size]
             extra: dict[str, Any] = {}
             if off is not None:
                 back = np.flatnonzero(seg[off:] <= base + 1e-4 + 1e-3 * (peak - base))
@@ -120,27 +128,40 @@ def _activations(act: np.ndarray, rest: np.ndarray, cue_samples: list[tuple[int,
                     d_off = ipk + int(d_below[0]) if d_below.size else None
                 extra["detectable_onset_s"] = (k0 + d_on) / fs_hz if d_on is not None else None
                 extra["detectable_offset_s"] = (k0 + d_off) / fs_hz if d_off is not None else None
-            out[ch].append({
-                "rep": int(cue.get("rep", i + 1)),
-                "cue_s": k0 / fs_hz,
-                "target_pct": float(cue.get("target_pct", 0.0)) if ch == cue.get("channel", 0) else None,
-                "rise_start_s": (k0 + start) / fs_hz,
-                "onset_s": (k0 + on) / fs_hz,
-                "onset_sample": k0 + on,
-                "offset_s": (k0 + off) / fs_hz if off is not None else None,
-                "offset_sample": k0 + off if off is not None else None,
-                "peak_pct": 100.0 * peak,
-                "mean_pct": 100.0 * float(np.mean(hold)) if hold.size else None,
-                **extra,
-            })
+            out[ch].append(
+                {
+                    "rep": int(cue.get("rep", i + 1)),
+                    "cue_s": k0 / fs_hz,
+                    "target_pct": float(cue.get("target_pct", 0.0)) if ch == cue.get("channel", 0) else None,
+                    "rise_start_s": (k0 + start) / fs_hz,
+                    "onset_s": (k0 + on) / fs_hz,
+                    "onset_sample": k0 + on,
+                    "offset_s": (k0 + off) / fs_hz if off is not None else None,
+                    "offset_sample": k0 + off if off is not None else None,
+                    "peak_pct": 100.0 * peak,
+                    "mean_pct": 100.0 * float(np.mean(hold)) if hold.size else None,
+                    **extra,
+                }
+            )
     return out
 
 
-def simulate(scenario: str | Scenario | None = None, patient: str | PatientPreset | None = None, *,
-             duration_s: float | None = None, fs_hz: float = 1000.0, n_channels: int | None = None,
-             seed: int | None = 0, session: int = 0, disable: set[str] | None = None,
-             enable: set[str] | None = None, mains_hz: float | None = None, decimation: str = "auto",
-             band_hz: tuple[float, float] | None = None, chunk_s: float = CHUNK_S) -> SimResult:
+def simulate(
+    scenario: str | Scenario | None = None,
+    patient: str | PatientPreset | None = None,
+    *,
+    duration_s: float | None = None,
+    fs_hz: float = 1000.0,
+    n_channels: int | None = None,
+    seed: int | None = 0,
+    session: int = 0,
+    disable: set[str] | None = None,
+    enable: set[str] | None = None,
+    mains_hz: float | None = None,
+    decimation: str = "auto",
+    band_hz: tuple[float, float] | None = None,
+    chunk_s: float = CHUNK_S,
+) -> SimResult:
     """Simulate a scenario. ``disable``/``enable``: artefact or physiology kinds to switch off/on
     (``mains``, ``ecg``, ``motion``, ``pop``, ``lead_off``, ``railing``, ``dropped``, ``fatigue``,
     ``tremor``, ``cocontraction``). ``mains_hz``: 50 or 60 (also switches mains on)."""
@@ -175,18 +196,37 @@ def simulate(scenario: str | Scenario | None = None, patient: str | PatientPrese
             phys[k] = False
         if k in enable:
             phys[k] = True
-    sim = Simulator(preset, fs_hz=fs_hz, n_channels=n_channels, artefacts=arts, seed=seed, session=session,
-                    fatigue=phys.get("fatigue"), tremor=phys.get("tremor"),
-                    cocontraction=phys.get("cocontraction", True), decimation=decimation, band_hz=band_hz,
-                    accel_sway_g=sc.accel_sway_g)
+    sim = Simulator(
+        preset,
+        fs_hz=fs_hz,
+        n_channels=n_channels,
+        artefacts=arts,
+        seed=seed,
+        session=session,
+        fatigue=phys.get("fatigue"),
+        tremor=phys.get("tremor"),
+        cocontraction=phys.get("cocontraction", True),
+        decimation=decimation,
+        band_hz=band_hz,
+        accel_sway_g=sc.accel_sway_g,
+    )
     n_total = int(round(dur * sim.fs_hz))
     cues = [(int(round(t * sim.fs_hz)), c) for t, c in sc.cues(dur)]
     chunk = max(1, int(chunk_s * sim.fs_hz))
     c = sim.n_channels
     m_total = -(-n_total // sim.slow_step)
-    res = SimResult(np.empty((c, n_total)), np.empty((3, n_total)), np.empty((c, n_total), dtype=np.float32),
-                    np.empty((c, m_total)), np.empty((c, m_total)), np.empty((c, m_total)),
-                    np.zeros(n_total, dtype=bool), sim.fs_hz, sim.channel_names(), sim.slow_step)
+    res = SimResult(
+        np.empty((c, n_total)),
+        np.empty((3, n_total)),
+        np.empty((c, n_total), dtype=np.float32),
+        np.empty((c, m_total)),
+        np.empty((c, m_total)),
+        np.empty((c, m_total)),
+        np.zeros(n_total, dtype=bool),
+        sim.fs_hz,
+        sim.channel_names(),
+        sim.slow_step,
+    )
     ci = 0
     k = 0
     while k < n_total:
@@ -211,31 +251,45 @@ def simulate(scenario: str | Scenario | None = None, patient: str | PatientPrese
     return res
 
 
-def build_truth(sim: Simulator, sc: Scenario, res: SimResult, cues: list[tuple[int, dict]], *,
-                seed: int | None, session: int, duration_s: float) -> dict[str, Any]:
+def build_truth(
+    sim: Simulator,
+    sc: Scenario,
+    res: SimResult,
+    cues: list[tuple[int, dict]],
+    *,
+    seed: int | None,
+    session: int,
+    duration_s: float,
+) -> dict[str, Any]:
     """The JSON-ready ground truth of a run (the sidecar's ``ground_truth``)."""
     p = sim.preset
     rest = np.zeros(sim.n_channels)
     rest[: sim.n_muscles] = sim.patient.rest
     channels = []
     for c in range(sim.n_channels):
-        entry: dict[str, Any] = {"index": c, "name": res.channel_names[c], "noise_floor_uv": float(sim.noise_floor_uv[c])}
+        entry: dict[str, Any] = {
+            "index": c,
+            "name": res.channel_names[c],
+            "noise_floor_uv": float(sim.noise_floor_uv[c]),
+        }
         if c < sim.n_muscles:
             m: MuscleParams = p.muscles[c]
-            entry.update({
-                "muscle": m.name,
-                "reference_uv": m.reference_uv,
-                "reference_uv_at_board": float(m.reference_uv * math.sqrt(sim.power_fraction[c])),
-                "median_hz": m.median_hz,
-                "band_hz": list(sim.bands[c]),
-                "crosstalk": m.crosstalk,
-                "follows": m.follows,
-                "cocontraction": m.cocontraction,
-                "rest_activation": float(sim.patient.rest[c]),
-                "relax_time_s": float(sim.patient.relax_time_s[c]),
-                "reaction_time_s": float(sim.patient.reaction_s[c]),
-                "ecg_uv": float(sim._ecg_gain[c]),
-            })
+            entry.update(
+                {
+                    "muscle": m.name,
+                    "reference_uv": m.reference_uv,
+                    "reference_uv_at_board": float(m.reference_uv * math.sqrt(sim.power_fraction[c])),
+                    "median_hz": m.median_hz,
+                    "band_hz": list(sim.bands[c]),
+                    "crosstalk": m.crosstalk,
+                    "follows": m.follows,
+                    "cocontraction": m.cocontraction,
+                    "rest_activation": float(sim.patient.rest[c]),
+                    "relax_time_s": float(sim.patient.relax_time_s[c]),
+                    "reaction_time_s": float(sim.patient.reaction_s[c]),
+                    "ecg_uv": float(sim._ecg_gain[c]),
+                }
+            )
         else:
             entry["muscle"] = None
         channels.append(entry)
@@ -243,19 +297,43 @@ def build_truth(sim: Simulator, sc: Scenario, res: SimResult, cues: list[tuple[i
     arts = []
     a = sim.artefacts
     if a.mains.enabled:
-        arts.append({"kind": "mains", "channels": list(range(sim.n_channels)), "start_s": 0.0, "end_s": duration_s,
-                     "frequency_hz": a.mains.frequency_hz, "amplitude_uv": a.mains.amplitude_uv,
-                     "harmonics": list(a.mains.harmonics), "channel_gains": sim._mains_gain.round(4).tolist()})
+        arts.append(
+            {
+                "kind": "mains",
+                "channels": list(range(sim.n_channels)),
+                "start_s": 0.0,
+                "end_s": duration_s,
+                "frequency_hz": a.mains.frequency_hz,
+                "amplitude_uv": a.mains.amplitude_uv,
+                "harmonics": list(a.mains.harmonics),
+                "channel_gains": sim._mains_gain.round(4).tolist(),
+            }
+        )
     if a.ecg.enabled and sim._ecg_gain.any():
-        arts.append({"kind": "ecg", "channels": [int(i) for i in np.flatnonzero(sim._ecg_gain)], "start_s": 0.0,
-                     "end_s": duration_s, "heart_rate_bpm": a.ecg.heart_rate_bpm, "hrv_sd_s": a.ecg.hrv_sd_s,
-                     "r_peaks_s": [round(t, 5) for t in sim.ecg_r_peaks_s if t < duration_s]})
+        arts.append(
+            {
+                "kind": "ecg",
+                "channels": [int(i) for i in np.flatnonzero(sim._ecg_gain)],
+                "start_s": 0.0,
+                "end_s": duration_s,
+                "heart_rate_bpm": a.ecg.heart_rate_bpm,
+                "hrv_sd_s": a.ecg.hrv_sd_s,
+                "r_peaks_s": [round(t, 5) for t in sim.ecg_r_peaks_s if t < duration_s],
+            }
+        )
     arts.extend(sorted(sim.artefact_log, key=lambda e: (e["start_s"], e["kind"])))
     cue_list = []
     for rec in sim.patient.cues:
-        cue_list.append({"time_s": round(rec.time_s, 6), "sample": int(round(rec.time_s * sim.fs_hz)),
-                         "phase": rec.phase, "target_pct": rec.target_pct, "channel": rec.channel,
-                         "reaction_s": None if math.isnan(rec.reaction_s) else round(rec.reaction_s, 4)})
+        cue_list.append(
+            {
+                "time_s": round(rec.time_s, 6),
+                "sample": int(round(rec.time_s * sim.fs_hz)),
+                "phase": rec.phase,
+                "target_pct": rec.target_pct,
+                "channel": rec.channel,
+                "reaction_s": None if math.isnan(rec.reaction_s) else round(rec.reaction_s, 4),
+            }
+        )
     dropped = np.flatnonzero(res.dropped)
     return {
         "generator": f"emg.simulation {__version__}",
@@ -272,11 +350,14 @@ def build_truth(sim: Simulator, sc: Scenario, res: SimResult, cues: list[tuple[i
         "duration_s": duration_s,
         "units": {"activation": "fraction of reference (1.0 = 100 % = reference_uv RMS)", "emg": "uV"},
         "reference": "activation 1.0 = EMG RMS of reference_uv at the electrodes; reference_uv_at_board is "
-                     "that RMS after the board's decimation filter",
+        "that RMS after the board's decimation filter",
         "ceiling": r.ceiling,
         "response": {k: getattr(r, k) for k in r.__dataclass_fields__},
-        "physiology": {"fatigue": sim.fatigue_on, "tremor": sim.patient.tremor_on,
-                       "cocontraction": sim.patient.cocontraction_on},
+        "physiology": {
+            "fatigue": sim.fatigue_on,
+            "tremor": sim.patient.tremor_on,
+            "cocontraction": sim.patient.cocontraction_on,
+        },
         "fatigue": {k: getattr(p.fatigue, k) for k in p.fatigue.__dataclass_fields__},
         "channels": channels,
         "cues": cue_list,
@@ -303,12 +384,20 @@ def _ranges(idx: np.ndarray) -> list[list[int]]:
     breaks = np.flatnonzero(np.diff(idx) > 1)
     starts = np.concatenate([[idx[0]], idx[breaks + 1]])
     ends = np.concatenate([idx[breaks], [idx[-1]]]) + 1
-    return [[int(a), int(b)] for a, b in zip(starts, ends)]
+    return [[int(a), int(b)] for a, b in zip(starts, ends, strict=False)]
 
 
-def generate_emg(activation: np.ndarray, fs_hz: float, *, muscles: list[MuscleParams] | None = None,
-                 seed: int | None = 0, artefacts: ArtefactConfig | None = None, decimation: str = "auto",
-                 fatigue_s: np.ndarray | None = None, median_rate_hz_per_s: float = 0.0) -> np.ndarray:
+def generate_emg(
+    activation: np.ndarray,
+    fs_hz: float,
+    *,
+    muscles: list[MuscleParams] | None = None,
+    seed: int | None = 0,
+    artefacts: ArtefactConfig | None = None,
+    decimation: str = "auto",
+    fatigue_s: np.ndarray | None = None,
+    median_rate_hz_per_s: float = 0.0,
+) -> np.ndarray:
     """sEMG (C, n) in uV at ``fs_hz`` for given activation profiles (C, n) (fraction of each muscle's
     reference), on each muscle's noise floor; ``fatigue_s`` (C, n) with ``median_rate_hz_per_s``
     lowers the median frequency. Activation is held over each output sample on decimating boards."""

@@ -63,6 +63,8 @@ def warm_up() -> None:
     """Compile (or load from the on-disk cache) the kernels, so the first live read is not slow."""
     src = np.zeros((1, 4), dtype=np.float32)
     a = np.zeros((1, 4))
-    combine_emg(src, a, a, 1, np.ones(1), 0.0, np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1), np.zeros((1, 4)))
+    combine_emg(
+        src, a, a, 1, np.ones(1), 0.0, np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1), np.zeros((1, 4))
+    )
     add_scaled_noise(np.zeros((1, 4)), np.zeros((1, 4), dtype=np.float32), np.ones(1))
     one_pole_filter(np.zeros((1, 4)), 0.5, np.zeros(1))

@@ -31,8 +31,15 @@ class ShapedNoise:
     (fraction of fresh) that fatigue may reach; ``seeds``: one integer or SeedSequence per muscle.
     """
 
-    def __init__(self, fs_hz: float, median_hz: list[float], band_hz: list[tuple[float, float]],
-                 seeds: list, *, min_fraction: float = 0.4) -> None:
+    def __init__(
+        self,
+        fs_hz: float,
+        median_hz: list[float],
+        band_hz: list[tuple[float, float]],
+        seeds: list,
+        *,
+        min_fraction: float = 0.4,
+    ) -> None:
         self.fs_hz = float(fs_hz)
         self.n_sources = len(median_hz)
         self.L = block_length(self.fs_hz)
@@ -40,15 +47,16 @@ class ShapedNoise:
         self.f_hz = np.fft.rfftfreq(self.L, 1.0 / self.fs_hz)
         self.window = np.sin(np.pi * (np.arange(self.L) + 0.5) / self.L)
         self.window32 = self.window.astype(np.float32)
-        self.tables = [SpectrumTable(self.f_hz, m, b, min_fraction=min_fraction)
-                       for m, b in zip(median_hz, band_hz)]
+        self.tables = [
+            SpectrumTable(self.f_hz, m, b, min_fraction=min_fraction) for m, b in zip(median_hz, band_hz, strict=False)
+        ]
         self.rngs = [np.random.default_rng(s) for s in seeds]
         self._ready = [np.zeros(0, dtype=np.float32) for _ in range(self.n_sources)]
         self._tail = []
         # prime: the first block's second half becomes the tail, so output starts stationary
         for i, tab in enumerate(self.tables):
             x = self._blocks(i, np.full(1, len(tab.medians) - 1))
-            self._tail.append(x[0, self.H:].copy())
+            self._tail.append(x[0, self.H :].copy())
 
     def _blocks(self, i: int, idx: np.ndarray) -> np.ndarray:
         k = len(idx)
@@ -75,10 +83,10 @@ class ShapedNoise:
                     pos = np.clip(have + np.arange(k) * self.H, 0, n - 1)
                     idx = tab.index_for(median_hz[i, pos])
                 x = self._blocks(i, idx)
-                hops = x[:, :self.H].copy()
+                hops = x[:, : self.H].copy()
                 hops[0] += self._tail[i]
-                hops[1:] += x[:-1, self.H:]
-                self._tail[i] = x[-1, self.H:].copy()
+                hops[1:] += x[:-1, self.H :]
+                self._tail[i] = x[-1, self.H :].copy()
                 ready = np.concatenate([ready, hops.ravel()])
             out[i] = ready[:n]
             self._ready[i] = ready[n:]

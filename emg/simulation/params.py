@@ -31,8 +31,16 @@ SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 MIN_FS_HZ = 100.0
 
 
-def check_range(where: str, name: str, value: Any, lo: float | None = None, hi: float | None = None,
-                 *, lo_open: bool = False, hi_open: bool = False) -> float:
+def check_range(
+    where: str,
+    name: str,
+    value: Any,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -83,7 +91,9 @@ class MuscleParams:
         lo = check_range(w, "band_hz[0]", self.band_hz[0], 0.0)
         hi = check_range(w, "band_hz[1]", self.band_hz[1], 0.0, lo_open=True)
         if hi <= lo:
-            raise ConfigError(f"{w}band_hz = {list(self.band_hz)} is impossible; the high edge must be above the low edge")
+            raise ConfigError(
+                f"{w}band_hz = {list(self.band_hz)} is impossible; the high edge must be above the low edge"
+            )
         check_range(w, "median_hz", self.median_hz, max(5.0, lo), hi, lo_open=True, hi_open=True)
         check_range(w, "crosstalk", self.crosstalk, 0.0, 0.9)
         check_range(w, "cocontraction", self.cocontraction, 0.0, 2.0)
@@ -110,7 +120,9 @@ class ResponseParams:
     relax_time_s: float = 0.12  # time constant of relaxation
     ceiling: float = 1.0  # largest activation the muscle can produce
     rest_activation: float = 0.01  # resting tone
-    feedback_gain_per_s: float = 0.8  # how fast the patient corrects its effort from the displayed level (0: ignores it)
+    feedback_gain_per_s: float = (
+        0.8  # how fast the patient corrects its effort from the displayed level (0: ignores it)
+    )
 
     def validate(self, where: str = "") -> ResponseParams:
         w = f"{where}response."
@@ -240,8 +252,10 @@ class PatientPreset:
             m.validate(where)
             if m.follows is not None:
                 if not isinstance(m.follows, int) or not 0 <= m.follows < len(self.muscles) or m.follows == i:
-                    raise ConfigError(f"{where}muscle {m.name!r}: follows = {m.follows!r} must be the 0-based index "
-                                      f"of another muscle (0-{len(self.muscles) - 1})")
+                    raise ConfigError(
+                        f"{where}muscle {m.name!r}: follows = {m.follows!r} must be the 0-based index "
+                        f"of another muscle (0-{len(self.muscles) - 1})"
+                    )
         self.response.validate(where)
         self.fatigue.validate(where)
         self.tremor.validate(where)
@@ -280,6 +294,7 @@ class PatientPreset:
 
 
 # ----------------------------------------------------------------------------------------- TOML
+
 
 def _build(cls: type, data: Any, where: str) -> Any:
     if data is None:
@@ -364,6 +379,7 @@ def load_preset(name_or_path: str | Path | PatientPreset) -> PatientPreset:
     key = text.strip().lower().replace("-", "_")
     path = PRESET_DIR / f"{key}.toml"
     if not path.is_file():
-        raise ConfigError(f"unknown patient preset {text!r}; use one of: {', '.join(list_presets())} "
-                          "or the path of a .toml file")
+        raise ConfigError(
+            f"unknown patient preset {text!r}; use one of: {', '.join(list_presets())} or the path of a .toml file"
+        )
     return preset_from_dict(read_toml(path, "patient preset"), name=key, source=str(path))

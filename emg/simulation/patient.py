@@ -53,8 +53,23 @@ VISUAL_DELAY_S = 0.1
 
 
 @njit(cache=True)
-def _drive_kernel(cmd, dt, wn, zeta, relax_decay, ceiling, cap_loss_per_s, fat_ref, recov_decay,
-                  fatigue_on, rest, wander, state, a_out, f_out):  # pragma: no cover - compiled
+def _drive_kernel(
+    cmd,
+    dt,
+    wn,
+    zeta,
+    relax_decay,
+    ceiling,
+    cap_loss_per_s,
+    fat_ref,
+    recov_decay,
+    fatigue_on,
+    rest,
+    wander,
+    state,
+    a_out,
+    f_out,
+):  # pragma: no cover - compiled
     """Per-sample drive dynamics. cmd (M, n) aim; state (M, 5) = a, v, F, last aim, mode (1 up, 0 down).
     a_out = a + max(a - rest, 0) * wander (relative wander of the active part), never below 0."""
     n_m, n = cmd.shape
@@ -110,8 +125,23 @@ def _drive_kernel(cmd, dt, wn, zeta, relax_decay, ceiling, cap_loss_per_s, fat_r
 def warm_up_drive() -> None:
     """Load the drive kernel (compile or on-disk cache) before the first live read."""
     one = np.ones(1)
-    _drive_kernel(np.zeros((1, 2)), 0.001, one, one, one * 0.5, one, one * 0.0, one, 0.99, True, one * 0.0,
-                  np.zeros((1, 2)), np.zeros((1, 5)), np.zeros((1, 2)), np.zeros((1, 2)))
+    _drive_kernel(
+        np.zeros((1, 2)),
+        0.001,
+        one,
+        one,
+        one * 0.5,
+        one,
+        one * 0.0,
+        one,
+        0.99,
+        True,
+        one * 0.0,
+        np.zeros((1, 2)),
+        np.zeros((1, 5)),
+        np.zeros((1, 2)),
+        np.zeros((1, 2)),
+    )
 
 
 def zeta_for_overshoot(overshoot_pct: float) -> float:
@@ -171,9 +201,17 @@ class PatientModel:
     off whatever the preset says (None keeps the preset).
     """
 
-    def __init__(self, preset: PatientPreset | str, fs_hz: float, *, seed: int | np.random.SeedSequence | None = None,
-                 session: int = 0, fatigue: bool | None = None, tremor: bool | None = None,
-                 cocontraction: bool = True) -> None:
+    def __init__(
+        self,
+        preset: PatientPreset | str,
+        fs_hz: float,
+        *,
+        seed: int | np.random.SeedSequence | None = None,
+        session: int = 0,
+        fatigue: bool | None = None,
+        tremor: bool | None = None,
+        cocontraction: bool = True,
+    ) -> None:
         base = load_preset(preset)
         warm_up_drive()
         self.preset = base.for_session(int(session))
@@ -199,10 +237,12 @@ class PatientModel:
         relax = np.array([mu.relax_time_s or r.relax_time_s for mu in p.muscles])
         self.relax_time_s = relax
         self._relax_decay = np.exp(-self.dt / relax)
-        self.rest = np.array([r.rest_activation if mu.rest_activation is None else mu.rest_activation
-                              for mu in p.muscles])
-        self.reaction_s = np.array([r.reaction_time_s if mu.reaction_time_s is None else mu.reaction_time_s
-                                    for mu in p.muscles])
+        self.rest = np.array(
+            [r.rest_activation if mu.rest_activation is None else mu.rest_activation for mu in p.muscles]
+        )
+        self.reaction_s = np.array(
+            [r.reaction_time_s if mu.reaction_time_s is None else mu.reaction_time_s for mu in p.muscles]
+        )
         self._ceiling = np.full(m, r.ceiling)
         self._cap_loss = np.full(m, p.fatigue.capacity_loss_pct_per_min / 100.0 / 60.0)
         self._fat_ref = np.full(m, p.fatigue.reference_activation)
@@ -244,8 +284,7 @@ class PatientModel:
         """The preset's ceiling at this session (fraction of reference), before fatigue."""
         return float(self.preset.response.ceiling)
 
-    def aims_for(self, phase: str, target_pct: float, channel: int,
-                 targets: list[tuple[int, float]]) -> np.ndarray:
+    def aims_for(self, phase: str, target_pct: float, channel: int, targets: list[tuple[int, float]]) -> np.ndarray:
         """The activation each muscle aims for under this cue (before the ceiling)."""
         r = self.preset.response
         aim = self.rest.copy()
@@ -284,8 +323,16 @@ class PatientModel:
             if i == channel or reaction is None:
                 reaction = rt
         self._pending.sort(key=lambda x: (x[0], x[1]))
-        self.cues.append(CueRecord(self.sample, self.time_s, phase, target, channel,
-                                   float(reaction) if reaction is not None else float("nan")))
+        self.cues.append(
+            CueRecord(
+                self.sample,
+                self.time_s,
+                phase,
+                target,
+                channel,
+                float(reaction) if reaction is not None else float("nan"),
+            )
+        )
 
     def see(self, level_pct: Any) -> None:
         """Visual feedback: the level the display shows now, in % of the drill's reference.
@@ -368,8 +415,23 @@ class PatientModel:
         f = np.empty((self.n_muscles, n))
         r = self.preset.response
         wander = self._wander_for(n) if r.steadiness_pct > 0 else np.zeros((self.n_muscles, n))
-        _drive_kernel(cmd, self.dt, self._wn, self._zeta, self._relax_decay, self._ceiling, self._cap_loss,
-                      self._fat_ref, self._recov_decay, self.fatigue_on, self.rest, wander, self._state, a, f)
+        _drive_kernel(
+            cmd,
+            self.dt,
+            self._wn,
+            self._zeta,
+            self._relax_decay,
+            self._ceiling,
+            self._cap_loss,
+            self._fat_ref,
+            self._recov_decay,
+            self.fatigue_on,
+            self.rest,
+            wander,
+            self._state,
+            a,
+            f,
+        )
         if self.tremor_on:
             t = self.preset.tremor
             ph = self._tremor_phase + 2 * np.pi * t.frequency_hz * np.arange(n) * self.dt

@@ -39,7 +39,7 @@ from typing import Any
 
 from emg.errors import ConfigError
 from emg.simulation.artefacts import ArtefactConfig, artefacts_from_dict
-from emg.simulation.params import SCENARIO_DIR, check_range, looks_like_path, read_toml, list_scenarios
+from emg.simulation.params import SCENARIO_DIR, check_range, list_scenarios, looks_like_path, read_toml
 from emg.simulation.patient import ACTIVE_PHASES, RELAX_PHASES
 
 DEFAULT_SCENARIO = "reps"
@@ -72,8 +72,9 @@ class Scenario:
     def cues(self, duration_s: float) -> list[tuple[float, dict[str, Any]]]:
         """The cue timeline ``[(time_s, cue), ...]`` for a run of ``duration_s``; cue dicts as
         :meth:`emg.simulation.patient.PatientModel.set_cue` takes them, plus ``rep`` (1-based)."""
-        out: list[tuple[float, dict[str, Any]]] = [(0.0, {"phase": "rest", "target_pct": 0.0,
-                                                           "channel": self.channel, "rep": 0})]
+        out: list[tuple[float, dict[str, Any]]] = [
+            (0.0, {"phase": "rest", "target_pct": 0.0, "channel": self.channel, "rep": 0})
+        ]
         if not self.steps:
             return out
         t = self.lead_in_s
@@ -84,8 +85,12 @@ class Scenario:
                     break
                 if st.phase == "contract":
                     rep += 1
-                cue = {"phase": st.phase, "target_pct": st.target_pct,
-                       "channel": self.channel if st.channel is None else st.channel, "rep": rep}
+                cue = {
+                    "phase": st.phase,
+                    "target_pct": st.target_pct,
+                    "channel": self.channel if st.channel is None else st.channel,
+                    "rep": rep,
+                }
                 if st.targets:
                     cue["targets"] = [list(x) for x in st.targets]
                 out.append((t, cue))
@@ -98,19 +103,41 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "description": self.description, "patient": self.patient,
-            "duration_s": self.duration_s, "channel": self.channel, "lead_in_s": self.lead_in_s,
-            "repeat": self.repeat, "physiology": dict(self.physiology), "source": self.source,
-            "steps": [{"phase": s.phase, "duration_s": s.duration_s, "target_pct": s.target_pct,
-                       **({"channel": s.channel} if s.channel is not None else {}),
-                       **({"targets": [list(t) for t in s.targets]} if s.targets else {})} for s in self.steps],
+            "name": self.name,
+            "description": self.description,
+            "patient": self.patient,
+            "duration_s": self.duration_s,
+            "channel": self.channel,
+            "lead_in_s": self.lead_in_s,
+            "repeat": self.repeat,
+            "physiology": dict(self.physiology),
+            "source": self.source,
+            "steps": [
+                {
+                    "phase": s.phase,
+                    "duration_s": s.duration_s,
+                    "target_pct": s.target_pct,
+                    **({"channel": s.channel} if s.channel is not None else {}),
+                    **({"targets": [list(t) for t in s.targets]} if s.targets else {}),
+                }
+                for s in self.steps
+            ],
         }
 
 
 def scenario_from_dict(data: dict[str, Any], *, name: str = "custom", source: str = "") -> Scenario:
     """A validated :class:`Scenario` from the TOML structure."""
-    allowed = {"name", "description", "patient", "duration_s", "physiology", "protocol", "artefacts",
-               "mains_hz", "accel"}
+    allowed = {
+        "name",
+        "description",
+        "patient",
+        "duration_s",
+        "physiology",
+        "protocol",
+        "artefacts",
+        "mains_hz",
+        "accel",
+    }
     unknown = sorted(set(data) - allowed)
     sname = str(data.get("name", name))
     w = f"scenario {sname!r}: "
@@ -188,6 +215,7 @@ def load_scenario(name_or_path: str | Path | Scenario | None = None) -> Scenario
     key = text.strip().lower().replace("-", "_")
     path = SCENARIO_DIR / f"{key}.toml"
     if not path.is_file():
-        raise ConfigError(f"unknown scenario {text!r}; use one of: {', '.join(list_scenarios())} "
-                          "or the path of a .toml file")
+        raise ConfigError(
+            f"unknown scenario {text!r}; use one of: {', '.join(list_scenarios())} or the path of a .toml file"
+        )
     return scenario_from_dict(read_toml(path, "scenario"), name=key, source=str(path))

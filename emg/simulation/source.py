@@ -55,34 +55,62 @@ class PatientSource:
     ``truth_limit_s``: how much activation history to keep (oldest dropped first).
     """
 
-    def __init__(self, patient: str | PatientPreset | None = None, *, scenario: str | Scenario | None = DEFAULT_SCENARIO,
-                 seed: int | None = None, autopilot: bool = True, mains_hz: float | None = None,
-                 session: int = 0, fs_hz: float = CYTON_FS_HZ, n_channels: int = CYTON_CHANNELS,
-                 artefacts: ArtefactConfig | None = None, truth_limit_s: float = 3600.0) -> None:
+    def __init__(
+        self,
+        patient: str | PatientPreset | None = None,
+        *,
+        scenario: str | Scenario | None = DEFAULT_SCENARIO,
+        seed: int | None = None,
+        autopilot: bool = True,
+        mains_hz: float | None = None,
+        session: int = 0,
+        fs_hz: float = CYTON_FS_HZ,
+        n_channels: int = CYTON_CHANNELS,
+        artefacts: ArtefactConfig | None = None,
+        truth_limit_s: float = 3600.0,
+    ) -> None:
         from dataclasses import replace
 
         sc = load_scenario(scenario) if scenario is not None else Scenario(name="none", steps=[])
         arts = artefacts if artefacts is not None else sc.artefacts
         if mains_hz is not None:
-            arts = ArtefactConfig(mains=replace(arts.mains, enabled=bool(mains_hz),
-                                                frequency_hz=float(mains_hz) if mains_hz else arts.mains.frequency_hz),
-                                  ecg=arts.ecg, events=list(arts.events), random_per_min=dict(arts.random_per_min))
+            arts = ArtefactConfig(
+                mains=replace(
+                    arts.mains,
+                    enabled=bool(mains_hz),
+                    frequency_hz=float(mains_hz) if mains_hz else arts.mains.frequency_hz,
+                ),
+                ecg=arts.ecg,
+                events=list(arts.events),
+                random_per_min=dict(arts.random_per_min),
+            )
         if any(e.kind == "dropped" for e in arts.events) or arts.random_per_min.get("dropped"):
             log.info("dropped packets are not simulated by PatientSource; the virtual Cyton drops them itself")
             arts = arts.without({"dropped"})
         self.scenario = sc
-        self.sim = Simulator(patient if patient is not None else DEFAULT_PATIENT, fs_hz=fs_hz, n_channels=n_channels,
-                             artefacts=arts, seed=seed, session=session,
-                             fatigue=sc.physiology.get("fatigue"), tremor=sc.physiology.get("tremor"),
-                             cocontraction=sc.physiology.get("cocontraction", True), accel_sway_g=sc.accel_sway_g)
+        self.sim = Simulator(
+            patient if patient is not None else DEFAULT_PATIENT,
+            fs_hz=fs_hz,
+            n_channels=n_channels,
+            artefacts=arts,
+            seed=seed,
+            session=session,
+            fatigue=sc.physiology.get("fatigue"),
+            tremor=sc.physiology.get("tremor"),
+            cocontraction=sc.physiology.get("cocontraction", True),
+            accel_sway_g=sc.accel_sway_g,
+        )
         self.fs_hz = float(self.sim.fs_hz)
         self.n_channels = int(n_channels)
         self.patient = self.sim.patient
         self.preset = self.sim.preset
         self._lock = threading.Lock()
         self._autopilot = bool(autopilot) and bool(sc.steps)
-        self._auto_cues = [(int(round(t * self.fs_hz)), c) for t, c in sc.cues(AUTOPILOT_HORIZON_S if sc.repeat else
-                                                                                  sc.duration_s)] if self._autopilot else []
+        self._auto_cues = (
+            [(int(round(t * self.fs_hz)), c) for t, c in sc.cues(AUTOPILOT_HORIZON_S if sc.repeat else sc.duration_s)]
+            if self._autopilot
+            else []
+        )
         self._auto_i = 0
         self.cue_log: list[dict[str, Any]] = []
         self._hist: list[np.ndarray] = []
@@ -120,8 +148,9 @@ class PatientSource:
             self._autopilot = False
             self.sim.set_cue(cue)
             self.last_cue = cue
-            self.cue_log.append({"sample": self.sim.k, "time_s": self.sim.time_s,
-                                 **{k: v for k, v in self._cue_dict(cue).items()}})
+            self.cue_log.append(
+                {"sample": self.sim.k, "time_s": self.sim.time_s, **{k: v for k, v in self._cue_dict(cue).items()}}
+            )
 
     def see(self, level_pct: Any) -> None:
         """Show the patient the displayed level (% of the drill's reference): a number for the cued
@@ -153,8 +182,9 @@ class PatientSource:
                     while self._auto_i < len(self._auto_cues) and self._auto_cues[self._auto_i][0] <= k:
                         cue = self._auto_cues[self._auto_i][1]
                         self.sim.set_cue(cue)
-                        self.cue_log.append({"sample": k, "time_s": k / self.fs_hz, "autopilot": True,
-                                             **self._cue_dict(cue)})
+                        self.cue_log.append(
+                            {"sample": k, "time_s": k / self.fs_hz, "autopilot": True, **self._cue_dict(cue)}
+                        )
                         self._auto_i += 1
                     if self._auto_i < len(self._auto_cues):
                         step = min(step, self._auto_cues[self._auto_i][0] - k)
@@ -194,11 +224,17 @@ class PatientSource:
                 "generation_fs_hz": sim.board.fs_gen_hz,
                 "decimation": sim.board.decimation,
                 "ceiling": sim.patient.ceiling,
-                "channels": [{"index": i, "name": n,
-                              "reference_uv": float(sim.reference_uv[i]) if i < sim.n_muscles else None,
-                              "reference_uv_at_board": float(sim.reference_uv[i] * np.sqrt(sim.power_fraction[i]))
-                              if i < sim.n_muscles else None}
-                             for i, n in enumerate(sim.channel_names())],
+                "channels": [
+                    {
+                        "index": i,
+                        "name": n,
+                        "reference_uv": float(sim.reference_uv[i]) if i < sim.n_muscles else None,
+                        "reference_uv_at_board": float(sim.reference_uv[i] * np.sqrt(sim.power_fraction[i]))
+                        if i < sim.n_muscles
+                        else None,
+                    }
+                    for i, n in enumerate(sim.channel_names())
+                ],
                 "cues": list(self.cue_log),
                 "artefacts": list(sim.artefact_log),
             }

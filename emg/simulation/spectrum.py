@@ -69,8 +69,15 @@ class SpectrumTable:
     Medians are quantised to ``step_hz`` (0.25 Hz by default).
     """
 
-    def __init__(self, f_hz: np.ndarray, median_hz: float, band_hz: tuple[float, float],
-                 *, min_fraction: float = 0.4, step_hz: float = 0.25) -> None:
+    def __init__(
+        self,
+        f_hz: np.ndarray,
+        median_hz: float,
+        band_hz: tuple[float, float],
+        *,
+        min_fraction: float = 0.4,
+        step_hz: float = 0.25,
+    ) -> None:
         self.f_hz = f_hz
         self.median_hz = float(median_hz)
         self.band_hz = (float(band_hz[0]), float(band_hz[1]))
@@ -126,8 +133,9 @@ def sinc_response(f_hz: np.ndarray, fs_out_hz: float, order: int = 3) -> np.ndar
     return np.abs(np.sinc(x)) ** order
 
 
-def board_power_fraction(median_hz: float, band_hz: tuple[float, float], fs_out_hz: float | None,
-                         order: int = 3) -> float:
+def board_power_fraction(
+    median_hz: float, band_hz: tuple[float, float], fs_out_hz: float | None, order: int = 3
+) -> float:
     """Fraction of the EMG power that reaches the output through a sinc^order decimator (aliases included).
 
     ``fs_out_hz=None`` (no decimation filter, ideal anti-aliasing up to the band edge) gives 1.0.

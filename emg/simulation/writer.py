@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,10 @@ def layout_for(fs_hz: float, n_channels: int, board: str | None = None) -> Board
     if preset.needs_file:
         raise ConfigError(f"board {board!r} cannot hold a simulation; use cyton, cyton-daisy, ganglion or synthetic")
     if n_channels > preset.n_channels:
-        raise ConfigError(f"{n_channels} channels do not fit the {preset.name} layout ({preset.n_channels} EXG rows); "
-                          "give fewer --channels or another --board")
+        raise ConfigError(
+            f"{n_channels} channels do not fit the {preset.name} layout ({preset.n_channels} EXG rows); "
+            "give fewer --channels or another --board"
+        )
     return preset
 
 
@@ -67,8 +70,14 @@ def board_rows(res: SimResult, preset: BoardPreset, start_unix_s: float, idx: np
     return rows
 
 
-def write_simulation(res: SimResult, path: str | os.PathLike, *, board: str | None = None,
-                     overwrite: bool = False, start_unix_s: float | None = None) -> dict[str, Any]:
+def write_simulation(
+    res: SimResult,
+    path: str | os.PathLike,
+    *,
+    board: str | None = None,
+    overwrite: bool = False,
+    start_unix_s: float | None = None,
+) -> dict[str, Any]:
     """Write ``res`` to ``PATH.csv`` + ``PATH.json`` + ``PATH.truth.npz``; returns the sidecar dict."""
     from emg.recordings.writer import RecordingWriter, csv_and_sidecar
 
@@ -82,17 +91,30 @@ def write_simulation(res: SimResult, path: str | os.PathLike, *, board: str | No
     new_index = np.cumsum(keep) - 1  # original sample -> row in the file (for kept samples)
     truth = dict(res.truth)
     truth["truth_file"] = tpath.name
-    truth["truth_arrays"] = {"activation": "(C, n) float32, fraction of reference, original sample grid",
-                             "dropped": "(n,) bool, samples left out of the data file",
-                             "median_hz": "(C, m) float32 at slow_fs_hz", "fatigue_s": "(C, m) float32 at slow_fs_hz",
-                             "emg_rms_uv": "(C, m) float32 at slow_fs_hz"}
+    truth["truth_arrays"] = {
+        "activation": "(C, n) float32, fraction of reference, original sample grid",
+        "dropped": "(n,) bool, samples left out of the data file",
+        "median_hz": "(C, m) float32 at slow_fs_hz",
+        "fatigue_s": "(C, m) float32 at slow_fs_hz",
+        "emg_rms_uv": "(C, m) float32 at slow_fs_hz",
+    }
     events = []
     for cue in truth.get("cues", []):
         k = int(cue["sample"])
         if k < len(keep):
-            events.append({"label": "cue", "time_s": cue["time_s"], "sample": int(max(new_index[k], 0)),
-                           "data": {"phase": cue["phase"], "target_pct": cue["target_pct"], "channel": cue["channel"],
-                                    "source": "simulation"}})
+            events.append(
+                {
+                    "label": "cue",
+                    "time_s": cue["time_s"],
+                    "sample": int(max(new_index[k], 0)),
+                    "data": {
+                        "phase": cue["phase"],
+                        "target_pct": cue["target_pct"],
+                        "channel": cue["channel"],
+                        "source": "simulation",
+                    },
+                }
+            )
     gains = [preset.default_gain] * res.exg_uv.shape[0]
     meta = {
         "board_id": preset.board_id,
@@ -111,16 +133,24 @@ def write_simulation(res: SimResult, path: str | os.PathLike, *, board: str | No
         "events": events,
         "ground_truth": truth,
     }
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    meta["start_time"] = datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="milliseconds")
+    meta["start_time"] = datetime.fromtimestamp(start, UTC).isoformat(timespec="milliseconds")
     with RecordingWriter(csv_path, meta, overwrite=overwrite, fsync=False, flush_interval_s=5.0) as w:
         kept = np.flatnonzero(keep)
         for i in range(0, kept.size, WRITE_CHUNK):
-            w.write(board_rows(res, preset, start, kept[i:i + WRITE_CHUNK]))
-    np.savez(tpath, activation=res.activation.astype(np.float32, copy=False), dropped=res.dropped, fs_hz=res.fs_hz,
-             slow_fs_hz=res.slow_fs_hz, slow_step=res.slow_step, median_hz=res.median_hz.astype(np.float32),
-             fatigue_s=res.fatigue_s.astype(np.float32), emg_rms_uv=res.emg_rms_uv.astype(np.float32))
+            w.write(board_rows(res, preset, start, kept[i : i + WRITE_CHUNK]))
+    np.savez(
+        tpath,
+        activation=res.activation.astype(np.float32, copy=False),
+        dropped=res.dropped,
+        fs_hz=res.fs_hz,
+        slow_fs_hz=res.slow_fs_hz,
+        slow_step=res.slow_step,
+        median_hz=res.median_hz.astype(np.float32),
+        fatigue_s=res.fatigue_s.astype(np.float32),
+        emg_rms_uv=res.emg_rms_uv.astype(np.float32),
+    )
     log.info("simulation written to %s (%d samples, truth in %s)", csv_path, int(keep.sum()), tpath.name)
     return w.meta
 

@@ -41,8 +41,19 @@ DRILL_CLASSES: dict[str, type[Drill]] = {
 assert set(DRILL_CLASSES) == set(KINDS)
 
 __all__ = [
-    "Cue", "Drill", "DrillConfig", "DrillConfigError", "DrillEvent", "DrillState", "DRILL_CLASSES", "SHIPPED_DIR",
-    "find_drill", "load_drill", "make_drill", "parse_drill", "shipped_drills",
+    "Cue",
+    "Drill",
+    "DrillConfig",
+    "DrillConfigError",
+    "DrillEvent",
+    "DrillState",
+    "DRILL_CLASSES",
+    "SHIPPED_DIR",
+    "find_drill",
+    "load_drill",
+    "make_drill",
+    "parse_drill",
+    "shipped_drills",
 ]
 
 
@@ -61,12 +72,15 @@ def find_drill(name_or_path: str | Path) -> Path:
     if candidate.is_file() and p.parent == Path("."):
         return candidate
     names = ", ".join(x.stem for x in shipped_drills())
-    raise DrillConfigError(f"drill {str(name_or_path)!r} not found (neither a file nor a shipped drill); "
-                           f"give a path to a .toml file or one of: {names}")
+    raise DrillConfigError(
+        f"drill {str(name_or_path)!r} not found (neither a file nor a shipped drill); "
+        f"give a path to a .toml file or one of: {names}"
+    )
 
 
-def make_drill(config: DrillConfig | str | Path, *, fs_hz: float, n_channels: int,
-               channel_names: list[str] | None = None) -> Drill:
+def make_drill(
+    config: DrillConfig | str | Path, *, fs_hz: float, n_channels: int, channel_names: list[str] | None = None
+) -> Drill:
     """Build the state machine for a drill config (or a file path / shipped name) for one session."""
     if not isinstance(config, DrillConfig):
         config = load_drill(find_drill(config))
