@@ -193,7 +193,7 @@ PRESETS: dict[str, BoardPreset] = {p.name: p for p in (_SYNTHETIC, _PLAYBACK, _C
 def get_preset(name: str) -> BoardPreset:
     """The preset called ``name``; ConfigError naming the known ones otherwise.
 
-    ``lsl:NAME`` names are handled by the LSL source (issue 7), not here.
+    ``lsl:NAME`` names are handled by the LSL source (emg.acquire.lsl), not here.
     """
     key = (name or "").strip().lower()
     if key in PRESETS:

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emg.errors import BoardError, ConfigError
+from emg.recordings.units import UNIT_TO_UV
 
 if TYPE_CHECKING:  # numpy is imported where it is used, so `emg --help` stays instant
     import numpy as np
@@ -72,24 +73,6 @@ CLOSE_GRACE_S = 0.25
 
 #: Extra seconds a freshly opened stream may stay silent before its first sample.
 FIRST_DATA_GRACE_S = 2.0
-
-#: Unit names (lower case) an LSL channel may declare -> factor to microvolts.
-UNIT_TO_UV = {
-    "uv": 1.0,
-    "µv": 1.0,
-    "μv": 1.0,
-    "microvolt": 1.0,
-    "microvolts": 1.0,
-    "mv": 1e3,
-    "millivolt": 1e3,
-    "millivolts": 1e3,
-    "v": 1e6,
-    "volt": 1e6,
-    "volts": 1e6,
-    "nv": 1e-3,
-    "nanovolt": 1e-3,
-    "nanovolts": 1e-3,
-}
 
 
 def loopback_config_path() -> Path:

@@ -30,24 +30,10 @@ import numpy as np
 
 from emg.errors import RecordingError
 from emg.recordings.recording import Event, Recording
+from emg.recordings.units import UNIT_TO_UV
 
 log = logging.getLogger(__name__)
 
-#: Multipliers from a unit name (lower case) to microvolts.
-UNIT_TO_UV = {
-    "uv": 1.0,
-    "µv": 1.0,
-    "μv": 1.0,
-    "microvolt": 1.0,
-    "microvolts": 1.0,
-    "mv": 1e3,
-    "millivolt": 1e3,
-    "millivolts": 1e3,
-    "v": 1e6,
-    "volt": 1e6,
-    "volts": 1e6,
-    "nv": 1e-3,
-}
 
 EXPECTED = (
     "the project's recording (PATH.csv + PATH.json), an OpenBCI GUI .txt (v4/v6), "

@@ -1,4 +1,4 @@
-"""The simulated patient (issue 4): realistic surface EMG with ground truth, offline and live.
+"""simulation: a patient and a board that do not exist. Realistic surface EMG with ground truth, offline and live.
 
 - :mod:`emg.simulation.generator`: ``simulate(scenario, patient, ...)`` -> :class:`SimResult`
   (samples + ground truth), ``generate_emg(activation, fs_hz, ...)``;
