@@ -124,3 +124,15 @@ def test_folder_with_a_bad_file_still_reports_the_good_ones(
     res = {Path(r["path"]).name: r for r in json.loads(captured.out)}
     assert "binary" in res["broken.csv"]["error"] and res["good.csv"]["channels"][0]["n_activations"] == 2
     assert "1 of 2 recording(s) could not be analysed" in captured.err
+
+
+def test_scheduler_without_dask_is_one_line_naming_the_extra(monkeypatch, capsys) -> None:
+    """Dask is the optional extra ``cluster``: without it, --scheduler says how to install it, in one line."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` now raises ImportError
+    sample = str(Path(__file__).resolve().parents[1] / "recordings" / "samples" / "cyton-virtual-patient-20s.csv")
+    code = main(["analyze", sample, sample, "--scheduler", "tcp://127.0.0.1:1", "--json"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err == "error: --scheduler needs Dask: pip install -e '.[cluster]'"
