@@ -124,21 +124,21 @@ def test_recording_replay_runs_the_live_chain_with_flags_and_accelerometer(monke
     used, its filters and rail, DROPPED after lost packets, and the accelerometer for drills that use it."""
     import numpy as np
 
-    import feedback.replay
+    import emg.analysis.drill
     from dsp.live import LiveChain
     from dsp.quality import QualityFlag
     from emg.analysis.drill import replay_drill_recording
 
     rec, cal, config = _drill_recording(drill_name)
     seen = {}
-    real = feedback.replay.replay_drill
+    real = emg.analysis.drill.replay_drill
 
     def spy(config, activation_pct, **kw):
         seen.update(kw, act=activation_pct)
         return real(config, activation_pct, **kw)
 
-    monkeypatch.setattr(feedback.replay, "replay_drill", spy)
-    out = replay_drill_recording(rec, cal.to_dict(), [], None, False)
+    monkeypatch.setattr(emg.analysis.drill, "replay_drill", spy)
+    out = replay_drill_recording(rec, cal, [], None, False)
     assert "error" not in out, out
     chain = LiveChain(rec.fs_hz, 2, mains_hz=50.0, rail_uv=187_500.0)
     chain.set_calibration(cal)

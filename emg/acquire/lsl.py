@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from emg.errors import BoardError, ConfigError
 from emg.recordings.units import UNIT_TO_UV
+from feedback.events import jsonable
 
 if TYPE_CHECKING:  # numpy is imported where it is used, so `emg --help` stays instant
     import numpy as np
@@ -318,7 +319,7 @@ class LslPublisher:
             return
         text = str(label)
         if data:
-            text += " " + json.dumps(data, separators=(",", ":"), default=_json_default)
+            text += " " + json.dumps(jsonable(data), separators=(",", ":"))
         self._mark.push_sample([text], self._lsl_time(timestamp))
         self.markers_pushed += 1
 
@@ -346,16 +347,6 @@ class LslPublisher:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 # --------------------------------------------------------------------------- in

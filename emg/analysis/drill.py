@@ -10,10 +10,19 @@ from typing import Any
 
 import numpy as np
 
+from dsp.calibration import Calibration
 from dsp.detection import Activation
+from dsp.live import LiveChain
+from dsp.quality.flags import package_gaps
+from emg.acquire.boards import preset_for_board_id
+from emg.analysis.quality import recording_rail_uv
 from emg.analysis.rounding import rounded
+from emg.errors import ConfigError
 from emg.recordings.recording import Recording
+from feedback.drill_config import config_from_dict
+from feedback.drills import DRILL_CLASSES
 from feedback.events import jsonable
+from feedback.replay import actions_from_events, replay_drill
 
 
 def drill_reps(
@@ -90,7 +99,7 @@ def drill_reps(
 
 
 def replay_drill_recording(
-    rec: Recording, cal: Any, reps: list[dict[str, Any]], mains_hz: float | None, near_heart: bool
+    rec: Recording, cal: Calibration | None, reps: list[dict[str, Any]], mains_hz: float | None, near_heart: bool
 ) -> dict[str, Any]:
     """Re-run the recorded drill (sidecar ``drill``) over the recording as the live session ran it, and compare.
 
@@ -101,22 +110,10 @@ def replay_drill_recording(
     :func:`dsp.quality.flags.package_gaps`). :func:`feedback.replay.replay_drill` gets that activation (% of
     reference), the quality flags and, for drills that use it, the accelerometer (g). Returns
     ``{reps_attempted, reps_succeeded, results, agrees_with_recorded, reps}`` or ``{error}``."""
-    try:
-        from dsp.calibration import Calibration
-        from dsp.live import LiveChain
-        from dsp.quality.flags import package_gaps
-        from emg.acquire.boards import preset_for_board_id
-        from emg.analysis.quality import recording_rail_uv
-        from emg.errors import ConfigError
-        from feedback.drill_config import config_from_dict
-        from feedback.drills import DRILL_CLASSES
-        from feedback.replay import actions_from_events, replay_drill
-    except ImportError as err:
-        return {"error": f"drill replay unavailable ({err})"}
     if cal is None:
         return {"error": "no calibration in the recording: the drill cannot be replayed in % of reference"}
     try:
-        calib = cal if isinstance(cal, Calibration) else Calibration.from_dict(cal)
+        calib = cal
         config = config_from_dict(rec.meta["drill"])
         filt = rec.meta.get("filters") if isinstance(rec.meta.get("filters"), dict) else None
         if filt is not None:  # what the live session ran (it records these; near_heart only when it used it)

@@ -46,11 +46,8 @@ def run(args: argparse.Namespace) -> int:
         + (", ".join(ports) if ports else "none found (plug in the dongle; `emg virtual-cyton` makes a virtual one)")
     )
     if args.lsl:
-        try:
-            from emg.acquire.lsl import list_streams
-        except ImportError:
-            print("LSL streams: LSL support is not installed in this version")
-            return 0
+        from emg.acquire.lsl import list_streams
+
         streams = list_streams()
         if not streams:
             print("LSL streams: none visible")

@@ -52,12 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--note", default=None, help="free text kept in the sidecar (patient, electrode placement, ...)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing recording at --out")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    try:
-        from emg.acquire.lsl import add_lsl_options
-    except ImportError:  # LSL support not installed
-        pass
-    else:
-        add_lsl_options(p, default_name="emg")
+    from emg.acquire.lsl import add_lsl_options
+
+    add_lsl_options(p, default_name="emg")
     p.set_defaults(func=run)
 
 

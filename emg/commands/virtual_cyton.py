@@ -35,14 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _patient_source(args: argparse.Namespace):
-    from emg.errors import ConfigError
+    from emg.simulation.source import PatientSource
 
-    try:
-        from emg.simulation.source import PatientSource
-    except ImportError:
-        raise ConfigError(
-            "the simulated patient (emg.simulation) is not available in this version; use --source noise"
-        ) from None
     return PatientSource(args.patient, seed=args.seed)
 
 

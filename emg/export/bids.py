@@ -53,6 +53,7 @@ from emg.export.source import (
 )
 from emg.recordings.bids_events import read_tsv
 from emg.recordings.recording import Recording
+from feedback.events import jsonable
 
 log = logging.getLogger(__name__)
 
@@ -123,20 +124,7 @@ def _write_text_atomic(path: Path, text: str) -> None:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    _write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    try:
-        import numpy as np
-
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, np.ndarray):
-            return value.tolist()
-    except ImportError:  # pragma: no cover
-        pass
-    return str(value)
+    _write_text_atomic(path, json.dumps(jsonable(obj), indent=2, ensure_ascii=False) + "\n")
 
 
 def _add_row(path: Path, key: str, row: dict[str, Any], default_header: list[str]) -> bool:
@@ -415,7 +403,7 @@ def events_rows(rec: Recording) -> list[dict[str, Any]]:
                 "duration": float(dur) if isinstance(dur, (int, float)) and dur >= 0 else "n/a",
                 "trial_type": ev.label,
                 "sample": ev.sample,
-                "data": json.dumps(data, separators=(",", ":"), default=_json_default) if data else "n/a",
+                "data": json.dumps(jsonable(data), separators=(",", ":")) if data else "n/a",
             }
         )
     return rows

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-
-import numpy as np
 
 from emg.errors import RecordingError
 from feedback.events import jsonable
@@ -159,20 +156,9 @@ def write_summary(path: Path, summary: dict[str, Any]) -> None:
     """The session summary as JSON (non-finite numbers as null); RecordingError (one line) if it cannot be written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(jsonable(summary), indent=2, allow_nan=False, default=_json_default)
+        text = json.dumps(jsonable(summary), indent=2, allow_nan=False)
         path.write_text(text + "\n", encoding="utf-8")
     except OSError as err:
         raise RecordingError(
             f"cannot write the session summary {path} ({err.strerror}); the recording is kept"
         ) from None
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        v = obj.item()
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    return str(obj)

@@ -38,6 +38,7 @@ import numpy as np
 
 from emg import __version__
 from emg.errors import RecordingError
+from feedback.events import jsonable
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def part_path(base_csv: Path, part: int) -> Path:
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write ``obj`` as JSON to ``path`` so that a reader (or a crash) never sees half a file."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    data = json.dumps(obj, indent=2, default=_json_default).encode("utf-8")
+    data = json.dumps(jsonable(obj), indent=2, allow_nan=False).encode("utf-8")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         os.write(fd, data)
@@ -99,16 +100,6 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
 def _event_dict(label: str, sample: int, time_s: float, data: dict | None) -> dict[str, Any]:
