@@ -68,7 +68,7 @@ def causal_power(y: np.ndarray, fs_hz: float, cutoff_hz: float = CAUSAL_CUTOFF_H
     return np.maximum(sosfilt(psi, lowpass_sos(cutoff_hz, fs_hz, order=2), init="steady"), 0.0), psi
 
 
-def _chain_delay_s(sos: np.ndarray, fs_hz: float) -> float:
+def chain_delay_s(sos: np.ndarray, fs_hz: float) -> float:
     """Energy delay of the causal band-pass/notch chain: when its impulse response has delivered half of the
     energy of its first 50 ms (the main lobe; the notches' long low-level tails are ignored)."""
     from scipy.signal import sosfilt
@@ -81,7 +81,7 @@ def _chain_delay_s(sos: np.ndarray, fs_hz: float) -> float:
     return float(np.argmax(cum >= 0.5 * cum[-1])) / fs_hz
 
 
-def _rest_stats(p: np.ndarray, psi: np.ndarray, fs_hz: float, window_s: float = 0.5, fraction: float = 0.2):
+def rest_stats(p: np.ndarray, psi: np.ndarray, fs_hz: float, window_s: float = 0.5, fraction: float = 0.2):
     """(mean, sd) of sqrt(p) and mean of psi over the quietest ``fraction`` of ``window_s`` windows of p."""
     n = p.shape[1]
     w = max(1, int(window_s * fs_hz))

@@ -278,7 +278,7 @@ def _refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, min_on):
 
     n = x.shape[1]
     sos = clean_causal.sos
-    delay = R._chain_delay_s(sos, fs_hz) + 1.0 / fs_hz  # band-pass energy delay + TKEO's one sample
+    delay = R.chain_delay_s(sos, fs_hz) + 1.0 / fs_hz  # band-pass energy delay + TKEO's one sample
     plateau = max(1, int(R.PLATEAU_S * fs_hz))
     lookback = int(R.LOOKBACK_S * fs_hz)
     results = []
@@ -294,7 +294,7 @@ def _refine_edges(x, spans_all, fs_hz, rest, clean_causal, k_high, min_on):
             mu, sd = np.sqrt(rp[:, skip:]).mean(axis=1), np.sqrt(rp[:, skip:]).std(axis=1)
             mp = rpsi[:, skip:].mean(axis=1)
         else:
-            mu, sd, mp = R._rest_stats(p, psi, fs_hz)
+            mu, sd, mp = R.rest_stats(p, psi, fs_hz)
         per_ch = []
         for c, spans in enumerate(spans_all):
             sp = spans if direction == 1 else [(n - t, n - s) for s, t in reversed(spans)]

@@ -44,13 +44,26 @@ def save_calibration(
         meta["board"] = board
     meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     calibration.meta = meta
+    return write_calibration(calibration, path)
+
+
+def write_calibration(calibration: Calibration, path: str | Path) -> Path:
+    """Write ``calibration``'s JSON to ``path`` atomically (temporary file, fsync, rename: a crash leaves the old
+    file or the new one, never half of one); one-line :class:`FeedbackError` when it cannot be written. The one
+    writer of calibration files."""
+    path = Path(path)
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cal-", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(calibration.to_json())
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as err:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise FeedbackError(
             f"cannot save the calibration to {path} ({err.strerror}); choose a folder you may write to"
         ) from None

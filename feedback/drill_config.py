@@ -22,6 +22,11 @@ from feedback.errors import DrillConfigError
 
 REQUIRED = object()
 
+#: the highest channel number a drill may name: the largest board (Cyton+Daisy, synthetic) has 16 inputs
+MAX_CHANNEL = 16
+#: the highest band edge (% of reference) a drill may set: above twice the reference is not a therapy target
+MAX_BAND_PCT = 200.0
+
 #: The artefact flag names a drill can gate on: the bits of :class:`dsp.quality.QualityFlag`.
 FLAG_BITS = {flag.name.lower(): int(flag) for flag in QualityFlag if flag}
 
@@ -30,8 +35,9 @@ FLAG_BITS = {flag.name.lower(): int(flag) for flag in QualityFlag if flag}
 class FieldSpec:
     """One field of a table: its type, default (``REQUIRED`` if none) and allowed range.
 
-    ``kind``: ``float``, ``int``, ``str``, ``bool``, ``band`` ([lo, hi] %), ``channel`` (1-based
-    number or name), ``channels`` (list of them), ``floats`` (non-empty list of numbers),
+    ``kind``: ``float``, ``int``, ``str``, ``bool``, ``band`` ([lo, hi] %, within 0-``MAX_BAND_PCT``), ``channel``
+    (1-based number up to ``MAX_CHANNEL``, or name), ``channels`` (list of them), ``floats`` (non-empty list of
+    numbers),
     ``choice`` (one of ``choices``), ``flags`` (list of artefact flag names).
     ``lo``/``hi`` bound numbers (inclusive); ``positive`` requires > 0.
     """
@@ -393,7 +399,14 @@ def _check_value(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
         if isinstance(v, str) and v.strip():
             return None
         if isinstance(v, int) and not isinstance(v, bool):
-            return None if v >= 1 else f"must be a channel number from 1 (got {v}; 1 is the first input)"
+            if v < 1:
+                return f"must be a channel number from 1 to {MAX_CHANNEL} (got {v}; 1 is the first input)"
+            if v > MAX_CHANNEL:
+                return (
+                    f"must be a channel number from 1 to {MAX_CHANNEL} (got {v}; "
+                    f"the largest board has {MAX_CHANNEL} inputs)"
+                )
+            return None
         return f"must be {_KIND_WORDS['channel']} (got {value!r})"
 
     if k == "float":
@@ -418,8 +431,11 @@ def _check_value(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
         if not (isinstance(value, list) and len(value) == 2 and all(number(v) for v in value)):
             return value, f"must be {_KIND_WORDS[k]} (got {value!r})"
         lo, hi = float(value[0]), float(value[1])
-        if not 0 <= lo < hi <= 1000:
-            return value, f"must have 0 <= low < high <= 1000 (got [{lo:g}, {hi:g}])"
+        if not 0 <= lo < hi <= MAX_BAND_PCT:
+            return value, (
+                f"must have 0 <= low < high <= {MAX_BAND_PCT:g} (got [{lo:g}, {hi:g}]; "
+                f"above {MAX_BAND_PCT:g} % of the reference is not a target)"
+            )
         return (lo, hi), None
     if k == "channel":
         return value, channel(value)

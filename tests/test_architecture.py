@@ -3,7 +3,8 @@
 - dependencies point one way: ``emg`` -> ``feedback`` -> ``dsp``; ``dsp`` imports neither, ``feedback`` never ``emg``;
 - no import circle between modules (imports inside functions count too);
 - no module takes another module's private (underscore) names, and no module outside a package imports that
-  package's private modules (``dsp._kernels`` is for ``dsp`` only);
+  package's private modules (``dsp._kernels`` is for ``dsp`` only); no module reads a private attribute
+  (``obj._x``) that it does not define itself;
 - Qt is imported only by the view (``feedback/view*.py``) and the tone player;
 - ``emg/``'s top floor holds only the entry points: the command line, errors and the package face;
 - every folder of ``emg/`` is a package with a docstring saying what lives there.
@@ -159,6 +160,45 @@ def test_no_module_takes_another_modules_private_names() -> None:
                 if not (mod == owner or mod.startswith(owner + ".")):
                     wrong.append(f"{where} imports {dep}, private to {owner}")
     assert not wrong, "private names used across modules:\n" + "\n".join(wrong)
+
+
+def _defined_private_names(tree: ast.AST) -> set[str]:
+    """Underscore names a module defines: functions, classes, module variables, ``self._x = ...`` attributes."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return {n for n in names if _private(n)}
+
+
+def test_no_module_reads_private_attributes_it_does_not_define() -> None:
+    wrong = []
+    for path in MODULES.values():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        own = _defined_private_names(tree)
+        foreign_modules = {  # aliases of modules outside the project (argparse._SubParsersAction is theirs to name)
+            (alias.asname or alias.name).split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+            if _resolve(alias.name) is None
+        }
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Attribute) and _private(node.attr)) or node.attr in own:
+                continue
+            base = node.value
+            if isinstance(base, ast.Name) and base.id in {"self", "cls"} | foreign_modules:
+                continue
+            if isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id == "super":
+                continue
+            wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} reads {ast.unparse(node)}")
+    assert not wrong, "private attributes read outside the module that defines them:\n" + "\n".join(wrong)
 
 
 def test_qt_only_in_the_view() -> None:

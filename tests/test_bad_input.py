@@ -94,6 +94,34 @@ def test_progress_output_never_replaces_a_recording(tmp_path: Path, capsys) -> N
     assert "is a file" in _one_line_error(capsys.readouterr().err)
 
 
+def test_outputs_never_replace_another_recording_calibration_summary_or_truth(rec: Path, capsys) -> None:
+    other = _recording(rec.parent, "other")
+    cal = rec.parent / "cal.json"
+    cal.write_text(json.dumps({"rest_floor_uv": [2.0], "rest_sd_uv": [0.5], "reference_uv": [100.0], "fs_hz": 250.0}))
+    summary = rec.parent / "s1.summary.json"
+    summary.write_text(json.dumps({"reps": 3}))
+    protected = [
+        other,
+        other.with_suffix(".json"),
+        rec.parent / "other.truth.npz",
+        cal,
+        summary,
+    ]
+    before = {p: p.read_bytes() for p in protected}
+    capsys.readouterr()
+    for target in protected:
+        for cmd in (["analyze", str(rec), "-o", str(target)], ["report", str(rec), "-o", str(target)]):
+            for force in ([], ["--force"]):
+                assert main(cmd + force) == 2, (cmd, force)
+                msg = _one_line_error(capsys.readouterr().err)
+                assert str(target) in msg and "never" in msg and "-o" in msg, msg
+    assert {p: p.read_bytes() for p in protected} == before
+    # an ordinary earlier output is still replaced with --force
+    plain = rec.parent / "plain.json"
+    plain.write_text(json.dumps({"schema": "emg-analysis/1"}))
+    assert main(["analyze", str(rec), "-o", str(plain), "--force"]) == 0
+
+
 @pytest.mark.parametrize("content", [b"\x7fELF\x02\x01\x01\x00\xd0\xff\xfe binary", None])
 def test_calibration_that_is_binary_or_a_folder(rec: Path, tmp_path: Path, capsys, content) -> None:
     cal = tmp_path / "cal.json"
@@ -239,3 +267,27 @@ def test_serial_port_on_a_board_without_one_is_refused(tmp_path):
     assert proc.returncode != 0
     assert proc.stderr.strip().count("\n") == 0 and "takes no serial port" in proc.stderr
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_record_duration_below_one_sample_ends_after_one_sample(tmp_path: Path) -> None:
+    out = tmp_path / "tiny.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "emg", "record", "--board", "synthetic", "--duration", "0.001", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=HERE,
+        timeout=30,  # it once recorded 0 samples and never stopped
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["complete"] is True and meta["n_samples"] == 1
+
+
+@pytest.mark.parametrize("names", ["a,a", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,a", "x, x"])
+def test_record_refuses_duplicate_channel_names(tmp_path: Path, capsys, names: str) -> None:
+    out = tmp_path / "dup.csv"
+    assert main(["record", "--board", "synthetic", "--duration", "0.1", "--channels", names, "--out", str(out)]) == 2
+    msg = _one_line_error(capsys.readouterr().err)
+    assert "twice" in msg and "--channels" in msg, msg
+    assert not out.exists() and not out.with_suffix(".json").exists()

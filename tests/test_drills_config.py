@@ -57,6 +57,16 @@ def test_defaults_are_filled_in():
         (("reps = 4", "repz = 4"), r"line 10: \[protocol\] repz is an unknown field .*did you mean 'reps'\?"),
         (("channel = 1", "channel = 0"), r"line 5: \[target\] channel must be a channel number from 1"),
         (
+            ("band_pct = [40, 60]", "band_pct = [20, 500]"),
+            r"line 6: \[target\] band_pct must have 0 <= low < high <= 200",
+        ),
+        (
+            ("band_pct = [40, 60]", "band_pct = [250, 300]"),
+            r"line 6: \[target\] band_pct must have 0 <= low < high <= 200",
+        ),
+        (("channel = 1", "channel = 99"), r"line 5: \[target\] channel must be a channel number from 1 to 16 \(got 99"),
+        (("channel = 1", "channel = 17"), r"line 5: \[target\] channel must be a channel number from 1 to 16 \(got 17"),
+        (
             ('kind = "reach_hold"', 'kind = "reach_and_hold"'),
             r"line 1: kind is 'reach_and_hold', not a drill kind; did you mean 'reach_hold'",
         ),
@@ -125,3 +135,21 @@ def test_emg_drills_lists_and_checks(tmp_path, capsys):
     assert 'kind = "reach_hold"' in capsys.readouterr().out
     assert main(["drills", "--json", "--dir", str(tmp_path)]) == 0
     assert '"error": null' in capsys.readouterr().out
+
+
+def test_check_refuses_band_above_200_and_channel_beyond_16(tmp_path, capsys):
+    for edit, field in (
+        (("band_pct = [40, 60]", "band_pct = [20, 500]"), "band_pct"),
+        (("channel = 1", "channel = 99"), "channel"),
+    ):
+        path = tmp_path / f"{field}.toml"
+        path.write_text(GOOD.replace(*edit))
+        capsys.readouterr()
+        assert main(["drills", "--check", str(path)]) == 2
+        out = capsys.readouterr()
+        err = out.err.strip()
+        assert "\n" not in err and err.startswith("error: 1 of 1 drill files have errors"), err
+        assert f"line {5 if field == 'channel' else 6}: [target] {field} must" in out.out, out.out
+    edge = tmp_path / "edge.toml"
+    edge.write_text(GOOD.replace("band_pct = [40, 60]", "band_pct = [150, 200]").replace("channel = 1", "channel = 16"))
+    assert main(["drills", "--check", str(edge)]) == 0

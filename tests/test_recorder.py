@@ -18,7 +18,7 @@ from emg.acquire.acquisition import Acquisition
 from emg.errors import RecordingError
 from emg.recordings import writer as writer_module
 from emg.recordings.recording import load_recording
-from emg.recordings.writer import RecordingWriter, csv_and_sidecar, format_rows
+from emg.recordings.writer import SIDECAR_KEYS, RecordingWriter, csv_and_sidecar, format_rows
 
 
 def _start_record(out, *extra):
@@ -53,25 +53,8 @@ def test_synthetic_round_trip_keeps_brainflow_values(tmp_path):
     np.testing.assert_array_equal(bf, rec.rows)
     assert rec.fs_hz == 250.0 and rec.channel_names[0] == "ch1" and rec.muscles[0] == "rectus femoris"
     side = json.loads(out.with_suffix(".json").read_text())
-    for key in (
-        "format_version",
-        "board_id",
-        "board_name",
-        "sampling_rate",
-        "exg_rows",
-        "accel_rows",
-        "timestamp_row",
-        "marker_row",
-        "package_num_row",
-        "channel_names",
-        "muscles",
-        "units",
-        "gains",
-        "start_time",
-        "events",
-        "software_version",
-    ):
-        assert key in side, key
+    missing = [key for key in SIDECAR_KEYS if key not in side]  # the documented keys, all written
+    assert not missing, missing
     assert side["complete"] is True and side["n_samples"] == 500 and side["stop_reason"] == "duration reached"
 
 

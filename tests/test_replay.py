@@ -7,6 +7,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from emg.acquire.acquisition import Acquisition
 from emg.recordings.recording import load_recording
@@ -118,3 +119,30 @@ def test_replay_command_at_real_speed_prints_rms(tmp_path):
     assert "16 ch at 125 Hz" in proc.stdout
     assert proc.stdout.count("RMS uV:") == 2
     assert "replayed 250 samples (2.00 s of signal)" in proc.stdout
+
+
+@pytest.mark.parametrize("fs", ["250", "200", "125", "1000"])
+def test_replay_of_a_simulated_recording_at_every_layout(tmp_path, fs):
+    """`emg simulate` writes fewer named channels than the board layout has EXG rows; replay plays them
+    (the recording's names first, the layout's own names for the rows the simulation left empty)."""
+    path = tmp_path / f"sim{fs}.csv"
+    sim = subprocess.run(
+        [sys.executable, "-m", "emg", "simulate", "--duration", "2", "--fs", fs, "--out", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert sim.returncode == 0, sim.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "emg", "replay", str(path), "--fast"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    n = int(2 * float(fs))
+    assert f"replayed {n} samples (2.00 s of signal)" in proc.stdout, proc.stdout
+    meta = load_recording(path).meta
+    with Acquisition("playback", playback_file=path, fast=True) as acq:
+        names = acq.channel_names
+        muscles = acq.muscles
+    assert names[: len(meta["channel_names"])] == meta["channel_names"]
+    assert len(names) == acq.n_channels and len(set(names)) == len(names)
+    assert muscles[: len(meta["muscles"])] == meta["muscles"]

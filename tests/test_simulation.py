@@ -223,7 +223,7 @@ def test_mains_harmonic_aliases_at_250_hz_as_on_the_board():
         at70 = spec[np.argmin(np.abs(f - 70.0))]
         if expect:
             # 10 uV x this channel's coupling x |H(180 Hz)| (0.040)
-            assert at70 == pytest.approx(expect * sim._mains_gain[0], rel=0.1)
+            assert at70 == pytest.approx(expect * sim.mains_gain[0], rel=0.1)
         else:
             assert at70 < 0.05
 

@@ -23,12 +23,10 @@ import numpy as np
 
 from dsp._chain import as_signal
 from dsp.errors import SignalError
-from dsp.quality.flags import QualityFlag, QualityMonitor
+from dsp.quality.flags import RAIL_MARGIN, QualityFlag, QualityMonitor
 
 #: Share of a channel's samples at the rail from which the channel is called railed.
 RAILED_FRACTION = 0.01
-#: Samples within this fraction of a known rail count as at the rail.
-RAIL_MARGIN = 0.999
 #: A channel is flat when more than this share of consecutive samples is unchanged.
 FLAT_UNCHANGED_FRACTION = 0.98
 

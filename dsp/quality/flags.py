@@ -21,6 +21,9 @@ from dsp import _kernels as K
 from dsp._chain import as_signal
 from dsp.errors import SignalError
 
+#: A sample at or beyond this fraction of the ADC rail counts as railed (live flags and the batch checks alike).
+RAIL_MARGIN = 0.99
+
 
 class QualityFlag(enum.IntFlag):
     OK = 0
@@ -47,7 +50,7 @@ class QualityMonitor:
         n_channels: int,
         rail_uv: float | None = None,
         *,
-        rail_margin: float = 0.99,
+        rail_margin: float = RAIL_MARGIN,
         flat_window_s: float = 0.25,
         flat_step_uv: float = 1e-3,
         spike_uv: float = 2000.0,

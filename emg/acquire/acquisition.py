@@ -143,6 +143,12 @@ class Acquisition:
             )
         self._muscles_arg = list(muscles or [])
         self._names_arg = list(channel_names or [])
+        twice = sorted({n for n in self._names_arg if self._names_arg.count(n) > 1})
+        if twice:
+            raise ConfigError(
+                f"channel name{'s' if len(twice) > 1 else ''} {', '.join(repr(n) for n in twice)} given twice in "
+                "--channels; give each channel its own name"
+            )
         self.stall_timeout_s = float(stall_timeout_s)
         self.start_timeout_s = float(start_timeout_s)
         self.poll_interval_s = float(poll_interval_s)
@@ -356,7 +362,17 @@ class Acquisition:
     def _label_channels(self) -> None:
         n = self.n_channels
         played = getattr(self.source, "recording_meta", None) or {}  # playback: keep the recording's labels
-        names = self._names_arg or list(played.get("channel_names") or []) or self.preset.channel_names()
+        played_names = [str(x) for x in (played.get("channel_names") or [])]
+        if not self._names_arg and 0 < len(played_names) < n:
+            # a recording that named fewer channels than its layout has EXG rows (`emg simulate` writes only the
+            # simulated ones): its names first, the layout's own names for the rows it left empty
+            taken = set(played_names)
+            for name in self.preset.channel_names()[len(played_names) :]:
+                while name in taken:
+                    name += "_"
+                taken.add(name)
+                played_names.append(name)
+        names = self._names_arg or played_names or self.preset.channel_names()
         if len(names) != n:
             raise ConfigError(f"{len(names)} channel names given for {n} channels; give exactly {n} (comma-separated)")
         muscles = self._muscles_arg or [str(m) for m in (played.get("muscles") or [])][:n]

@@ -13,11 +13,8 @@ import numpy as np
 from dsp.calibration import Calibration
 from dsp.detection import Activation
 from dsp.live import LiveChain
-from dsp.quality.flags import package_gaps
-from emg.acquire.boards import preset_for_board_id
-from emg.analysis.quality import recording_rail_uv
+from emg.analysis.quality import recording_package_gaps, recording_rail_uv
 from emg.analysis.rounding import rounded
-from emg.errors import ConfigError
 from emg.recordings.recording import Recording
 from feedback.drill_config import config_from_dict
 from feedback.drills import DRILL_CLASSES
@@ -113,16 +110,15 @@ def replay_drill_recording(
     if cal is None:
         return {"error": "no calibration in the recording: the drill cannot be replayed in % of reference"}
     try:
-        calib = cal
         config = config_from_dict(rec.meta["drill"])
         filt = rec.meta.get("filters") if isinstance(rec.meta.get("filters"), dict) else None
         if filt is not None:  # what the live session ran (it records these; near_heart only when it used it)
             live_mains = filt.get("mains_hz", mains_hz)
             live_heart = bool(filt.get("near_heart", False))
-            live_env = str(filt.get("envelope") or calib.envelope)
+            live_env = str(filt.get("envelope") or cal.envelope)
         else:
-            live_mains, live_heart, live_env = mains_hz, near_heart, calib.envelope
-        names = list(calib.channel_names or rec.channel_names)
+            live_mains, live_heart, live_env = mains_hz, near_heart, cal.envelope
+        names = list(cal.channel_names or rec.channel_names)
         session = rec.meta.get("session") if isinstance(rec.meta.get("session"), dict) else {}
         used = session.get("channels_used")
         if isinstance(used, list) and used and all(isinstance(u, str) and u in rec.channel_names for u in used):
@@ -136,9 +132,9 @@ def replay_drill_recording(
                 else k
                 for k, nm in enumerate(names)
             ]
-        if len(rows) != calib.n_channels:
+        if len(rows) != cal.n_channels:
             return {
-                "error": f"the session used {len(rows)} channels but its calibration has {calib.n_channels}; "
+                "error": f"the session used {len(rows)} channels but its calibration has {cal.n_channels}; "
                 "the sidecar's session.channels_used does not match its calibration"
             }
         chain = LiveChain(
@@ -149,17 +145,11 @@ def replay_drill_recording(
             envelope=live_env,
             rail_uv=recording_rail_uv(rec),
         )
-        chain.set_calibration(calib)
+        chain.set_calibration(cal)
         x = np.ascontiguousarray(rec.data_uv[rows], dtype=np.float64)
         n = x.shape[1]
-        gaps = np.empty(0, dtype=np.int64)
-        pk = rec.package_num
-        if pk is not None and pk.shape == (n,) and np.isfinite(pk).any():
-            try:
-                modulo = preset_for_board_id(int(rec.meta["board_id"])).package_num_max + 1
-            except (KeyError, TypeError, ValueError, ConfigError):  # not this project's file: the counter's range
-                modulo = max(2, int(np.nanmax(pk)) + 1)
-            gaps = package_gaps(pk, modulo=modulo).at
+        lost = recording_package_gaps(rec)
+        gaps = lost.at if lost is not None else np.empty(0, dtype=np.int64)
         pct = np.empty(x.shape)
         flags = np.empty(x.shape, dtype=np.uint8)
         chunk = 256
@@ -169,8 +159,8 @@ def replay_drill_recording(
             step = chain.process(np.ascontiguousarray(x[:, i:j]), gaps_at=tuple((gaps[k0:k1] - i).tolist()))
             pct[:, i:j] = step.activation_pct
             flags[:, i:j] = step.flags
-        drill_cls = DRILL_CLASSES.get(config.kind)
-        uses_accel = bool(getattr(drill_cls, "uses_accel", config.kind == "balance"))
+        drill_cls = DRILL_CLASSES[config.kind]
+        uses_accel = bool(drill_cls.uses_accel)
         accel = rec.accel if uses_accel and rec.accel is not None and rec.accel.shape[1:] == (n,) else None
         first = next((e for e in rec.events if e.label == "drill_start"), rec.events[0] if rec.events else None)
         t0 = (first.time_s - first.sample / rec.fs_hz) if first is not None else 0.0

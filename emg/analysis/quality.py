@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from dsp.quality.assessment import ChannelCheck, EcgCheck, detect_mains_hz
-from dsp.quality.flags import package_gaps
+from dsp.quality.flags import PackageGaps, package_gaps
 from emg.acquire.boards import PRESETS, BoardPreset, preset_for_board_id
 from emg.analysis.rounding import rounded
 from emg.errors import ConfigError
@@ -94,17 +94,26 @@ def ecg_json(check: EcgCheck | None) -> dict[str, Any]:
     }
 
 
+def recording_package_gaps(rec: Recording) -> PackageGaps | None:
+    """Where packets were lost in ``rec``, from its package counter (wrapping as its board's does, else at the
+    largest number seen); None when the recording has no complete counter."""
+    pk = rec.package_num
+    if pk is None or pk.size < 2 or not np.all(np.isfinite(pk)):
+        return None
+    preset = _recording_preset(rec)
+    modulo = preset.package_num_max + 1 if preset is not None else int(pk.max()) + 1
+    return package_gaps(pk, modulo=modulo) if modulo >= 2 else None
+
+
 def recording_quality(rec: Recording, fs: float) -> dict[str, Any]:
     """The analysis JSON's recording-wide ``quality``: dropped packets (gaps in the package counter) and the
     rate the timestamps give, with one-line flags."""
     out: dict[str, Any] = {"dropped_packets": None, "dropped_fraction": None, "timestamp_rate_hz": None, "flags": []}
-    pk = rec.package_num
-    if pk is not None and pk.size > 1 and np.all(np.isfinite(pk)):
-        preset = _recording_preset(rec)
-        modulo = preset.package_num_max + 1 if preset is not None else int(pk.max()) + 1
-        lost = package_gaps(pk, modulo=modulo).total if modulo >= 2 else 0
+    gaps = recording_package_gaps(rec)
+    if gaps is not None:
+        lost = gaps.total
         out["dropped_packets"] = lost
-        out["dropped_fraction"] = rounded(lost / (lost + pk.size), 6)
+        out["dropped_fraction"] = rounded(lost / (lost + rec.package_num.size), 6)
         if lost:
             out["flags"].append(f"{lost} dropped packet(s) (package counter gaps)")
     ts = rec.timestamps

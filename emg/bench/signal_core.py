@@ -30,7 +30,6 @@ BATCH_CASES = ((8, 250.0), (16, 250.0), (8, 1000.0), (16, 1000.0))
 STREAM_CHUNKS = (1, 10, 32)
 STREAM_FS_HZ = 1000.0
 STREAM_CHANNELS = 16
-STREAM_GAIN = 24  # Cyton's default PGA gain: the rail the live chain's quality flags check (187,500 uV)
 _WARMUP_CALLS = 200
 _BLOCK_CALLS = 1000  # the live chain and scipy take turns every this many calls (a load change hits both)
 
@@ -141,7 +140,7 @@ def bench_stream(calls: int, envelope: str = "linear") -> list[dict[str, Any]]:
     from dsp.calibration import Calibration
     from dsp.design import lowpass_sos
     from dsp.live import LiveChain
-    from emg.acquire.boards import cyton_rail_uv
+    from emg.acquire.boards import get_preset
 
     fs, n_ch = STREAM_FS_HZ, STREAM_CHANNELS
     x = make_signal(n_ch, fs, 2.0 + max(STREAM_CHUNKS) * (calls + _WARMUP_CALLS) / fs * 1.01, seed=1)
@@ -158,7 +157,8 @@ def bench_stream(calls: int, envelope: str = "linear") -> list[dict[str, Any]]:
     clock = time.perf_counter_ns
     rows = []
     for chunk in STREAM_CHUNKS:
-        chain = LiveChain(fs, n_ch, mains_hz=50, envelope=envelope, rail_uv=cyton_rail_uv(STREAM_GAIN))
+        rail_uv = get_preset("cyton").rail_uv  # a Cyton at its default gain: what the flags check
+        chain = LiveChain(fs, n_ch, mains_hz=50, envelope=envelope, rail_uv=rail_uv)
         chain.set_calibration(cal)
         sos = chain.design.sos
         env_sos = lowpass_sos(6.0, fs, order=2)

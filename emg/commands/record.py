@@ -122,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     with acq:
         if args.duration is not None:
-            acq.max_samples = int(round(args.duration * acq.fs_hz))
+            # a duration shorter than one sample period records one sample (0 would never end)
+            acq.max_samples = max(1, int(round(args.duration * acq.fs_hz)))
         rec = acq.recorder
         print(
             f"recording {acq.preset.name if not acq.preset.needs_file else 'playback'} "

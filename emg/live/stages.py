@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from feedback.calibration_store import write_calibration
+from feedback.errors import FeedbackError
+
 if TYPE_CHECKING:
     from dsp.calibration import Calibration
     from feedback.calibration_flow import CalibrationFlow
@@ -103,10 +106,9 @@ class CalibrationStage(_Stage):
         if self.flow.calibration is None:
             return None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(self.flow.calibration.to_json(), encoding="utf-8")
-        except OSError as err:
-            log.warning("could not save the calibration to %s: %s", path, err.strerror)
+            write_calibration(self.flow.calibration, path)
+        except FeedbackError as err:
+            log.warning("%s", err)
             return None
         self.file = path
         return path

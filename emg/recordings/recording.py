@@ -19,6 +19,7 @@ import numpy as np
 
 from emg.errors import RecordingError
 from emg.recordings.text_table import parse_table
+from emg.recordings.writer import FORMAT_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class Recording:
 
 #: Sidecar keys without which a recording cannot be read.
 _REQUIRED_KEYS = ("format_version", "board_id", "sampling_rate", "exg_rows", "timestamp_row")
-_SUPPORTED_FORMAT_VERSIONS = (1,)
+_SUPPORTED_FORMAT_VERSIONS = (FORMAT_VERSION,)  # the versions this reader understands
 
 
 def read_sidecar(path: str | os.PathLike) -> dict[str, Any]:

@@ -249,7 +249,7 @@ class Simulator:
         fat = self.preset.fatigue
         self._mdf_rate = fat.median_rate_hz_per_s if self.fatigue_on else 0.0
         self._amp_rate = fat.amplitude_rate_pct_per_s / 100.0 if self.fatigue_on else 0.0
-        self._mdf_floor = fat.min_median_fraction * self.median0
+        self.mdf_floor = fat.min_median_fraction * self.median0
         self.noise = ShapedNoise(
             self.board.fs_gen_hz,
             list(self.median0),
@@ -270,7 +270,7 @@ class Simulator:
         self._mix_cols = cols.astype(np.int64)
         self._mix_vals = mix[rows, cols].astype(np.float64)
         self.noise_floor_uv = np.array([muscles[min(i, self.n_muscles - 1)].noise_floor_uv for i in range(c)])
-        self._floor_rngs = [np.random.default_rng(s) for s in s_floor.spawn(c)]
+        self.floor_rngs = [np.random.default_rng(s) for s in s_floor.spawn(c)]
         self.decimator = (
             SincDecimator(c, self.board.boxcar, factor=self.factor, order=self.board.order)
             if self.board.boxcar
@@ -288,11 +288,11 @@ class Simulator:
         self._sway_state = self._accel_rng.normal(0.0, 1.0, 3) * self.sway_g * np.array([1.0, 1.0, 0.3])
         # mains coupling per channel
         mrng = np.random.default_rng(s_mains)
-        self._mains_gain = mrng.uniform(0.6, 1.4, c)
+        self.mains_gain = mrng.uniform(0.6, 1.4, c)
         self._mains_phase = mrng.uniform(0, 2 * np.pi, (c, len(self.artefacts.mains.harmonics)))
         # ECG
         self._ecg_rng = np.random.default_rng(s_art.spawn(1)[0])
-        self._ecg_gain = self._ecg_gains()
+        self.ecg_gain = self._ecg_gains()
         self._next_beat_s = float(self._ecg_rng.uniform(0.1, 60.0 / self.artefacts.ecg.heart_rate_bpm))
         self._beats: list[float] = []
         self.ecg_r_peaks_s: list[float] = []
@@ -479,7 +479,8 @@ class Simulator:
                     idx = np.clip((kk - le.k_start) * self.factor, 0, len(full) - 1)
                     accel_jolt[:, kk - k0] += ev.accel_g * le.cache["dir"][:, None] * full[idx][None, :]
 
-    def _mains(self, g0: int, n: int) -> np.ndarray:
+    def mains(self, g0: int, n: int) -> np.ndarray:
+        """Mains interference (C, n) in uV for generator samples g0 .. g0 + n (fundamental and harmonics)."""
         m = self.artefacts.mains
         t = (g0 + np.arange(n)) / self.board.fs_gen_hz
         basis = []
@@ -491,7 +492,7 @@ class Simulator:
                 continue
             ph = (2 * np.pi * h * m.frequency_hz) * t
             basis += [np.sin(ph), np.cos(ph)]
-            amp = m.amplitude_uv * rel * self._mains_gain
+            amp = m.amplitude_uv * rel * self.mains_gain
             phi = self._mains_phase[:, h - 1]
             coef += [amp * np.cos(phi), amp * np.sin(phi)]  # sin(ph + phi) = sin ph cos phi + cos ph sin phi
         if not basis:
@@ -510,7 +511,7 @@ class Simulator:
             self._next_beat_s += max(0.25, period + float(self._ecg_rng.normal(0, e.hrv_sd_s)))
         self._beats = [b for b in self._beats if b > t[0] - 0.5] if n else self._beats
         wave = ecg_beats(t, np.array(self._beats))
-        return self._ecg_gain[:, None] * wave[None, :]
+        return self.ecg_gain[:, None] * wave[None, :]
 
     # ------------------------------------------------------------------------------ generation
     def generate(self, n: int) -> SimChunk:
@@ -525,7 +526,7 @@ class Simulator:
         q = self._drive_q
         a, fat = self.patient.step(n_gen // q)  # at the drive rate (fs_gen / q)
         if self._mdf_rate:
-            median = np.maximum(self.median0[:, None] - self._mdf_rate * fat, self._mdf_floor[:, None])
+            median = np.maximum(self.median0[:, None] - self._mdf_rate * fat, self.mdf_floor[:, None])
             src = self.noise.read(n_gen, np.repeat(median, q, axis=1) if q > 1 else median)  # float32
         else:
             median = np.broadcast_to(self.median0[:, None], fat.shape)
@@ -535,15 +536,15 @@ class Simulator:
             src, a, fat, q, self.reference_uv, self._amp_rate, self._mix_rows, self._mix_cols, self._mix_vals, x
         )
         if self.artefacts.mains.enabled:
-            x += self._mains(g0, n_gen)
-        if self.artefacts.ecg.enabled and self._ecg_gain.any():
+            x += self.mains(g0, n_gen)
+        if self.artefacts.ecg.enabled and self.ecg_gain.any():
             x += self._ecg(g0, n_gen)
         accel_jolt = np.zeros((3, n))
         self._apply_electrode_events(x, g0, accel_jolt, k0)
         y = self.decimator.process(x) if self.decimator else x
         floor = np.empty((self.n_channels, n), dtype=np.float32)
         for c in range(self.n_channels):
-            floor[c] = self._floor_rngs[c].standard_normal(n, dtype=np.float32)
+            floor[c] = self.floor_rngs[c].standard_normal(n, dtype=np.float32)
         add_scaled_noise(y, floor, self.noise_floor_uv)
         dropped = np.zeros(n, dtype=bool)
         for le in self._events:

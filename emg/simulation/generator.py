@@ -287,7 +287,7 @@ def build_truth(
                     "rest_activation": float(sim.patient.rest[c]),
                     "relax_time_s": float(sim.patient.relax_time_s[c]),
                     "reaction_time_s": float(sim.patient.reaction_s[c]),
-                    "ecg_uv": float(sim._ecg_gain[c]),
+                    "ecg_uv": float(sim.ecg_gain[c]),
                 }
             )
         else:
@@ -306,14 +306,14 @@ def build_truth(
                 "frequency_hz": a.mains.frequency_hz,
                 "amplitude_uv": a.mains.amplitude_uv,
                 "harmonics": list(a.mains.harmonics),
-                "channel_gains": sim._mains_gain.round(4).tolist(),
+                "channel_gains": sim.mains_gain.round(4).tolist(),
             }
         )
-    if a.ecg.enabled and sim._ecg_gain.any():
+    if a.ecg.enabled and sim.ecg_gain.any():
         arts.append(
             {
                 "kind": "ecg",
-                "channels": [int(i) for i in np.flatnonzero(sim._ecg_gain)],
+                "channels": [int(i) for i in np.flatnonzero(sim.ecg_gain)],
                 "start_s": 0.0,
                 "end_s": duration_s,
                 "heart_rate_bpm": a.ecg.heart_rate_bpm,
@@ -414,14 +414,14 @@ def generate_emg(
     a_gen = np.repeat(act, f, axis=1)
     if fatigue_s is not None:
         fz = np.repeat(np.atleast_2d(np.asarray(fatigue_s, dtype=np.float64)), f, axis=1)
-        median = np.maximum(sim.median0[:, None] - median_rate_hz_per_s * fz, sim._mdf_floor[:, None])
+        median = np.maximum(sim.median0[:, None] - median_rate_hz_per_s * fz, sim.mdf_floor[:, None])
     else:
         median = None
     src = sim.noise.read(n * f, median)
     x = sim.mix @ (src * (sim.reference_uv[:, None] * a_gen))
     if sim.artefacts.mains.enabled:
-        x += sim._mains(0, n * f)
+        x += sim.mains(0, n * f)
     y = sim.decimator.process(x) if sim.decimator else x
     for i in range(c):
-        y[i] += sim._floor_rngs[i].standard_normal(n) * sim.noise_floor_uv[i]
+        y[i] += sim.floor_rngs[i].standard_normal(n) * sim.noise_floor_uv[i]
     return y
