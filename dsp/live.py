@@ -103,7 +103,7 @@ class LiveChain:
 
     def process(self, chunk_uv: np.ndarray, *, gaps_at: Sequence[int] = _NO_GAPS) -> LiveStep:
         """The next raw chunk (C, n) in uV; ``gaps_at``: sample offsets in the chunk that follow lost packets
-        (flagged DROPPED; see :func:`dsp.quality.flags.package_gaps`). Filters, envelope, % of reference and
+        (flagged DROPPED; the caller finds them from its board's package counter). Filters, envelope, % of reference and
         flags run in one kernel call; the returned arrays are new each call (callers may keep them)."""
         try:  # fast path: a C-contiguous float64 (C, n) array of the right channel count
             shape = chunk_uv.shape

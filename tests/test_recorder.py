@@ -167,5 +167,7 @@ def test_writer_appends_a_late_event_to_its_closed_sidecar(tmp_path):
     side = json.loads((tmp_path / "w.json").read_text())
     assert side["complete"] is True and side["n_samples"] == 30
     assert [e["label"] for e in side["events"]] == ["cue", "board_lost", "drill_end"]
+    w.update(session={"part": 1, "ended": "board lost"})  # a field set after close reaches the file too
+    assert json.loads((tmp_path / "w.json").read_text())["session"] == {"part": 1, "ended": "board lost"}
     with pytest.raises(RecordingError, match="already closed"):
         w.write(rows)

@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from dsp.quality.flags import PackageGaps, package_gaps
 from emg.acquire import brainflow_log
 from emg.acquire.boards import BoardPreset, get_preset, preset_for_board_id
+from emg.acquire.packets import PackageGaps, package_gaps
 from emg.acquire.sources import BrainFlowSource, LslRowsSource, SampleSource
 from emg.errors import BoardError, ConfigError, EmgError, RecordingError
 
@@ -68,7 +68,7 @@ class Chunk:
     accel: np.ndarray | None  # (3, n) in g, where the board has an accelerometer
     first_sample: int  # index of the first sample since the start of acquisition
     dropped: int = 0  # packets lost just before/within this chunk (package-number gaps)
-    # offsets (in this chunk, ascending) of the samples that follow lost packets (dsp.quality.flags.package_gaps);
+    # offsets (in this chunk, ascending) of the samples that follow lost packets (emg.acquire.packets.package_gaps);
     # pass to LiveChain.process(gaps_at=...) to flag them DROPPED
     gaps_at: tuple[int, ...] = ()
 
@@ -354,7 +354,7 @@ class Acquisition:
         return event
 
     def update_sidecar(self, **fields: Any) -> None:
-        """Add fields to the recording's sidecar (drill, calibration, filters, ...); ignored once it is closed."""
+        """Add fields to the recording's sidecar (drill, calibration, filters, ...), also after it was closed."""
         if self.recorder is not None:
             self.recorder.update(**fields)
 

@@ -104,7 +104,7 @@ def replay_drill_recording(
     channel names) go through :class:`dsp.live.LiveChain` in chunks, as live: the live filter settings (sidecar
     ``filters``; without them the analysis settings ``mains_hz``/``near_heart``), the recording's ADC rail,
     the calibration ``cal``, and DROPPED flags on the samples after lost packets (package numbers through
-    :func:`dsp.quality.flags.package_gaps`). :func:`feedback.replay.replay_drill` gets that activation (% of
+    :func:`emg.acquire.packets.package_gaps`). :func:`feedback.replay.replay_drill` gets that activation (% of
     reference), the quality flags and, for drills that use it, the accelerometer (g). Returns
     ``{reps_attempted, reps_succeeded, results, agrees_with_recorded, reps}`` or ``{error}``."""
     if cal is None:

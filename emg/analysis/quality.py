@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from dsp.quality.assessment import ChannelCheck, EcgCheck, detect_mains_hz
-from dsp.quality.flags import PackageGaps, package_gaps
 from emg.acquire.boards import PRESETS, BoardPreset, preset_for_board_id
+from emg.acquire.packets import PackageGaps, package_gaps
 from emg.analysis.rounding import rounded
 from emg.errors import ConfigError
 from emg.recordings.recording import Recording

@@ -51,7 +51,7 @@ class PatientCueAdapter:
 
     def __call__(self, cue: Cue) -> None:
         in_drill = self.session is None or self.session.in_drill
-        d = cue.to_dict() if hasattr(cue, "to_dict") else dict(cue)
+        d = cue.to_dict()
         if in_drill:
             k = self.effort_scale
             d["target_pct"] = float(d.get("target_pct") or 0.0) * k

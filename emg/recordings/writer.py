@@ -283,11 +283,11 @@ class RecordingWriter:
 
     # -- sidecar and end ----------------------------------------------------------------------
     def update(self, **fields: Any) -> None:
-        """Set sidecar fields (e.g. ``drill=...``, ``calibration=...``) and rewrite the sidecar."""
+        """Set sidecar fields (e.g. ``drill=...``, ``calibration=...``) and rewrite the sidecar (after close too,
+        as for late events: the file always says what the writer holds)."""
         with self._lock:
             self.meta.update(fields)
-            if not self._closed:
-                self._write_sidecar()
+            self._write_sidecar()
 
     def close(self, stop_reason: str = "completed", **fields: Any) -> None:
         """Write the posted events, flush, mark the sidecar complete with the sample count and
