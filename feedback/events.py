@@ -16,7 +16,10 @@ Labels (stable; offline analysis keys on them):
 ``failure``            the work time ran out: ``{set, rep, reason}``
 ``rep_void``           the rep could not be judged because of artefacts: ``{set, rep, gated_s}``
 ``rep_end``            ``{set, rep, result, metrics...}`` (per-rep metrics, see each drill)
-``threshold_change``   shaping moved a threshold: ``{name, old_pct, new_pct, reason}``
+``threshold_change``   shaping or the therapist moved a threshold: ``{name, old_pct, new_pct, reason}``
+                       (the therapist's Up/Down keys: ``name "band_pct"``, ``reason "therapist"``)
+``phase_start``        assessment: a protocol phase began: ``{name, index, duration_s}``
+``phase_end``          assessment: it ended: ``{name, index}``
 ``artefact``           a gated spell began: ``{channels, flags, message}``
 ``artefact_end``       it ended: ``{duration_s}``
 ``tense``              stretch drill: the stretched muscle tensed: ``{level_pct}``
@@ -58,6 +61,8 @@ REVEAL = "reveal"
 PAUSE = "pause"
 RESUME = "resume"
 STOP = "stop"
+PHASE_START = "phase_start"
+PHASE_END = "phase_end"
 CALIBRATION_PHASE = "calibration_phase"
 CALIBRATION_DONE = "calibration_done"
 CALIBRATION_REFUSED = "calibration_refused"
@@ -84,6 +89,8 @@ ALL_LABELS = (
     PAUSE,
     RESUME,
     STOP,
+    PHASE_START,
+    PHASE_END,
     CALIBRATION_PHASE,
     CALIBRATION_DONE,
     CALIBRATION_REFUSED,

@@ -69,6 +69,17 @@ class DrillState:
     secondary instruction; ``gating_message`` says why samples are not counting (artefacts).
     ``hidden`` hides the true level (awareness trials). ``reveal`` holds ``{estimate_pct,
     actual_pct}`` while an awareness result is shown. ``score`` carries live drill scores.
+
+    What each drill kind scores, for the view to draw (all optional):
+    ``ceilings_pct`` channel -> ceiling not to exceed (isolation's quiet muscle, down-training), drawn in its
+    own colour and words, apart from ``thresholds_pct`` (the rest / relax line); ``target_path_pct`` the
+    tracking path as ``(t_rel_s, pct)`` tuples on ``channel``, ``t_rel_s`` relative to this frame (negative:
+    the past the history shows; positive: the look-ahead); ``sway_deg2`` / ``sway_limit_deg2`` the balance
+    drill's sway area so far in this rep and its limit, ``tilt_deg`` the current (mediolateral,
+    anteroposterior) tilt. ``failure_reason`` says in a few words why the last rep failed (shown with TRY
+    AGAIN). ``reps_planned`` counts every rep of every set; ``stopped_early`` is set by an early stop.
+    ``stage`` is ``"calibration_rest"``, ``"calibration_reference"`` or ``"drill"``; ``scale_label`` names
+    what the levels are in (the view's axis title), e.g. ``"% of reference"``.
     """
 
     title: str = ""
@@ -95,6 +106,16 @@ class DrillState:
     score: dict[str, Any] = field(default_factory=dict)
     paused: bool = False
     finished: bool = False
+    ceilings_pct: dict[int, float] = field(default_factory=dict)
+    target_path_pct: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    sway_deg2: float | None = None
+    sway_limit_deg2: float | None = None
+    tilt_deg: tuple[float, float] | None = None
+    failure_reason: str = ""
+    reps_planned: int = 0
+    stopped_early: bool = False
+    stage: str = "drill"
+    scale_label: str = "% of reference"
 
     @property
     def cue_text(self) -> str:
@@ -135,4 +156,17 @@ class DrillState:
             hidden=self.hidden,
             finished=self.finished,
             title=self.title,
+            failure=self.failure,
+            gating=bool(self.gating_message),
+            ceilings_pct=dict(self.ceilings_pct),
+            target_path_pct=self.target_path_pct,
+            sway_deg2=self.sway_deg2,
+            sway_limit_deg2=self.sway_limit_deg2,
+            tilt_deg=self.tilt_deg,
+            failure_reason=self.failure_reason,
+            reps_planned=self.reps_planned,
+            attempted=self.attempted,
+            stopped_early=self.stopped_early,
+            stage=self.stage,
+            scale_label=self.scale_label,
         )

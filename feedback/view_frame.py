@@ -38,6 +38,17 @@ class ViewFrame:
     hidden: bool = False  # awareness trial: the true level is hidden
     finished: bool = False
     title: str = ""  # drill name
+    ceilings_pct: dict[int, float] = field(default_factory=dict)  # channel -> ceiling (own colour, own words)
+    target_path_pct: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # (t_rel_s, pct), look-ahead > 0
+    sway_deg2: float | None = None  # balance: sway area so far in this rep
+    sway_limit_deg2: float | None = None
+    tilt_deg: tuple[float, float] | None = None  # balance: current (mediolateral, anteroposterior) tilt
+    failure_reason: str = ""  # why the last rep failed, a few words
+    reps_planned: int = 0  # every rep of every set
+    attempted: int = 0
+    stopped_early: bool = False
+    stage: str = "drill"  # "calibration_rest" | "calibration_reference" | "drill"
+    scale_label: str = "% of reference"  # what the levels are in
 
     def cue_text(self) -> str:
         """The cue with its countdown, e.g. ``"HOLD 3"`` (whole seconds, rounded up)."""
