@@ -59,6 +59,7 @@ class AwarenessDrill(Drill):
         self._current: dict[str, Any] = {}
         self.state.reps_total = self.blocks[0]["trials"]
         self.state.sets_total = len(self.blocks)
+        self.state.reps_planned = sum(int(b["trials"]) for b in self.blocks)
 
     def _resolve_channels(self) -> list[int]:
         return [self.config.resolve_channel("target", "channel", self.channel_names, self.n_channels)]
@@ -128,6 +129,7 @@ class AwarenessDrill(Drill):
         self.trial += 1
         self.trial_in_block += 1
         self._measure, self._gated_n = [], 0
+        self.state.failure_reason = ""
         self.state.rep = self.trial_in_block
         self.state.set_index = self.block_index + 1
         self.state.reps_total = self.blocks[self.block_index]["trials"]
@@ -188,14 +190,18 @@ class AwarenessDrill(Drill):
         if cur["result"] == "success":
             self._emit(ev.SUCCESS, t, set=cur["set"], rep=cur["rep"])
         elif cur["result"] == "failure":
-            self._emit(ev.FAILURE, t, set=cur["set"], rep=cur["rep"], reason="estimate outside tolerance")
+            reason = f"estimate off by {abs(cur['error_pct']):.0f} % (within {self.tolerance_pct:g} counts)"
+            self.state.failure_reason = reason
+            self._emit(ev.FAILURE, t, set=cur["set"], rep=cur["rep"], reason=reason)
         elif cur["result"] == "void":
             self._emit(ev.REP_VOID, t, set=cur["set"], rep=cur["rep"], gated_s=cur["gated_s"])
         self.results.append(dict(cur))
         self._emit(ev.REP_END, t, **cur)
         self.state.attempted = len(self.results)
         self.state.successes = sum(1 for r in self.results if r["result"] == "success")
-        if cur["shown"]:
+        if cur["shown"]:  # a faded (unshown) trial gets no GOOD / TRY AGAIN either: that would be feedback
+            if cur["result"] in ("success", "failure"):
+                self._flash(t, cur["result"], min(self.reveal_s, 0.8) if self.reveal_s > 0 else 0.8)
             self.state.reveal = {"estimate_pct": estimate, "actual_pct": actual, "target_pct": cur["target_pct"]}
             self.state.message = self._reveal_text(estimate, actual)
             self._emit(ev.REVEAL, t, trial=self.trial, actual_pct=actual, estimate_pct=estimate)
@@ -249,6 +255,15 @@ class AwarenessDrill(Drill):
                 feedback_every=self.blocks[self.block_index]["feedback_every"],
             )
         self._enter(t, "rest", self.rest_s)
+
+    def _done_counts(self) -> tuple[int, int]:
+        return len(self.results), sum(1 for r in self.results if r["result"] == "success")
+
+    def _finish(self, t: float) -> None:
+        # nothing is asked any more: show the display again and drop the estimate request
+        self.state.hidden, self.state.reveal = False, None
+        self.phase = "done"
+        super()._finish(t)
 
     def _block_stats(self, block_index: int | None) -> dict[str, Any]:
         rows = [r for r in self.results if block_index is None or r["set"] == block_index + 1]

@@ -14,6 +14,9 @@ and published as the cue's target (what the simulated patient produces); 0 asks 
 A trial succeeds when the sway area is at most ``max_sway_area_deg2`` and the mean CV at most
 ``max_emg_cv_pct`` (a limit of 0 is not judged); without accelerometer data only EMG is judged
 and the patient is told sway is not measured.
+Live for the view: ``state.sway_deg2`` (the sway area so far in this trial; at its end the trial's score),
+``state.sway_limit_deg2`` and ``state.tilt_deg`` (the latest sample's two tilt angles about the trial's
+starting direction, the first toward the board's x axis). A failed trial says why ("too much sway: 23.9 of 20 deg²").
 """
 
 from __future__ import annotations
@@ -42,9 +45,10 @@ def tilt_angles_deg(accel_g: np.ndarray) -> np.ndarray:
 
 
 def tilt_basis(g0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two unit vectors orthogonal to the unit gravity direction ``g0`` (and to each other)."""
+    """Two unit vectors orthogonal to the unit gravity direction ``g0`` (and to each other): the first is
+    the board's x axis projected off ``g0`` (its y axis when x is nearly along gravity)."""
     helper = np.array([1.0, 0.0, 0.0]) if abs(g0[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-    e1 = np.cross(g0, helper)
+    e1 = helper - float(helper @ g0) * g0
     e1 /= np.linalg.norm(e1)
     return e1, np.cross(g0, e1)
 
@@ -81,6 +85,7 @@ class _LiveSway:
         self._e1: tuple[float, float, float] | None = None
         self._e2: tuple[float, float, float] | None = None
         self._s = [0.0] * 5  # sum a, sum b, sum a^2, sum b^2, sum ab
+        self.tilt: tuple[float, float] | None = None  # the latest sample's tilt (deg), once the direction is known
 
     def add(self, x: float, y: float, z: float) -> None:
         norm = math.sqrt(x * x + y * y + z * z)
@@ -103,6 +108,7 @@ class _LiveSway:
         e1, e2 = self._e1, self._e2
         a = math.degrees(math.asin(max(-1.0, min(1.0, u[0] * e1[0] + u[1] * e1[1] + u[2] * e1[2]))))
         b = math.degrees(math.asin(max(-1.0, min(1.0, u[0] * e2[0] + u[1] * e2[1] + u[2] * e2[2]))))
+        self.tilt = (round(a, 3), round(b, 3))
         s = self._s
         s[0] += a
         s[1] += b
@@ -145,6 +151,10 @@ class BalanceDrill(TimedTrialDrill):
         self._reset(len(chans))
         return chans
 
+    def _start(self, t: float) -> None:
+        self.state.sway_limit_deg2 = self.max_sway_area_deg2 if self.max_sway_area_deg2 > 0 else None
+        super()._start(t)
+
     def _reset(self, k: int) -> None:
         self._accel_buf = np.zeros((3, self._n(self.hold_s) + 2))
         self._accel_n = 0
@@ -156,12 +166,13 @@ class BalanceDrill(TimedTrialDrill):
 
     def _trial_begin(self, t: float) -> dict[str, Any]:
         self._reset(len(self.channels))
+        self.state.sway_deg2, self.state.tilt_deg = None, None
         lv = self.level_pct
         self._set_cue(
             t, "hold", f"STAND ON {self.side.upper()} LEG", target_pct=lv, targets=tuple((c, lv) for c in self.channels)
         )
         if lv > 0:
-            self.state.thresholds_pct = {c: [lv] for c in self.channels}
+            self.state.target_marker_pct = {c: lv for c in self.channels}  # a guide, not a line to stay under
         return {"hold_s": self.hold_s, "side": self.side}
 
     def _trial_sample(self, t: float, tau: float, v: list[float], gated: bool) -> None:
@@ -208,7 +219,28 @@ class BalanceDrill(TimedTrialDrill):
 
     def _trial_refresh(self, t: float, tau: float) -> None:
         self.state.message = NO_ACCEL_MESSAGE if self._live.n == 0 and tau > 0.5 else ""
-        self.state.score = {"sway_area_deg2": self._live.area_deg2()}
+        area = self._live.area_deg2()
+        self.state.score = {"sway_area_deg2": area}
+        self.state.sway_deg2 = area
+        self.state.tilt_deg = self._live.tilt
+
+    def _end_trial(self, t: float) -> None:
+        super()._end_trial(t)
+        last = self.results[-1] if self.results else {}
+        self.state.sway_deg2 = last.get("sway_area_deg2")  # the score the trial was judged on
+
+    def _failure_reason(self, metrics: dict[str, Any]) -> str:
+        parts = []
+        area = metrics.get("sway_area_deg2")
+        if self.max_sway_area_deg2 > 0 and area is not None and area > self.max_sway_area_deg2:
+            parts.append(f"too much sway: {area:.1f} of {self.max_sway_area_deg2:g} deg\u00b2")
+        cv = metrics.get("emg_cv_mean_pct")
+        if self.max_emg_cv_pct > 0:
+            if cv is None:
+                parts.append("ankle muscles not working enough to judge steadiness")
+            elif cv > self.max_emg_cv_pct:
+                parts.append(f"muscles unsteady: {cv:.0f} % variation (at most {self.max_emg_cv_pct:g})")
+        return "; ".join(parts) or "score outside the goal"
 
     def summary(self) -> dict[str, Any]:
         out = super().summary()

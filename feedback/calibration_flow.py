@@ -13,6 +13,12 @@ contraction with the highest clean 0.5 s mean is used (best of N).
 The result is a :class:`dsp.calibration.Calibration` (``.calibration``) or a refusal with the
 reason (``.refusal``; e.g. the reference is not clearly above rest), shown on screen and
 recorded as ``calibration_refused``; :meth:`CalibrationFlow.restart` tries again.
+
+The state says which part runs: ``state.stage`` is ``"calibration_rest"`` (PREPARE, REST) or
+``"calibration_reference"`` (CONTRACT and the rests between); there are no reps (``reps_total`` 0): the cue
+is ``CONTRACT`` and the message "Contraction 2 of 3: ...". For the bars, :attr:`CalibrationFlow.rest_level_uv`
+(the clean rest so far) and :attr:`CalibrationFlow.best_level_uv` (each channel's best clean 0.5 s mean over
+the finished contractions) are what ``emg.live.stages.CalibrationStage`` scales the envelope by.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from feedback.state import Cue, DrillState
 
 log = logging.getLogger(__name__)
 EPS = 1e-9
+STAGE_REST = "calibration_rest"
+STAGE_REFERENCE = "calibration_reference"
 
 
 class CalibrationFlow:
@@ -81,9 +89,7 @@ class CalibrationFlow:
         self.envelope = envelope
         self.meta = dict(meta or {})
         self.gate = ArtefactGate(gate_flags, list(range(self.n_channels)), self.channel_names)
-        self.state = DrillState(
-            title="Calibration", kind="calibration", reps_total=self.n_contractions, sets_total=1, set_index=1
-        )
+        self.state = DrillState(title="Calibration", kind="calibration", stage=STAGE_REST, scale_label="")
         self.cue = Cue()
         self.calibration: Calibration | None = None
         self.refusal: str | None = None
@@ -128,9 +134,23 @@ class CalibrationFlow:
         self._rest: list[np.ndarray] = []
         self._ref: list[list[np.ndarray]] = []
         self._ref_bad: list[list[np.ndarray]] = []
+        self._best_uv = np.full(self.n_channels, np.nan)
         self._started = False
         self.calibration, self.refusal, self.finished = None, None, False
-        self.state.finished, self.state.message = False, ""
+        self.state.finished, self.state.message, self.state.failure_reason = False, "", ""
+        self.state.stage = STAGE_REST
+
+    @property
+    def rest_level_uv(self) -> np.ndarray | None:
+        """Mean clean rest envelope (C,) in uV measured so far (the floor-to-be), or None before any."""
+        if not self._rest:
+            return None
+        return np.column_stack(self._rest).mean(axis=1)
+
+    @property
+    def best_level_uv(self) -> np.ndarray:
+        """Per channel (C,) the best clean 0.5 s mean (uV) over the finished contractions; NaN before one."""
+        return self._best_uv.copy()
 
     # ------------------------------------------------------------------------------------
     def _emit(self, label: str, t: float, **data: Any) -> None:
@@ -165,7 +185,8 @@ class CalibrationFlow:
         target = 100.0 if phase == "contract" else 0.0
         if phase == "contract" and self.cal_kind == "submax":
             target = float(self.reference_level_pct or 50.0)
-        st.phase, st.cue, st.message, st.rep = cue_phase, text, msg, self.contraction
+        st.phase, st.cue, st.message, st.rep = cue_phase, text, msg, 0
+        st.stage = STAGE_REST if phase in ("prepare", "rest") else STAGE_REFERENCE
         self.cue = Cue(
             phase=cue_phase,
             target_pct=target,
@@ -259,32 +280,41 @@ class CalibrationFlow:
                 self.contraction += 1
                 self._enter(end, "contract", self.contraction_s)
             elif self.phase == "contract":
+                x, b = self._contraction_arrays(len(self._ref) - 1)
+                peaks = np.array([np.nan if p is None else p for p in self._window_peaks(x, b)])
+                self._best_uv = np.fmax(self._best_uv, peaks)
                 if self.contraction >= self.n_contractions:
                     self._compute(end)
                 else:
                     self._enter(end, "between", self.between_s)
 
+    def _contraction_arrays(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Contraction ``k`` (0-based): its envelope (C, m) and artefact mask (C, m)."""
+        samples, bad = self._ref[k], self._ref_bad[k]
+        x = np.column_stack(samples) if samples else np.zeros((self.n_channels, 0))
+        b = np.column_stack(bad) if bad else np.zeros((self.n_channels, 0), bool)
+        return x, b
+
+    def _window_peaks(self, x: np.ndarray, b: np.ndarray) -> list[float | None]:
+        """Per channel the highest mean over a clean REFERENCE_WINDOW_S window of one contraction (None: none)."""
+        window = max(1, int(round(REFERENCE_WINDOW_S * self.fs_hz)))
+        per: list[float | None] = []
+        for c in range(self.n_channels):
+            xc = np.where(b[c] | ~np.isfinite(x[c]), np.nan, x[c])
+            if xc.size < window:
+                per.append(None)
+                continue
+            cs = np.concatenate([[0.0], np.cumsum(np.nan_to_num(xc))])
+            cn = np.concatenate([[0], np.cumsum(np.isnan(xc))])
+            means = (cs[window:] - cs[:-window]) / window
+            ok = (cn[window:] - cn[:-window]) == 0
+            per.append(float(means[ok].max()) if ok.any() else None)
+        return per
+
     def _best_reference(self, floor: np.ndarray) -> tuple[np.ndarray, list[float | None], list[list[float | None]]]:
         """Per channel the best contraction's envelope (C, m) and its index; clean 0.5 s peak means (N x C)."""
-        window = max(1, int(round(REFERENCE_WINDOW_S * self.fs_hz)))
-        scores: list[list[float | None]] = []
-        rows = []
-        for samples, bad in zip(self._ref, self._ref_bad, strict=False):
-            x = np.column_stack(samples) if samples else np.zeros((self.n_channels, 0))
-            b = np.column_stack(bad) if bad else np.zeros((self.n_channels, 0), bool)
-            rows.append((x, b))
-            per = []
-            for c in range(self.n_channels):
-                xc = np.where(b[c] | ~np.isfinite(x[c]), np.nan, x[c])
-                if xc.size < window:
-                    per.append(None)
-                    continue
-                cs = np.concatenate([[0.0], np.cumsum(np.nan_to_num(xc))])
-                cn = np.concatenate([[0], np.cumsum(np.isnan(xc))])
-                means = (cs[window:] - cs[:-window]) / window
-                ok = (cn[window:] - cn[:-window]) == 0
-                per.append(float(means[ok].max()) if ok.any() else None)
-            scores.append(per)
+        rows = [self._contraction_arrays(k) for k in range(len(self._ref))]
+        scores: list[list[float | None]] = [self._window_peaks(x, b) for x, b in rows]
         best_idx: list[float | None] = []
         m = min(x.shape[1] for x, _ in rows)
         ref = np.zeros((self.n_channels, m))
@@ -351,8 +381,8 @@ class CalibrationFlow:
         st = self.state
         st.finished, st.countdown_s = True, None
         if self.calibration is not None:
+            # no success flash: the drill's first frames follow at once and would show it under "Rep 0"
             st.cue, st.phase, st.message = "DONE", "rest", "Calibration saved: reference is clearly above rest"
-            st.success = True
             self._emit(
                 ev.CALIBRATION_DONE,
                 t,
@@ -362,7 +392,7 @@ class CalibrationFlow:
             )
         else:
             st.cue, st.phase, st.message = "REFUSED", "rest", self.refusal or ""
-            st.failure = True
+            st.failure, st.failure_reason = True, self.refusal or ""
             self._emit(ev.CALIBRATION_REFUSED, t, reason=self.refusal, contraction_levels_uv=scores)
         self.cue = Cue(phase="rest", target_pct=0.0, channel=0, text=st.cue)
         self._emit(ev.CUE, t, **self.cue.to_dict())

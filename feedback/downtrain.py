@@ -1,7 +1,9 @@
 """Down-training: keep an overactive muscle below ``max_pct`` for ``hold_s`` (within ``work_s``).
 
 No relaxation phase is needed between reps (being relaxed is the goal); rests are timed.
-Shaping lowers the ceiling after successes and raises it after failures.
+Shaping lowers the ceiling after successes and raises it after failures; the therapist's Up/Down
+(:meth:`shift_band`) moves it too (``threshold_change`` named ``ceiling_pct``). The ceiling is published in
+``state.ceilings_pct``.
 ``reaction_time_s`` and ``time_to_band_s`` are both the time to first get below the ceiling.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from feedback.drill_base import moved_ceiling
 from feedback.hold_reps import HoldRepDrill
 from feedback.shaping import Shaper
 
@@ -40,6 +43,20 @@ class DowntrainDrill(HoldRepDrill):
     def _apply_shaping(self, new_value_pct: float) -> None:
         self.max_pct = new_value_pct
 
+    def _shift_band(self, t: float, delta_pct: float) -> None:
+        old = self.max_pct
+        new = moved_ceiling(old, delta_pct)
+        if new != old:
+            self.max_pct = new
+            self.shaper.value_pct = new
+            self._therapist_change(t, "ceiling_pct", old, new)
+
+    def _failure_reason(self) -> str:
+        w = self._work
+        if w["first_band"] is None:
+            return f"stayed above the {self.max_pct:g} % ceiling" if w["values"] else "no clean signal in that rep"
+        return f"kept low {w['best_hold'] * self.dt_s:.1f} of {self.hold_s:.1f} s"
+
     def _in_goal(self, v: list[float]) -> bool:
         return v[0] < self.max_pct
 
@@ -54,4 +71,5 @@ class DowntrainDrill(HoldRepDrill):
 
     def _goal_state(self) -> None:
         self.state.bands_pct = {}
-        self.state.thresholds_pct = {self.channels[0]: [self.max_pct]}
+        self.state.thresholds_pct = {}
+        self.state.ceilings_pct = {self.channels[0]: self.max_pct}

@@ -7,6 +7,11 @@ sample ``i`` is at ``t_s + i / fs_hz``. An empty chunk (n = 0) just advances the
 ``_step(t, values, gated)`` where ``values`` are the activation levels (%) of the drill's
 channels (``self.channels`` order), or None for a clock tick, and ``gated`` is True when the
 sample must not count.
+
+What every drill publishes besides the cue: ``state.reps_planned`` (reps x sets), ``state.failure_reason``
+(a few words on why the last rep failed, also the ``failure`` event's ``reason``), ``state.stopped_early``
+with the message "Stopped after N of M reps: K succeeded" after Esc. :meth:`Drill.shift_band` is the
+therapist's Up/Down: it moves the drill's target band (or its ceiling) and records a ``threshold_change``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,27 @@ from feedback.gating import ArtefactGate
 from feedback.state import Cue, DrillState
 
 log = logging.getLogger(__name__)
+
+#: a band moved by the therapist stays within 0 <= lo < hi <= BAND_MAX_PCT (% of reference)
+BAND_MAX_PCT = 200.0
+#: a ceiling moved by the therapist stays within [CEILING_MIN_PCT, BAND_MAX_PCT]: a ceiling of 0 cannot be met
+CEILING_MIN_PCT = 1.0
+
+
+def moved_band(band_pct: tuple[float, float], delta_pct: float) -> tuple[float, float]:
+    """``band_pct`` with both edges moved by ``delta_pct``, the move clamped so 0 <= lo < hi <= BAND_MAX_PCT."""
+    lo, hi = float(band_pct[0]), float(band_pct[1])
+    d = min(max(float(delta_pct), -lo), BAND_MAX_PCT - hi)
+    return (lo + d, hi + d) if d else (lo, hi)
+
+
+def moved_ceiling(ceiling_pct: float, delta_pct: float) -> float:
+    """``ceiling_pct`` moved by ``delta_pct`` within [CEILING_MIN_PCT, BAND_MAX_PCT] (never away from that range)."""
+    c = float(ceiling_pct)
+    new = min(max(c + float(delta_pct), CEILING_MIN_PCT), BAND_MAX_PCT)
+    if (delta_pct > 0 and new < c) or (delta_pct < 0 and new > c):
+        return c  # already outside the range (a drill file's own value): the key only moves it inward
+    return new
 
 
 class Drill:
@@ -83,6 +109,13 @@ class Drill:
     def _before_stop(self, t: float) -> None:
         """Record what is still open (a rep waiting for relaxation) before an early stop."""
 
+    def _shift_band(self, t: float, delta_pct: float) -> None:
+        """Move the target band or ceiling by ``delta_pct`` (emit ``threshold_change``); default: nothing to move."""
+
+    def _done_counts(self) -> tuple[int, int]:
+        """(reps attempted, reps succeeded) for the closing message."""
+        return int(getattr(self, "attempted", 0)), int(getattr(self, "succeeded", 0))
+
     def summary(self) -> dict[str, Any]:
         """The drill's results as JSON types (reps attempted and succeeded, per-rep metrics, ...)."""
         raise NotImplementedError
@@ -125,8 +158,10 @@ class Drill:
             self._emit(ev.CUE, t, **cue.to_dict())
 
     def _count_result(self, t: float, result: str, failure_reason: str, gated_s: float | None) -> None:
-        """Count a finished rep or trial (success / failure / void), emit its event and flash the view."""
+        """Count a finished rep or trial (success / failure / void), emit its event and flash the view.
+        ``failure_reason`` (a few words a patient understands) goes into the ``failure`` event and the state."""
         self.attempted += 1
+        self.state.failure_reason = failure_reason if result == "failure" else ""
         if result == "success":
             self.succeeded += 1
             self._emit(ev.SUCCESS, t, set=self.set_index, rep=self.rep)
@@ -172,8 +207,11 @@ class Drill:
         self._end_t = t
         self.state.finished = True
         self.state.countdown_s = None
-        attempted, succeeded = getattr(self, "attempted", None), getattr(self, "succeeded", None)
-        if isinstance(attempted, int) and isinstance(succeeded, int):
+        attempted, succeeded = self._done_counts()
+        if self.stopped_early:
+            self.state.stopped_early = True
+            self.state.message = f"Stopped after {attempted} of {self.state.reps_planned} reps: {succeeded} succeeded"
+        else:
             self.state.message = f"Done: {succeeded} of {attempted} reps succeeded"
         self._emit(ev.DRILL_END, t, summary=self.summary())
 
@@ -231,6 +269,7 @@ class Drill:
                 channels=[self.channel_names[c] for c in self.channels],
                 config=self.config.to_dict(),
             )
+            self.state.message, self.state.failure_reason = "", ""  # nothing left over from before the drill
             self._start(t0)
         if n == 0:
             self._t = t0
@@ -288,6 +327,23 @@ class Drill:
     @property
     def paused(self) -> bool:
         return self._paused_at is not None
+
+    def shift_band(self, t_s: float, delta_pct: float) -> list[DrillEvent]:
+        """The therapist's Up/Down (+5 / -5): move the drill's target band by ``delta_pct`` (both edges,
+        clamped to 0 <= lo < hi <= 200; a ceiling for down-training and isolation's quiet channel) from now on.
+
+        ``t_s`` is session-clock time, as in :meth:`update`. Updates the state at once and returns the
+        ``threshold_change`` events (``{"name": "band_pct" | "ceiling_pct", "old_pct", "new_pct", "reason":
+        "therapist"}``) to record; [] when the drill has nothing to move, is over, or is already at the limit.
+        Deterministic: the same calls at the same times give the same drill.
+        """
+        if self.finished or not math.isfinite(float(delta_pct)):
+            return []
+        self._events = []
+        now = self._paused_at if self._paused_at is not None else float(t_s)
+        t = now - self._offset_s
+        self._shift_band(t, float(delta_pct))
+        return list(self._events)
 
     def stop(self, t_s: float) -> list[DrillEvent]:
         """End the drill now (Esc): emits ``stop`` and ``drill_end`` with the summary so far."""

@@ -56,7 +56,17 @@ def _f(key: str, kind: str, default: Any = REQUIRED, **kw: Any) -> FieldSpec:
     return FieldSpec(key, kind, default, **kw)
 
 
-KINDS = ("reach_hold", "downtrain", "tracking", "isolation", "symmetry", "balance", "stretch", "awareness")
+KINDS = (
+    "reach_hold",
+    "downtrain",
+    "tracking",
+    "isolation",
+    "symmetry",
+    "balance",
+    "stretch",
+    "awareness",
+    "assessment",
+)
 
 _PROTOCOL = [
     _f("reps", "int", 5, lo=1, hi=1000, example="reps = 5"),
@@ -183,6 +193,37 @@ SCHEMAS: dict[str, dict[str, list[FieldSpec]]] = {
         ],
         "protocol": _PROTOCOL + [_f("success_flash_s", "float", 0.8, lo=0, hi=10)],
         "scoring": [_f("min_relaxed_fraction", "float", 0.9, lo=0, hi=1, example="min_relaxed_fraction = 0.9")],
+        "gating": _GATING,
+    },
+    "assessment": {
+        "": _TOP,
+        "target": [
+            _f("channel", "channel", example="channel = 1"),
+            _f("band_pct", "band", (40.0, 80.0), example="band_pct = [40, 80]"),
+            _f("rest_threshold_pct", "float", 10.0, lo=0, hi=100, example="rest_threshold_pct = 10"),
+        ],
+        "pre_baseline": [_f("duration_s", "float", 60.0, positive=True, hi=600, example="duration_s = 60")],
+        "quick": [
+            _f("reps", "int", 5, lo=1, hi=50, example="reps = 5"),
+            _f("contract_s", "float", 2.0, positive=True, hi=10, example="contract_s = 2"),
+            _f("rest_s", "float", 10.0, positive=True, hi=120, example="rest_s = 10"),
+            _f("target_pct", "float", 100.0, positive=True, hi=MAX_BAND_PCT, example="target_pct = 100"),
+        ],
+        "holds": [
+            _f("reps", "int", 10, lo=1, hi=50, example="reps = 10"),
+            _f("work_s", "float", 10.0, positive=True, hi=120, example="work_s = 10"),
+            _f("rest_s", "float", 10.0, positive=True, hi=120, example="rest_s = 10"),
+        ],
+        "endurance": [_f("duration_s", "float", 60.0, positive=True, hi=600, example="duration_s = 60")],
+        "post_baseline": [_f("duration_s", "float", 60.0, positive=True, hi=600, example="duration_s = 60")],
+        "scoring": [
+            _f("exclude_s", "float", 1.0, lo=0, hi=10, example="exclude_s = 1"),
+            _f("onset_fraction", "float", 0.75, positive=True, hi=1, example="onset_fraction = 0.75"),
+            _f("release_fraction", "float", 0.375, positive=True, hi=1, example="release_fraction = 0.375"),
+            _f("slow_s", "float", 2.0, positive=True, hi=60, example="slow_s = 2"),
+            _f("in_band_fraction", "float", 0.7, positive=True, hi=1, example="in_band_fraction = 0.7"),
+        ],
+        "protocol": [_f("success_flash_s", "float", 0.8, lo=0, hi=10, example="success_flash_s = 0.8")],
         "gating": _GATING,
     },
     "awareness": {
@@ -348,6 +389,15 @@ class DrillConfig:
             what = f"{st['side']} leg stance {st['hold_s']:g} s, ankle {', '.join(ch(c) for c in st['channels'])}"
         elif k == "stretch":
             what = f"stretch {t['hold_s']:g} s with {ch(t['channel'])} below {t['max_pct']:g} %"
+        elif k == "assessment":
+            q, h = p["quick"], p["holds"]
+            what = (
+                f"{ch(t['channel'])}: rest {p['pre_baseline']['duration_s']:g} s, {q['reps']} quick contractions, "
+                f"{h['reps']} x ({h['work_s']:g} s hold in {t['band_pct'][0]:g}-{t['band_pct'][1]:g} % / "
+                f"{h['rest_s']:g} s rest), endurance {p['endurance']['duration_s']:g} s, "
+                f"rest {p['post_baseline']['duration_s']:g} s"
+            )
+            reps = ""
         else:
             n = sum(b["trials"] for b in p["blocks"])
             what = (
@@ -660,6 +710,32 @@ def _cross_checks(cfg: DrillConfig) -> None:
                 "rise_s",
                 f"({tr['rise_s']:g} s) leaves no plateau in a {tr['duration_s']:g} s trapezoid",
                 "make 2 * rise_s < duration_s (or rise_s = 0 for a third each)",
+            )
+    if cfg.kind == "assessment":
+        t, sc = p["target"], p["scoring"]
+        if t["rest_threshold_pct"] >= t["band_pct"][0]:
+            raise cfg.error(
+                "target",
+                "rest_threshold_pct",
+                f"({t['rest_threshold_pct']:g}) must be below the band's low edge ({t['band_pct'][0]:g})",
+                "lower rest_threshold_pct or raise band_pct",
+            )
+        shortest = min(p["holds"]["work_s"], p["holds"]["rest_s"], p["quick"]["rest_s"])
+        for table in ("pre_baseline", "endurance", "post_baseline"):
+            shortest = min(shortest, p[table]["duration_s"])
+        if sc["exclude_s"] >= shortest:
+            raise cfg.error(
+                "scoring",
+                "exclude_s",
+                f"({sc['exclude_s']:g} s) leaves nothing of the shortest phase ({shortest:g} s) to measure",
+                "lower exclude_s or lengthen the phases",
+            )
+        if sc["release_fraction"] >= sc["onset_fraction"]:
+            raise cfg.error(
+                "scoring",
+                "release_fraction",
+                f"({sc['release_fraction']:g}) must be below onset_fraction ({sc['onset_fraction']:g})",
+                "keep the release level under the onset level (defaults 0.375 and 0.75)",
             )
     if cfg.kind == "awareness":
         t = p["target"]

@@ -12,6 +12,7 @@ import numpy as np
 
 from dsp.quality.flags import QualityFlag
 from feedback.drill_config import FLAG_BITS
+from feedback.names import display_name
 
 #: Bit -> what the patient or therapist reads, and what to do.
 FLAG_MESSAGES = {
@@ -52,7 +53,12 @@ class ArtefactGate:
         self.last_gated_s: float | None = None
 
     def name(self, ch: int) -> str:
+        """The raw channel name (as recorded in events)."""
         return self.channel_names[ch] if ch < len(self.channel_names) else f"channel {ch + 1}"
+
+    def display(self, ch: int) -> str:
+        """The channel name as the patient reads it (:func:`feedback.names.display_name`)."""
+        return display_name(self.name(ch))
 
     def sample_bits(self, activation_pct: np.ndarray, flags: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """For a chunk, the gating word per sample ``(n,)`` and the per-channel words ``(k, n)``
@@ -68,7 +74,7 @@ class ArtefactGate:
         """One line saying why samples are not counting, worst problem first."""
         parts = []
         for bit, text in FLAG_MESSAGES.items():
-            chans = [self.name(ch) for ch, b in zip(self.channels, per_channel_bits, strict=False) if b & bit]
+            chans = [self.display(ch) for ch, b in zip(self.channels, per_channel_bits, strict=False) if b & bit]
             if chans:
                 part = text.format(ch=", ".join(chans))
                 if part not in parts:

@@ -15,6 +15,8 @@ it took longer than ``relax_timeout_s``), ``steadiness_sd_pct`` / ``steadiness_c
 coefficient of variation of the level over the successful hold, or the longest hold of a missed
 rep), ``hold_mean_pct`` (the level over that hold), ``mean_pct``, ``peak_pct`` (clean samples of the
 work period), ``gated_s``.
+A failed rep says why (``state.failure_reason``, the ``failure`` event's ``reason``): "held 1.2 of 3.0 s"
+when the goal was met but not long enough, else the drill's own words ("not high enough: peak 22 of 30 %").
 Timing rests on sample counts, so results are exact multiples of 1 / fs_hz.
 """
 
@@ -82,6 +84,7 @@ class HoldRepDrill(Drill):
         self._work: dict[str, Any] = {}
         self.state.reps_total = self.reps_per_set
         self.state.sets_total = self.sets
+        self.state.reps_planned = self.reps_per_set * self.sets
 
     # ---- hooks ---------------------------------------------------------------------------
     def _make_shaper(self, shaping: dict[str, Any] | None) -> Shaper:
@@ -124,6 +127,19 @@ class HoldRepDrill(Drill):
 
     def _work_message(self, v: list[float]) -> str:
         return ""
+
+    def _miss_reason(self, values: list[float]) -> str:
+        """Why a rep that never met the goal failed, in a few words (``values``: its clean primary levels)."""
+        return "goal not reached"
+
+    def _failure_reason(self) -> str:
+        """Why the rep in ``self._work`` failed: too short a hold, or the drill's :meth:`_miss_reason`."""
+        w = self._work
+        if w["first_band"] is not None:
+            return f"held {w['best_hold'] * self.dt_s:.1f} of {self.hold_s:.1f} s"
+        if not w["values"]:
+            return "no clean signal in that rep"
+        return self._miss_reason(w["values"])
 
     # ---- engine ---------------------------------------------------------------------------
     def _start(self, t: float) -> None:
@@ -203,6 +219,7 @@ class HoldRepDrill(Drill):
         self.state.rep = self.rep
         self.state.set_index = self.set_index
         self.state.message = ""
+        self.state.failure_reason = ""
         self._emit(ev.REP_START, t, set=self.set_index, rep=self.rep, **self._goal())
         self._work_cue(t, holding=False)
 
@@ -279,7 +296,7 @@ class HoldRepDrill(Drill):
             "gated_s": _round(gated_s),
             **self._extra_metrics(),
         }
-        self._count_result(t, result, "work time ran out", _round(gated_s))
+        self._count_result(t, result, self._failure_reason() if result == "failure" else "", _round(gated_s))
         self.state.message = "Not counted: too much artefact in that rep" if result == "void" else ""
         change = self.shaper.record(result)
         if change:
@@ -294,6 +311,13 @@ class HoldRepDrill(Drill):
 
     def _apply_shaping(self, new_value_pct: float) -> None:
         raise NotImplementedError
+
+    def _therapist_change(self, t: float, name: str, old: Any, new: Any) -> None:
+        """Record a therapist's move (``threshold_change``, reason "therapist") and show it at once."""
+        self._emit(ev.THRESHOLD_CHANGE, t, name=name, old_pct=old, new_pct=new, reason="therapist")
+        self._goal_state()
+        if self.phase == "work":
+            self._work_cue(t, holding=self._work["holding"])
 
     def _close_rep(self, t: float) -> None:
         metrics, self._pending = self._pending, None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from feedback.drill_base import moved_band
 from feedback.hold_reps import HoldRepDrill
 from feedback.shaping import Shaper
 
@@ -52,6 +53,26 @@ class ReachHoldDrill(HoldRepDrill):
     def _apply_shaping(self, new_value_pct: float) -> None:
         width = self.band_pct[1] - self.band_pct[0]
         self.band_pct = (new_value_pct, new_value_pct + width)
+
+    def _shift_band(self, t: float, delta_pct: float) -> None:
+        old = self.band_pct
+        new = moved_band(old, delta_pct)
+        if new == old:
+            return
+        self.band_pct = new
+        self.shaper.value_pct = new[0]  # shaping goes on from the therapist's band
+        self._therapist_change(t, "band_pct", [old[0], old[1]], [new[0], new[1]])
+
+    def _miss_reason(self, values: list[float]) -> str:
+        peak = max(values)
+        lo, hi = self.band_pct
+        if peak < lo:
+            if peak < self.rest_threshold_pct:
+                return "no contraction seen"
+            return f"not high enough: peak {peak:.0f} of {lo:.0f} %"
+        if peak > hi:
+            return f"too high: stay under {hi:.0f} %"
+        return "did not reach the band"
 
     def _in_goal(self, v: list[float]) -> bool:
         return self.band_pct[0] <= v[0] <= self.band_pct[1]

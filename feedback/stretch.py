@@ -4,7 +4,9 @@ Stretching works better relaxed: when the level stays at or above ``max_pct`` fo
 ``tense_grace_s`` the patient is told (``tense`` event, message "Tensing: breathe out and let
 it go"); a ``relaxed`` event follows when it drops below again. Per trial: ``relaxed_fraction``
 (clean samples below the threshold / clean samples), ``tense_episodes``, ``tense_s``, ``mean_pct``,
-``peak_pct``. A trial succeeds when ``relaxed_fraction >= min_relaxed_fraction``.
+``peak_pct``. A trial succeeds when ``relaxed_fraction >= min_relaxed_fraction``. ``max_pct`` is the
+relax line (``state.thresholds_pct``); the therapist's Up/Down (:meth:`shift_band`) moves it
+(``threshold_change`` named ``ceiling_pct``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from feedback import events as ev
+from feedback.drill_base import moved_ceiling
 from feedback.timed_trials import TimedTrialDrill
 
 TENSE_MESSAGE = "Tensing: breathe out and let it go"
@@ -95,6 +98,18 @@ class StretchDrill(TimedTrialDrill):
             "peak_pct": round(self._peak, 6) if self._peak is not None else None,
             "max_pct": self.max_pct,
         }
+
+    def _failure_reason(self, metrics: dict[str, Any]) -> str:
+        frac = metrics["relaxed_fraction"]
+        return f"too tense: relaxed {100 * frac:.0f} % of the time (need {100 * self.min_relaxed_fraction:.0f} %)"
+
+    def _shift_band(self, t: float, delta_pct: float) -> None:
+        old = self.max_pct
+        new = moved_ceiling(old, delta_pct)
+        if new != old:
+            self.max_pct = new
+            self._emit(ev.THRESHOLD_CHANGE, t, name="ceiling_pct", old_pct=old, new_pct=new, reason="therapist")
+            self.state.thresholds_pct = {self.channels[0]: [self.max_pct]}
 
     def _trial_refresh(self, t: float, tau: float) -> None:
         self.state.thresholds_pct = {self.channels[0]: [self.max_pct]}

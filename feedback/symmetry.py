@@ -63,9 +63,21 @@ class SymmetryDrill(ReachHoldDrill):
 
     def _work_message(self, v: list[float]) -> str:
         if abs(v[0] - v[1]) > self.tolerance_pct and min(v) >= self.rest_threshold_pct:
-            weaker = self.gate.name(self.channels[0] if v[0] < v[1] else self.channels[1])
+            weaker = self.gate.display(self.channels[0] if v[0] < v[1] else self.channels[1])
             return f"Even out: more on {weaker}"
         return ""
+
+    def _miss_reason(self, values: list[float]) -> str:
+        lo, hi = self.band_pct
+        both_in = [(a, b) for a, b in self._lr if lo <= a <= hi and lo <= b <= hi]
+        if both_in:
+            gap = min(abs(a - b) for a, b in both_in)
+            return f"sides uneven: {gap:.0f} % apart (at most {self.tolerance_pct:g})"
+        for side, ch in enumerate(self.channels):
+            peak = max(p[side] for p in self._lr)
+            if peak < lo:
+                return f"{self.gate.display(ch)} not high enough: peak {peak:.0f} of {lo:.0f} %"
+        return f"not both in the band: keep them between {lo:.0f} and {hi:.0f} %"
 
     def _work_cue(self, t: float, holding: bool) -> None:
         c = self.target_pct

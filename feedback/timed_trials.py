@@ -4,7 +4,8 @@ Each trial lasts a fixed time; rests are timed (``start_delay_s`` before the fir
 ``rest_s`` between trials, ``set_rest_s`` between sets). At a trial's end the subclass scores it:
 ``success``, ``failure``, or ``void`` when less than half of it was clean (artefact-free).
 Events: ``set_start``, ``rep_start``, ``success`` / ``failure`` / ``rep_void``, ``rep_end`` with
-the trial's metrics, ``set_end``, ``drill_end``.
+the trial's metrics, ``set_end``, ``drill_end``. A failed trial says why in a few words
+(:meth:`TimedTrialDrill._failure_reason`, into ``state.failure_reason`` and the ``failure`` event).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class TimedTrialDrill(Drill):
         self._gated = 0
         self.state.reps_total = self.reps_per_set
         self.state.sets_total = self.sets
+        self.state.reps_planned = self.reps_per_set * self.sets
 
     # ---- hooks ---------------------------------------------------------------------------
     def trial_duration_s(self) -> float:
@@ -60,6 +62,10 @@ class TimedTrialDrill(Drill):
 
     def _trial_score(self) -> tuple[bool, dict[str, Any]]:
         """(passed, metrics) at the trial's end."""
+        raise NotImplementedError
+
+    def _failure_reason(self, metrics: dict[str, Any]) -> str:
+        """Why a trial with these metrics failed, in a few words a patient understands."""
         raise NotImplementedError
 
     def _rest_cue(self, t: float) -> None:
@@ -107,6 +113,7 @@ class TimedTrialDrill(Drill):
         self._clean = self._gated = 0
         self._cue_time_s = t + self._offset_s
         self.state.rep, self.state.set_index = self.rep, self.set_index
+        self.state.failure_reason = ""
         goal = self._trial_begin(t)
         self._emit(ev.REP_START, t, set=self.set_index, rep=self.rep, **goal)
 
@@ -127,7 +134,8 @@ class TimedTrialDrill(Drill):
             "gated_s": round(self._gated * self.dt_s, 6),
             **metrics,
         }
-        self._count_result(t, result, "score outside the goal", metrics["gated_s"])
+        reason = self._failure_reason(metrics) if result == "failure" else ""
+        self._count_result(t, result, reason, metrics["gated_s"])
         self._record_rep_end(t, metrics, self._enter_rest)
 
     def _refresh_state(self, t: float) -> None:

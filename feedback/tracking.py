@@ -8,6 +8,11 @@ falling over ``rise_s``; sine ``low + (high - low) * (1 - cos(2 pi tau / P)) / 2
 that best matches the target, 10 ms resolution). A trial succeeds when ``rms_error_pct <= max_rms_error_pct``.
 Only clean samples count. The cue's ``target_pct`` follows the target every sample; one ``cue``
 event per trial records the trajectory (not one per sample).
+
+The view gets the path itself (``state.target_path_pct``): the target over the last ``HISTORY_S`` and
+the next ``LOOKAHEAD_S`` seconds on a ``PATH_STEP_S`` grid, times relative to the frame; during a rest
+it previews the coming trial. The therapist's Up/Down (:meth:`shift_band`) moves the whole trajectory
+(``low_pct`` and ``high_pct``, recorded as ``band_pct``).
 """
 
 from __future__ import annotations
@@ -17,8 +22,16 @@ from typing import Any
 
 import numpy as np
 
+from feedback import events as ev
+from feedback.drill_base import moved_band
 from feedback.state import Cue
 from feedback.timed_trials import TimedTrialDrill
+
+#: the path the view draws: this much of the past (s) ...
+HISTORY_S = 8.0
+#: ... and of the future (s), on a grid of PATH_STEP_S (at most 111 points)
+LOOKAHEAD_S = 3.0
+PATH_STEP_S = 0.1
 
 
 def target_at(
@@ -94,6 +107,54 @@ class TrackingDrill(TimedTrialDrill):
             text="FOLLOW",
         )
 
+    def target_path(self, t: float) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        """The path around drill time ``t``: (times relative to ``t`` in s, target in %), covering
+        ``[t - HISTORY_S, t + LOOKAHEAD_S]`` within the current trial (or the next one, during a rest)."""
+        if self.finished:
+            return None
+        if self.phase == "trial":
+            start = self._phase_t
+        elif self.phase == "rest":
+            start = self._phase_t + self._phase_dur  # a rest is always followed by a trial
+        else:
+            return None
+        duration = self.trial_duration_s()
+        k0 = max(0, math.ceil((t - HISTORY_S - start) / PATH_STEP_S - 1e-9))
+        k1 = min(math.floor(duration / PATH_STEP_S + 1e-9), math.floor((t + LOOKAHEAD_S - start) / PATH_STEP_S + 1e-9))
+        if k1 < k0:
+            return None
+        taus = [k * PATH_STEP_S for k in range(k0, k1 + 1)]
+        return (
+            tuple(round(start + tau - t, 6) for tau in taus),
+            tuple(round(self.target_at(tau), 6) for tau in taus),
+        )
+
+    def _refresh_state(self, t: float) -> None:
+        super()._refresh_state(t)
+        self.state.target_path_pct = self.target_path(t)
+
+    def _finish(self, t: float) -> None:
+        super()._finish(t)
+        self.state.target_path_pct = None
+
+    def _shift_band(self, t: float, delta_pct: float) -> None:
+        old = (float(self.trajectory["low_pct"]), float(self.trajectory["high_pct"]))
+        new = moved_band(old, delta_pct)
+        if new == old:
+            return
+        self.trajectory["low_pct"], self.trajectory["high_pct"] = new
+        self._emit(ev.THRESHOLD_CHANGE, t, name="band_pct", old_pct=list(old), new_pct=list(new), reason="therapist")
+        shown = self._t if self._t is not None else t  # the time of the frame on screen
+        self.state.target_path_pct = self.target_path(shown)
+        if self.phase == "trial":
+            self.state.target_marker_pct = {self.channels[0]: self.target_at(shown - self._phase_t)}
+
+    def _failure_reason(self, metrics: dict[str, Any]) -> str:
+        rms = metrics.get("rms_error_pct")
+        if rms is None:
+            return "no clean signal in that trial"
+        return f"too far from the path: off by {rms:.0f} % on average (at most {self.max_rms_error_pct:g})"
+
     def _errors(self) -> np.ndarray:
         lv = np.asarray(self._levels)
         tg = np.asarray(self._targets)
@@ -124,6 +185,7 @@ class TrackingDrill(TimedTrialDrill):
             return False, {"rms_error_pct": None, "mean_error_pct": None, "max_abs_error_pct": None, "lag_s": None}
         rms = float(np.sqrt(np.mean(err**2)))
         return rms <= self.max_rms_error_pct, {
+            "band_pct": [self.trajectory["low_pct"], self.trajectory["high_pct"]],
             "rms_error_pct": round(rms, 6),
             "mean_error_pct": round(float(err.mean()), 6),
             "max_abs_error_pct": round(float(np.abs(err).max()), 6),

@@ -1,8 +1,8 @@
 """What one frame of the live view shows, independent of the drill that produced it.
 
-The view draws a :class:`ViewFrame`; :func:`frame_from_state` turns whatever the drill publishes
-(``feedback.state`` objects, a plain dict, or a ``ViewFrame``) into one, so the view never needs
-to know which drill kind is running. No Qt here.
+The view draws a :class:`ViewFrame`; :func:`frame_from_state` turns what the drill publishes
+(a ``feedback.state.DrillState``, a ``ViewFrame`` or a plain dict of ``ViewFrame`` field names) into one,
+so the view never needs to know which drill kind is running. No Qt here.
 
 Units: every level, band and threshold is in % of the calibrated reference (``*_pct``).
 Channel indices are 0-based positions in the session's channel list.
@@ -10,6 +10,7 @@ Channel indices are 0-based positions in the session's channel list.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,47 +60,10 @@ class ViewFrame:
         return cue
 
 
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        if isinstance(obj, Mapping):
-            if name in obj and obj[name] is not None:
-                return obj[name]
-        else:
-            value = getattr(obj, name, None)
-            if value is not None:
-                return value
-    return default
-
-
-def _as_band(value: Any) -> tuple[float, float] | None:
-    if value is None:
-        return None
-    try:
-        lo, hi = value
-        return float(lo), float(hi)
-    except (TypeError, ValueError):
-        return None
-
-
-def _channel_map(value: Any, default_channel: int | None) -> dict[int, Any]:
-    """Accept ``{ch: v}``, ``[(ch, v), ...]`` or a bare value meaning the target channel."""
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        out = {}
-        for k, v in value.items():
-            try:
-                out[int(k)] = v
-            except (TypeError, ValueError):
-                continue
-        return out
-    if default_channel is None:
-        return {}
-    return {default_channel: value}
-
-
 def frame_from_state(state: Any) -> ViewFrame:
-    """Normalise a drill's published state (object, dict, or ViewFrame) into a :class:`ViewFrame`."""
+    """A :class:`ViewFrame` from a drill's state: a ``feedback.state.DrillState`` (anything with
+    ``to_view_frame()``), a ``ViewFrame``, or a plain dict of ``ViewFrame`` field names (unknown keys are
+    ignored; ``bands_pct``, ``thresholds_pct``, ``ceilings_pct`` and ``target_marker_pct`` keys become ints)."""
     if state is None:
         return ViewFrame()
     if isinstance(state, ViewFrame):
@@ -108,61 +72,21 @@ def frame_from_state(state: Any) -> ViewFrame:
     if callable(to_view):
         produced = to_view()
         if isinstance(produced, ViewFrame):
-            produced.failure = bool(getattr(state, "failure", False))
-            produced.gating = bool(getattr(state, "gating_message", ""))
             return produced
-    channel = _get(state, "channel", "target_channel")
-    channel = int(channel) if channel is not None else None
-
-    bands: dict[int, tuple[float, float]] = {}
-    for ch, v in _channel_map(_get(state, "bands_pct", "bands"), channel).items():
-        band = _as_band(v)
-        if band is not None:
-            bands[ch] = band
-    band = _as_band(_get(state, "target_band_pct", "band_pct", "target_band"))
-    if band is not None and channel is not None:
-        bands.setdefault(channel, band)
-
-    thresholds: dict[int, list[float]] = {}
-    raw_thr = _get(state, "thresholds_pct", "thresholds")
-    for ch, v in _channel_map(raw_thr, channel).items():
-        if isinstance(v, (list, tuple)):
-            thresholds[ch] = [float(x) for x in v if x is not None]
-        else:
-            try:
-                thresholds[ch] = [float(v)]
-            except (TypeError, ValueError):
-                continue
-    rest_thr = _get(state, "rest_threshold_pct", "relax_threshold_pct")
-    if rest_thr is not None and channel is not None:
-        thresholds.setdefault(channel, []).append(float(rest_thr))
-
-    markers: dict[int, float] = {}
-    for ch, v in _channel_map(_get(state, "target_marker_pct", "moving_target_pct", "target_now_pct"), channel).items():
-        try:
-            markers[ch] = float(v)
-        except (TypeError, ValueError):
-            continue
-
-    countdown = _get(state, "countdown_s", "remaining_s", "phase_remaining_s")
-    return ViewFrame(
-        cue=str(_get(state, "cue_text", "cue", default="") or ""),
-        countdown_s=float(countdown) if countdown is not None else None,
-        phase=str(_get(state, "phase", default="") or ""),
-        channel=channel,
-        bands_pct=bands,
-        thresholds_pct=thresholds,
-        target_marker_pct=markers,
-        rep=int(_get(state, "rep", "rep_index", default=0) or 0),
-        reps_total=int(_get(state, "reps_total", "reps", "n_reps", default=0) or 0),
-        set_index=int(_get(state, "set_index", "set", "set_number", default=0) or 0),
-        sets_total=int(_get(state, "sets_total", "sets", "n_sets", default=0) or 0),
-        successes=int(_get(state, "successes", "n_success", "succeeded", default=0) or 0),
-        success=bool(_get(state, "success", "success_flash", default=False)),
-        failure=bool(_get(state, "failure", default=False)),
-        gating=bool(_get(state, "gating_message", default="")),
-        message=str(_get(state, "message", "gating_message", "instruction", default="") or ""),
-        hidden=bool(_get(state, "hidden", "display_hidden", default=False)),
-        finished=bool(_get(state, "finished", default=False)),
-        title=str(_get(state, "title", "drill_name", "name", default="") or ""),
-    )
+    if not isinstance(state, Mapping):
+        raise TypeError(f"cannot draw a {type(state).__name__}: give a DrillState, a ViewFrame or a dict of its fields")
+    fields = {f.name for f in dataclasses.fields(ViewFrame)}
+    kw = {k: v for k, v in state.items() if k in fields and v is not None}
+    for key in ("bands_pct", "thresholds_pct", "ceilings_pct", "target_marker_pct"):
+        if key in kw:
+            kw[key] = {int(ch): v for ch, v in dict(kw[key]).items()}
+    if "bands_pct" in kw:
+        kw["bands_pct"] = {ch: (float(v[0]), float(v[1])) for ch, v in kw["bands_pct"].items()}
+    if "thresholds_pct" in kw:
+        kw["thresholds_pct"] = {
+            ch: [float(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
+            for ch, v in kw["thresholds_pct"].items()
+        }
+    if kw.get("channel") is not None:
+        kw["channel"] = int(kw["channel"])
+    return ViewFrame(**kw)

@@ -30,3 +30,21 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real recordings not found at {REALDATA} (they live beside the project in ../shared/realdata)")
     return REALDATA
+
+
+@pytest.fixture(scope="session")
+def headless_demo(tmp_path_factory: pytest.TempPathFactory):
+    """One real `emg demo --headless` run (virtual Cyton, simulated patient, calibration then the 3-rep demo
+    drill; about 30 s in real time), shared by the tests that read its outputs (they must not change them).
+    Returns ``(exit_code, printed_text, out_dir)``."""
+    import contextlib
+    import io
+
+    pytest.importorskip("PySide6")
+    from emg.cli import main
+
+    out = tmp_path_factory.mktemp("headless_demo") / "demo"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["demo", "--headless", "--out", str(out)])
+    return code, printed.getvalue(), out

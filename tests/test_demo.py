@@ -12,10 +12,8 @@ from emg.cli import main
 from emg.recordings.recording import load_recording
 
 
-def test_demo_headless_patient_completes_the_drill(tmp_path, capsys):
-    out = tmp_path / "demo"
-    code = main(["demo", "--headless", "--out", str(out)])
-    printed = capsys.readouterr().out
+def test_demo_headless_patient_completes_the_drill(headless_demo):
+    code, printed, out = headless_demo
     assert code == 0, printed
     summary = json.loads((out / "demo.summary.json").read_text())
     # the post-operative quadriceps patient (ceiling 60 %) completes the 3-rep reach-and-hold demo drill

@@ -112,7 +112,7 @@ def test_missing_and_unreadable_files(tmp_path):
     bad.write_bytes(b"\xff\xfe\x00kind")
     with pytest.raises(DrillConfigError, match="cannot be read"):
         load_drill(bad)
-    with pytest.raises(DrillConfigError, match="not found .* one of: awareness_fading"):
+    with pytest.raises(DrillConfigError, match="not found .* one of: .*awareness_fading"):
         find_drill("no_such_drill")
     assert find_drill("reach_hold_demo").name == "reach_hold_demo.toml"
 
@@ -120,7 +120,7 @@ def test_missing_and_unreadable_files(tmp_path):
 def test_emg_drills_lists_and_checks(tmp_path, capsys):
     assert main(["drills"]) == 0
     out = capsys.readouterr().out
-    assert "reach_hold_quadriceps" in out and "tracking" in out and "10 drills" in out
+    assert "reach_hold_quadriceps" in out and "tracking" in out and f"{len(shipped_drills())} drills" in out
     good = tmp_path / "good.toml"
     good.write_text(GOOD)
     assert main(["drills", "--check", str(good)]) == 0

@@ -47,7 +47,8 @@ rest_threshold_pct = 10
     assert r["quiet_peak_pct"] == 25.0
     cue = [e.data for e in ev if e.label == "cue" and e.data["phase"] == "contract"][0]
     assert cue["targets"] == [[0, 50.0]]  # the quiet channel has a ceiling, not a target
-    assert drill.state.thresholds_pct == {0: [10.0], 1: [15.0]}
+    # the quiet channel's ceiling is a ceiling, apart from the target's rest line
+    assert drill.state.thresholds_pct == {0: [10.0]} and drill.state.ceilings_pct == {1: 15.0}
     with pytest.raises(DrillConfigError, match=r"\[quiet\] channel is the target channel"):
         build(drill.config.text.replace("channel = 2", "channel = 1"), n_channels=2)
 
@@ -72,7 +73,9 @@ start_delay_s = 0.5
         channel_names=["VMO", "BF"],
     )
     run(drill, levels(FS, (0.5, (0, 0)), (0.3, (50, 25)), n_channels=2))
-    assert drill.state.message == "Keep BF quiet"
+    assert drill.state.message == "BF too active: let it relax"
+    run(drill, levels(FS, (0.2, (50, 5)), n_channels=2), t0_s=0.8)
+    assert drill.state.message == "Keep BF relaxed"  # said all through the work, not only when it goes wrong
 
 
 def test_symmetry_both_sides_within_tolerance():
@@ -393,5 +396,5 @@ def test_balance_cue_asks_for_the_stance_level_and_cv_skips_resting_channels():
     r = drill.summary()["reps"][0]
     assert r["emg_cv_pct"][0] == 0.0 and r["emg_cv_pct"][1] is None and r["emg_cv_mean_pct"] == 0.0
     cue = drill.summary()  # the stance cue asked both ankle channels for 20 %
-    assert drill.state.thresholds_pct == {0: [20.0], 1: [20.0]}
+    assert drill.state.target_marker_pct == {0: 20.0, 1: 20.0} and drill.state.thresholds_pct == {}  # a guide
     assert cue["goal"]["side"] == "right"

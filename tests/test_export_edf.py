@@ -87,7 +87,7 @@ def test_bdf_round_trip_data_events_and_header(rec_path: Path, tmp_path: Path) -
     # rounding, not truncation: at most half a quantisation step per channel (+ float noise)
     assert np.all(err <= np.array(res.quantum_uv) / 2 + 1e-9)
     assert res.quantum_uv[0] < 0.001 and res.quantum_uv[7] < 0.03  # 24 bit, even on the railed channel
-    assert labels[:3] == ["ch1 VastuMediaL", "ch2 VastuMediaR", "ch3 RectFemoLeft"]
+    assert labels[:3] == ["VastusMedialisL", "VastusMedialisR", "RectusFemoriLeft"]  # the muscle, within 16
     assert labels[3:] == ["ch4", "ch5", "ch6", "ch7", "ch8"]
     # every event as an annotation, at its exact sample
     assert [(round(on * fs), txt) for on, _, txt in notes] == [(s, lab[:40]) for lab, s, _ in EVENTS]
@@ -246,7 +246,7 @@ def test_cli_recording_without_sidecar_asks_for_rate(
         == 0
     )
     data, fs, labels, notes, _ = read_back(tmp_path / "b.bdf")
-    assert fs == 250.0 and data.shape == (8, 7503) and labels[0] == "ch1 QuadL" and notes == []
+    assert fs == 250.0 and data.shape == (8, 7503) and labels[0] == "quad L" and notes == []
 
 
 def test_cli_bare_file_with_ambiguous_layout_needs_board(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -43,5 +43,5 @@ def test_ganglion_myoware_file_into_bids(realdata: Path, tmp_path: Path) -> None
     assert side["HardwareFilters"] == "n/a"  # not known for the Ganglion: said, not invented
     data, fs, labels, _, _ = read_back(res.data_file)
     assert fs == 200.0 and data.shape == rec.data_uv.shape
-    assert labels[:2] == ["ch1 BicepBrachR", "ch2 TriceBrachR"]
+    assert labels[:2] == ["biceps brachii R", "TricepsBrachiiR"]
     assert np.all(np.abs(data - rec.data_uv).max(axis=1) <= np.array(res.edf.quantum_uv) / 2 + 1e-9)

@@ -82,7 +82,7 @@ def test_best_of_three_reference_and_phase_timeline():
     done = [e for e in events if e.label == "calibration_done"][0]
     assert done.t_s == pytest.approx(8.0)
     json.dumps([e.to_dict() for e in events])
-    assert f.state.cue == "DONE" and f.state.success
+    assert f.state.cue == "DONE" and not f.state.success  # no GOOD flash under the drill's first frames
     contract_cues = [e.data for e in events if e.label == "cue" and e.data["phase"] == "contract"]
     assert len(contract_cues) == 3 and contract_cues[0]["target_pct"] == 100.0
     assert cal.meta["board"] == "cyton" and cal.meta["best_contraction"] == [2, 3]
@@ -183,3 +183,57 @@ def test_pause_restarts_the_interrupted_contraction():
     assert phases[-3:] == [("contract", 15.5), ("between", 16.5), ("contract", 17.5)]
     assert f.calibration is not None and len(f._ref) == 3
     assert f.calibration.reference_uv[0] == pytest.approx(30.0, rel=0.03)
+
+
+def test_calibration_stage_shows_rest_as_rest_and_the_reference_as_a_climb_to_a_goal():
+    from emg.live.stages import FIRST_GOAL_X_REST, REST_READS, CalibrationStage
+
+    rng = np.random.default_rng(3)
+    env = envelope({"c1": [20, 15], "c2": [30, 12], "c3": [10, 18]}, rng)
+    stage = CalibrationStage(flow())
+    shown: dict[str, list[np.ndarray]] = {}
+    seen = []
+    for i in range(0, env.shape[1], 5):
+        st = stage.flow.state
+        values, _ = stage.update(i / FS, env[:, i : i + 5], None, settled=i >= 20)
+        phase = stage.flow.phase if not stage.flow.finished else "done"
+        seen.append((phase, st.stage, st.scale_label, st.reps_total, st.cue, st.message))
+        key = f"{phase}{stage.flow.contraction}" if phase in ("contract", "between") else phase
+        if i >= 30:  # settled, with a rest level from the settled chunks before
+            shown.setdefault(key, []).append(values)
+    level = {k: np.hstack(v).mean(axis=1) for k, v in shown.items()}
+    # resting reads low and calm on the rest scale (was 98-100 % of "highest so far"), under its line
+    assert level["rest"] == pytest.approx([REST_READS, REST_READS], rel=0.05)
+    assert level["prepare"] == pytest.approx([REST_READS, REST_READS], rel=0.1)
+    rest_states = {s[1:4] for s in seen if s[0] in ("prepare", "rest")}
+    assert rest_states == {("calibration_rest", "10 = your rest level", 0)}
+    # contraction 1 climbs toward a first goal of FIRST_GOAL_X_REST x rest (VMO 20 uV over a 2 uV rest)
+    assert level["contract1"] == pytest.approx(
+        [100 * 20 / (FIRST_GOAL_X_REST * 2), 100 * 15 / (FIRST_GOAL_X_REST * 3)], rel=0.05
+    )
+    # then in % of the best contraction so far: contraction 2 reads 150 / 80 of contraction 1 ...
+    assert level["contract2"] == pytest.approx([150.0, 80.0], rel=0.05)
+    # ... and contraction 3 is measured against the best of 1 and 2 per channel (30 uV VMO, 15 uV BF)
+    assert level["contract3"] == pytest.approx([100 * 10 / 30, 100 * 18 / 15], rel=0.05)
+    ref_states = {s[1:5] for s in seen if s[0] == "contract"}
+    assert ref_states == {
+        ("calibration_reference", "% of a first goal (10 x rest)", 0, "CONTRACT"),
+        ("calibration_reference", "% of your best so far", 0, "CONTRACT"),
+    }
+    assert ("contract", "Contraction 2 of 3: as hard as you can") in {(s[0], s[5]) for s in seen}
+    assert stage.flow.state.target_marker_pct == {0: 100.0, 1: 100.0}  # the goal, drawn on each channel
+    assert stage.flow.state.stage == "calibration_reference" and not stage.flow.state.success
+
+
+def test_calibration_stage_rest_line_and_no_bars_before_the_filters_settle():
+    from emg.live.stages import REST_LINE, CalibrationStage
+
+    rng = np.random.default_rng(4)
+    env = envelope({}, rng)
+    stage = CalibrationStage(flow())
+    values, _ = stage.update(0.0, env[:, :10], None, settled=False)
+    assert not values.any()
+    values, _ = stage.update(0.1, env[:, 10:150], None, settled=True)
+    assert stage.flow.state.thresholds_pct == {0: [REST_LINE], 1: [REST_LINE]}
+    tense = stage.update(1.5, 8 * env[:, 150:160], None, settled=True)[0]  # tensing shows as a climb over the line
+    assert tense.mean(axis=1) == pytest.approx([80.0, 80.0], rel=0.1) and (tense.mean(axis=1) > REST_LINE).all()

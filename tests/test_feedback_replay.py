@@ -150,4 +150,61 @@ def test_recording_replay_runs_the_live_chain_with_flags_and_accelerometer(monke
     assert np.all(seen["flags"][0, 1000:1300] & QualityFlag.RAILED)
     assert not np.any(seen["flags"][1] & QualityFlag.RAILED)
     assert seen["channel_names"] == ["vastus_medialis", "biceps_femoris"]
-    assert (seen["accel_g"] is rec.accel) if uses_accel else seen["accel_g"] is None
+    if uses_accel:  # the board's accelerometer from the drill's first sample (here the recording's first)
+        assert np.array_equal(seen["accel_g"], rec.accel)
+    else:
+        assert seen["accel_g"] is None
+
+
+def test_actions_include_stop_and_the_therapists_band_shifts_only():
+    from feedback.replay import band_shift_pct
+
+    recorded = [
+        {
+            "label": "threshold_change",
+            "time_s": 4.0,
+            "data": {"name": "band_pct", "old_pct": [20, 50], "new_pct": [25, 55], "reason": "therapist"},
+        },
+        {
+            "label": "threshold_change",
+            "time_s": 5.0,
+            "data": {"name": "ceiling_pct", "old_pct": 30.0, "new_pct": 27.5, "reason": "therapist"},
+        },
+        {
+            "label": "threshold_change",
+            "time_s": 6.0,
+            "data": {"name": "band_pct", "old_pct": [20, 50], "new_pct": [22, 52], "reason": "shaping"},
+        },
+        {"label": "stop", "time_s": 7.0, "data": {}},
+        {"label": "rep_end", "time_s": 3.0, "data": {"result": "success"}},
+    ]
+    assert actions_from_events(recorded) == [
+        (4.0, "threshold_change", 5.0),
+        (5.0, "threshold_change", -2.5),
+        (7.0, "stop", None),
+    ]
+    assert band_shift_pct({"name": "band_pct", "old_pct": [20, 50], "new_pct": [25, 55], "reason": "x"}) is None
+
+
+def test_a_drill_started_mid_recording_replays_on_the_session_clock():
+    """A drill started at session sample 437 (after a calibration), fed in the session's odd chunks, and its
+    replay from that sample with the recorded stop: the same events, at the same times, to the last bit."""
+    text = find_drill("reach_hold_demo").read_text()
+    act = levels(FS, (2.0, 0), (1.0, 35), (2.0, 0), (3.0, 0), (2.5, 35), (4.0, 0), (2.5, 40), (3.0, 0))
+    s0 = 437
+    live = build(text, fs_hz=FS)
+    events = []
+    for i in range(0, act.shape[1], 3):  # the session's chunks; the time of each is its first sample / fs
+        events += live.update((s0 + i) / FS, act[:, i : i + 3])
+    events += live.stop((s0 + act.shape[1]) / FS)
+    recorded = [e.to_dict() for e in events]
+    replayed, _ = replay_drill(
+        config_from_dict(recorded[0]["data"]["config"]),
+        act,
+        fs_hz=FS,
+        first_sample=s0,
+        actions=actions_from_events(recorded),
+        stop_at_end=True,
+    )
+    assert [e.to_dict() for e in replayed] == recorded
+    assert recorded[0]["time_s"] == s0 / FS and any(e["label"] == "rep_end" for e in recorded)

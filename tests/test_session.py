@@ -334,38 +334,74 @@ def test_awareness_estimate_keyed_in_reaches_the_drill_and_the_recording(tmp_pat
     assert [e.label for e in rec.events].count("reveal") == 1
 
 
-def test_calibration_at_the_start_is_refused_when_there_is_no_contraction(tmp_path, capsys):
-    """The synthetic board's signals do not change between rest and 'contract': an honest refusal."""
+def test_synthetic_board_without_calibration_is_one_line(tmp_path, capsys):
+    """The synthetic board's fixed sine waves have no rest or contraction: said in one line, before recording."""
     out = tmp_path / "c.csv"
-    code = main(
-        [
-            "train",
-            "--board",
-            "synthetic",
-            "--drill",
-            "reach_hold_demo",
-            "--headless",
-            "--rest-s",
-            "2",
-            "--contractions",
-            "1",
-            "--contraction-s",
-            "0.6",
-            "--out",
-            str(out),
-        ]
-    )
+    code = main(["train", "--board", "synthetic", "--drill", "reach_hold_demo", "--headless", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "streams fixed sine waves" in err[0] and "--calibration FILE" in err[0] and "emg demo" in err[0]
+    assert not out.exists()
+
+
+def test_calibration_refused_on_a_resting_patient_in_a_few_lines_once(tmp_path, capsys):
+    """Named muscles use the first channels only; a patient who never contracts is refused in a few short lines."""
+    from emg.acquire.virtual_cyton import VirtualCyton
+    from emg.simulation.source import PatientSource
+
+    out = tmp_path / "c.csv"
+    source = PatientSource("healthy", scenario=None, autopilot=False, seed=3)
+    with VirtualCyton(source) as vc:
+        code = main(
+            [
+                "train",
+                "--board",
+                "cyton",
+                "--serial-port",
+                vc.port,
+                "--drill",
+                "reach_hold_demo",
+                "--muscles",
+                "vastus medialis L,biceps femoris L",
+                "--headless",
+                "--rest-s",
+                "2",
+                "--contractions",
+                "1",
+                "--contraction-s",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
     printed = capsys.readouterr().out
-    assert code == 2
-    refusal = [line for line in printed.splitlines() if line.startswith("error: calibration refused: ")]
-    assert len(refusal) == 1 and "not clearly above rest" in refusal[0]
+    assert code == 2, printed
+    lines = printed.splitlines()
+    start = [i for i, line in enumerate(lines) if line.startswith("calibration refused: ")]
+    assert len(start) == 1, printed  # printed once
+    block = lines[start[0] :]
+    assert "not clearly above rest" in block[0]
+    assert block[1].strip().startswith("vastus medialis L") and "rest" in block[1] and "reference" in block[1]
+    assert block[2].strip().startswith("biceps femoris L")
+    assert block[3].startswith("  (it must reach") and block[4].startswith("what to do: ")
+    assert all(len(line) <= 100 for line in block[:5])
     summary = json.loads((tmp_path / "c.summary.json").read_text())
+    assert summary["channels_used"] == [1, 2] and summary["channel_names"] == ["vastus medialis L", "biceps femoris L"]
     assert summary["calibration"]["accepted"] is False and summary["reps_attempted"] is None
     assert not (tmp_path / "c.calibration.json").exists()
     rec = load_recording(out)
     labels = [e.label for e in rec.events]
     assert "calibration_refused" in labels and "calibration_phase" in labels
     assert rec.n_samples == summary["samples"]
+
+
+def test_muscles_and_channels_used_must_agree(capsys):
+    args = ["train", "--board", "synthetic", "--drill", "reach_hold_demo", "--muscles", "a,b", "--channels-used", "1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: --muscles names 2 muscles but --channels-used lists 1 channels; give one muscle per channel used"
+    ]
 
 
 def test_train_reuses_the_patients_saved_calibration(tmp_path, capsys):

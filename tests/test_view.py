@@ -47,9 +47,10 @@ def _close(a: tuple[int, int, int], b: tuple[int, int, int], tol: int = 6) -> bo
 
 
 def _bar_top(img: QtGui.QImage, view: FeedbackView, channel: int, colour: str) -> int | None:
-    """Highest pixel row of the bar's colour in the bar's centre column."""
+    """Highest pixel row of the bar's colour in the bar's centre column, up to 100 % (above it the trained
+    muscle's slot carries the word saying what the colour means, written in that colour)."""
     x = view.bar_point(channel, 0).x()
-    y_top, y_bottom = view.bar_point(channel, view.max_pct).y(), view.bar_point(channel, 0).y()
+    y_top, y_bottom = view.bar_point(channel, 100.0).y(), view.bar_point(channel, 0).y()
     target = _hex_rgb(colour)
     rows = [y for y in range(y_top - 3, y_bottom + 1) if _close(_rgb(img, x, y), target, 2)]
     return min(rows) if rows else None
@@ -199,7 +200,7 @@ def test_envelope_scrolls_newest_sample_at_right_edge(view):
     view.paint_now()
     img = _window_image(view)
     y80 = view.env_point(0, 80).y()
-    colour = _hex_rgb("#56B4E9")  # channel 0's curve colour
+    colour = _hex_rgb(COLOURS["trace_focus"])  # the trained channel's trace
     near_now = view.env_point(-0.05, 80).x()
     long_ago = view.env_point(-2.0, 80).x()
     assert any(_close(_rgb(img, near_now, y), colour, 4) for y in range(y80 - 2, y80 + 3))
@@ -228,8 +229,14 @@ def test_frame_from_drill_state_and_dict():
     )
     f = frame_from_state(st)
     assert f.cue_text() == "HOLD 2" and f.bands_pct == {1: (30.0, 50.0)} and f.message == "lead off on VM"
-    d = frame_from_state({"cue": "contract", "channel": 0, "target_band_pct": [40, 60], "rest_threshold_pct": 10})
+    d = frame_from_state({"cue": "contract", "channel": 0, "bands_pct": {"0": [40, 60]}, "thresholds_pct": {0: 10}})
     assert d.bands_pct == {0: (40.0, 60.0)} and d.thresholds_pct == {0: [10.0]} and d.cue_text() == "CONTRACT"
+    # the new fields come through from a DrillState
+    st2 = DrillState(ceilings_pct={2: 15.0}, stage="calibration_rest", reps_planned=3, stopped_early=True)
+    f2 = frame_from_state(st2)
+    assert f2.ceilings_pct == {2: 15.0} and f2.stage == "calibration_rest" and f2.reps_planned == 3 and f2.stopped_early
+    with pytest.raises(TypeError, match="DrillState"):
+        frame_from_state(42)
 
 
 def test_format_summary_without_reps():
@@ -275,15 +282,158 @@ def test_missed_rep_and_artefact_message_are_shown(view):
     p = view.cue_label.geometry().topLeft() + QtCore.QPoint(8, 8)
     assert _close(_rgb(img, p.x(), p.y()), _hex_rgb(COLOURS["missed"]), 3)
     m = view.message_label.geometry()
-    colours = {_rgb(img, x, y) for x in range(m.left(), m.left() + 300, 2) for y in range(m.top(), m.bottom(), 2)}
+    colours = {_rgb(img, x, y) for x in range(m.left(), m.right(), 2) for y in range(m.top(), m.bottom(), 2)}
     assert any(_close(c, _hex_rgb("#E69F00"), 20) for c in colours)  # the reason is written in orange
 
 
-def test_live_latency_readout_beside_the_title(view):
+def test_live_latency_readout_on_the_therapist_strip(view, qtbot):
     view.set_frame(ViewFrame(title="Reach and hold"))
     view.set_latency(19.4, 31.0)
+    view.set_channel_quality(["ok", "railed", "ok", "ok"])
     view.refresh()
-    assert view.title_label.text() == "Reach and hold   \u00b7   latency 19 ms (p95 31 ms)"
+    assert view.title_label.text() == "Reach and hold"  # nothing for the therapist in the patient's area
+    assert view.strip.latency_label.text() == "latency 19 ms (p95 31 ms)"
+    assert view.strip.quality_label.text() == "signal: VM railed"
+    assert "T hide this strip" in view.strip.keys_label.text()
+    # the strip sits at the bottom edge, under the patient's area
+    assert view.strip.geometry().bottom() == view.height() - 1
+    assert view.strip.geometry().top() > view.status_label.geometry().bottom()
     view.set_latency(None, None)
-    view.refresh()
-    assert view.title_label.text() == "Reach and hold"
+    view.set_channel_quality(["ok"] * 4)
+    assert view.strip.latency_label.text() == "" and view.strip.quality_label.text() == "signal: all 4 ok"
+    qtbot.keyClick(view, QtCore.Qt.Key.Key_T)
+    assert not view.strip.isVisible()
+    qtbot.keyClick(view, QtCore.Qt.Key.Key_T)
+    assert view.strip.isVisible()
+
+
+def test_band_shift_fullscreen_and_strip_keys(view, qtbot):
+    shifts = []
+    view.band_shift_requested.connect(shifts.append)
+    for key in (QtCore.Qt.Key.Key_Up, QtCore.Qt.Key.Key_Plus, QtCore.Qt.Key.Key_Down, QtCore.Qt.Key.Key_Minus):
+        qtbot.keyClick(view, key)
+    assert shifts == [5.0, 5.0, -5.0, -5.0]
+    view.present(False)
+    assert not view.isFullScreen() and (view.width(), view.height()) == (1280, 720)
+    qtbot.keyClick(view, QtCore.Qt.Key.Key_F11)
+    assert view.isFullScreen()
+    qtbot.keyClick(view, QtCore.Qt.Key.Key_F11)
+    assert not view.isFullScreen()
+
+
+def test_early_stop_reads_stopped_after_n_of_m():
+    summary = {"reps_attempted": 2, "reps_succeeded": 2, "reps_planned": 3, "stopped_early": True}
+    assert format_summary(summary) == "Stopped after 2 of 3 reps: 2 succeeded"
+    assert format_summary({**summary, "stopped_early": False}) == "Reps: 2 of 2 succeeded"
+
+
+def test_end_screen_after_esc(view):
+    from feedback.state import DrillState
+
+    view.set_frame(
+        DrillState(
+            cue="DONE", finished=True, stopped_early=True, attempted=2, successes=2, reps_planned=3, success=True
+        )
+    )
+    view.show_summary({"reps_attempted": 2, "reps_succeeded": 2, "reps_planned": 3, "stopped_early": True})
+    view.paint_now()
+    assert view.cue_label.text() == "STOPPED"
+    assert view.message_label.text() == "Stopped after 2 of 3 reps: 2 succeeded"
+    assert view.summary_label.text().startswith("Stopped after 2 of 3 reps: 2 succeeded")
+
+
+def test_calibration_rest_is_calm_and_reference_climbs_to_its_goal(view):
+    view.set_frame(ViewFrame(cue="REST", channel=1, stage="calibration_rest", bands_pct={1: (40.0, 60.0)}))
+    _levels(view, [5.0, 50.0, 5.0, 5.0])
+    view.paint_now()
+    img = _window_image(view)
+    top = _bar_top(img, view, 1, COLOURS["level_rest"])
+    assert top is not None and abs(top - view.bar_point(1, 50).y()) <= 2  # grey, even inside a band
+    for key in ("level_below", "level_in_band", "level_above"):
+        assert _bar_top(img, view, 1, COLOURS[key]) is None
+    assert view.cue_label.text() == "REST" and "relaxed" in view.message_label.text()
+    view.set_frame(ViewFrame(cue="CONTRACT", channel=1, stage="calibration_reference", target_marker_pct={1: 100.0}))
+    _levels(view, [5.0, 60.0, 5.0, 5.0])
+    view.paint_now()
+    img = _window_image(view)
+    top = _bar_top(img, view, 1, COLOURS["level_below"])
+    assert top is not None and abs(top - view.bar_point(1, 60).y()) <= 2
+    x, y = view.bar_point(1.35, 100).x(), view.bar_point(1, 100).y()
+    assert any(_close(_rgb(img, x, yy), _hex_rgb(COLOURS["target_marker"]), 4) for yy in range(y - 4, y + 5))
+
+
+def test_ceiling_has_its_own_colour_and_words(view):
+    view.set_frame(
+        ViewFrame(channel=0, bands_pct={0: (30.0, 50.0)}, thresholds_pct={0: [10.0]}, ceilings_pct={1: 15.0})
+    )
+    _levels(view, [40.0, 25.0, 0.0, 0.0])
+    view.paint_now()
+    img = _window_image(view)
+    assert COLOURS["ceiling"] != COLOURS["threshold"]
+    x, y = view.bar_point(1.4, 0).x(), view.bar_point(1, 15).y()
+    assert any(_close(_rgb(img, x, yy), _hex_rgb(COLOURS["ceiling"]), 4) for yy in range(y - 3, y + 4))
+    # over its ceiling the quiet muscle's bar turns vermillion
+    assert _bar_top(img, view, 1, COLOURS["level_above"]) is not None
+    words = [full for _, _, full, _ in view.text_boxes()]
+    assert "VM: stay below 15 %" in words
+    assert "relax below 10 %" in words and "OVER" in words and "IN BAND" in words
+
+
+def test_tracking_path_with_look_ahead(view):
+    times = tuple(-4.0 + 0.1 * i for i in range(71))  # 4 s of past, 3 s ahead
+    values = tuple(30.0 + 10.0 * np.sin(t) for t in times)
+    view.set_frame(ViewFrame(channel=0, target_path_pct=(times, values), target_marker_pct={0: values[40]}))
+    _levels(view, [30.0, 0.0, 0.0, 0.0])
+    view.paint_now()
+    img = _window_image(view)
+    assert view.env_point(3.0, 0).x() <= view.env_plot.mapTo(view, view.env_plot.rect().bottomRight()).x()
+    assert view.env_point(0.0, 0).x() < view.env_point(2.0, 0).x()  # "now" is not the right edge any more
+    for t in (1.0, 2.0, 2.8):
+        p = view.env_point(t, 30.0 + 10.0 * np.sin(t))
+        assert any(_close(_rgb(img, p.x(), p.y() + dy), _hex_rgb(COLOURS["target_path"]), 6) for dy in range(-4, 5)), t
+
+
+def test_text_scales_with_the_window_and_long_text_never_widens_it(view, qtbot):
+    view.set_frame(ViewFrame(cue="HOLD", title="A very long drill name " * 8, message="and a long message " * 20))
+    view.resize(1024, 600)
+    view.paint_now()
+    qtbot.wait(5)
+    assert view.width() == 1024 and view.minimumSizeHint().width() < 1024
+    small = view.cue_label.text_box().height()
+    view.resize(1920, 1080)
+    view.paint_now()
+    qtbot.wait(5)
+    assert view.width() == 1920
+    assert view.cue_label.text_box().height() > 1.5 * small
+    assert view.title_label.shown_text().endswith("\u2026")  # elided, not widening the window
+
+
+def test_channel_names_are_written_for_people(qtbot):
+    v = FeedbackView(["vastus_medialis", "biceps_femoris"], 250.0)
+    qtbot.addWidget(v)
+    v.resize(1920, 1080)
+    v.show()
+    qtbot.waitExposed(v)
+    v.set_frame(ViewFrame(channel=0))
+    v.paint_now()
+    names = [full.replace("\n", " ") for name, _, full, _ in v.text_boxes() if name.startswith("channel name")]
+    assert names == ["vastus medialis", "biceps femoris"]  # on one line or two, never "vastus_medialis"
+
+
+@pytest.mark.parametrize("size", [(1024, 600), (1920, 1080)])
+def test_sixteen_channels_fit(qtbot, size):
+    """16 muscles: every bar keeps its own % label and name, none cut or overlapping, at the smallest screen too."""
+    from test_view_drills import check_texts
+
+    names = [f"muscle_number_{i + 1}" for i in range(16)]
+    v = FeedbackView(names, 250.0)
+    qtbot.addWidget(v)
+    v.resize(*size)
+    v.show()
+    qtbot.waitExposed(v)
+    v.set_frame(ViewFrame(cue="HOLD", channel=3, bands_pct={3: (30.0, 50.0)}, thresholds_pct={3: [10.0]}, rep=1))
+    v.push(np.linspace(5, 118, 16)[:, None] * np.ones((1, 10)))
+    v.paint_now()
+    check_texts(v, f"16 channels at {size}")
+    labels = [full for name, _, full, _ in v.text_boxes() if name.startswith("plot text") and full[0].isdigit()]
+    assert len(labels) == 16  # every bar has its level written

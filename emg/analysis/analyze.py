@@ -42,6 +42,8 @@ from dsp.quality.assessment import (
 from emg import __version__
 from emg.analysis.drill import drill_reps, replay_drill_recording
 from emg.analysis.edges import edge_lines, edge_pad, unpad_activations
+from emg.analysis.phase_stats import clinical_summary
+from emg.analysis.phases import SessionPhases, session_phases
 from emg.analysis.quality import check_json, choose_mains, ecg_json, recording_quality, recording_rail_uv
 from emg.analysis.rounding import rounded
 from emg.errors import ConfigError, RecordingError
@@ -67,7 +69,8 @@ CONFIDENT_RATIO = 3.0
 class AnalysisSettings:
     """What to analyse and how. ``mains_hz=None`` detects 50 or 60 Hz from the data."""
 
-    channels: Sequence[str | int] | None = None
+    channels: Sequence[str | int] | None = None  # None: the channels the session used (sidecar), else all
+    all_channels: bool = False  # every channel of the file, also those the session did not use
     mains_hz: float | None = None
     zero_phase: bool = True
     envelope: str = "adaptive"
@@ -229,7 +232,7 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
             f"sampling rate {fs:g} Hz is too low for surface EMG (needs >= 100 Hz); "
             "check the file's rate or give the right one with --fs"
         )
-    idx = select_channels(rec, s.channels)
+    idx, channels_source = analysed_channels(rec, s)
     raw = np.asarray(rec.data_uv[idx], dtype=np.float64)
     names = [rec.channel_names[i] for i in idx]
     muscles = [rec.muscles[i] if i < len(rec.muscles) else "" for i in idx]
@@ -297,6 +300,16 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
             j += 1
     _lap(timings, "detection")
     bar.update(1)
+    # the calibration's contractions are shown apart and kept out of every statistic
+    sp = session_phases(rec.events, n / fs)
+    cal_acts = [[a for a in ch if _in_span(a, sp.calibration_s)] for ch in acts]
+    all_acts = acts
+    acts = [[a for a in ch if not _in_span(a, sp.calibration_s)] for ch in acts]
+    if sp.calibration_s:  # a calibration contraction can outlast its cue: the drill starts after it
+        tail_s = max([sp.calibration_s[1]] + [a.offset_s + 0.25 for ch in cal_acts for a in ch])
+        sp_drill = sp.after(tail_s)
+    else:
+        sp_drill = sp
 
     # ---- calibration (% of reference) when known
     cal = _load_calibration(s.calibration if s.calibration is not None else rec.meta.get("calibration"))
@@ -324,11 +337,12 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
         status = checks[c].status
         reason = checks[c].reason
         ch_acts = acts[c]
-        rest_mask = _rest_mask(n, fs, ch_acts)
+        rest_mask = _rest_mask(n, fs, all_acts[c])
         floor_rms = float(np.sqrt(np.mean(filtered[c][rest_mask] ** 2))) if rest_mask.any() else None
         floor_env = float(np.median(envelope[c][rest_mask])) if rest_mask.any() else None
         activations = []
-        for a in ch_acts:
+        cal_items = []
+        for a in all_acts[c]:
             # amplitudes from the analysis envelope: the same method (and, causal, the same numbers) as
             # the live view and the calibration, so % of reference compares like with like
             s0, s1 = int(a.onset_s * fs), max(int(a.onset_s * fs) + 1, int(a.offset_s * fs))
@@ -348,7 +362,7 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
             ratio = level / floor_env if floor_env and floor_env > 0 else None
             item["ratio_to_rest"] = rounded(ratio, 2)
             item["confident"] = bool(ratio is not None and ratio >= CONFIDENT_RATIO)
-            activations.append(item)
+            (cal_items if _in_span(a, sp.calibration_s) else activations).append(item)
         if status == "ok" and not activations:
             reason = "no contraction above the rest noise floor"
         fat = (
@@ -366,6 +380,7 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
                 "n_activations": len(activations),
                 "n_confident": int(sum(1 for a in activations if a["confident"])),
                 "activations": activations,
+                "calibration_activations": cal_items,
                 "noise_floor": rounded(floor_rms) if usable[c] else None,
                 "noise_floor_envelope": rounded(floor_env) if usable[c] else None,
                 "calibration": (
@@ -381,13 +396,32 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
     bar.update(1)
 
     # ---- across channels
+    work_mask = _work_mask(sp_drill, n, fs)
     cocon = _cocontraction(
-        envelope, acts, names, usable, fs, cal_map, [ch["noise_floor_envelope"] for ch in channels_out]
+        envelope, acts, names, usable, fs, cal_map, [ch["noise_floor_envelope"] for ch in channels_out], work_mask
     )
     sym = _symmetry(envelope, names, muscles, usable, acts, fs)
     reps, drill = drill_reps(rec, idx, acts, pct, fs, names)
+    if drill is not None and sp.drill_kind and drill.get("kind") == "calibration":
+        drill["name"], drill["kind"] = sp.drill_name, sp.drill_kind  # the drill, not the calibration before it
     if drill is not None and isinstance(rec.meta.get("drill"), dict):
         drill["replay"] = replay_drill_recording(rec, cal, reps, mains_hz, near_heart)
+    clinical = clinical_summary(
+        sp_drill,
+        fs,
+        names,
+        muscles,
+        envelope,
+        pct,
+        set(cal_map),
+        filtered,
+        reps,
+        _failure_reasons(rec),
+        _trained_rows(rec, sp, reps, names, idx),
+        usable,
+        "zero-phase" if s.zero_phase else "causal",
+    )
+    clinical["calibration"] = _calibration_json(cal, cal_acts, sp, names)
     _lap(timings, "cross_channel_reps")
     bar.update(1)
     bar.close()
@@ -418,6 +452,7 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
             "near_heart_reason": near_heart_reason,
             "calibration": (cal_source(s, rec) if cal_map else None),
             "channels": names,
+            "channels_source": channels_source,
         },
         "quality": rec_quality,
         "channels": channels_out,
@@ -425,6 +460,8 @@ def analyze_recording(rec: Recording, settings: AnalysisSettings | None = None, 
         "symmetry": sym,
         "reps": reps,
         "drill": drill,
+        "session": _session_meta(rec),
+        "clinical": clinical,
     }
     summary = jsonable(summary)
     if not any(usable):
@@ -450,6 +487,17 @@ def cal_source(s: AnalysisSettings, rec: Recording) -> str:
 
 
 # =========================================================================== channel selection
+
+
+def analysed_channels(rec: Recording, s: AnalysisSettings) -> tuple[list[int], str]:
+    """Rows to analyse and why: ``option`` (``channels``), ``session`` (the sidecar's
+    ``session.channels_used``: channels the session did not use are left out) or ``all``."""
+    if s.channels:
+        return select_channels(rec, s.channels), "option"
+    used = (rec.meta.get("session") or {}).get("channels_used") if isinstance(rec.meta.get("session"), dict) else None
+    if not s.all_channels and isinstance(used, list) and used and all(u in rec.channel_names for u in used):
+        return [rec.channel_names.index(u) for u in used], "session"
+    return list(range(rec.n_channels)), "all"
 
 
 def select_channels(rec: Recording, wanted: Sequence[str | int] | None) -> list[int]:
@@ -593,19 +641,23 @@ def _cocontraction(
     fs: float,
     cal_map: dict[int, tuple[float, float]] | None = None,
     rest_env: list[float | None] | None = None,
+    over_mask: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
-    """Co-contraction index (%) for each pair of active channels, over the time either is active.
+    """Co-contraction index (%) for each pair of active channels, over the time either is active
+    (``over_mask``: over those samples instead, the drill's work phases).
 
     With a calibration for both channels the envelopes are compared in % of each muscle's reference
     (floor removed): relative effort. Without one, each is taken above its rest level and scaled to its
     own 99th percentile: the overlap of the two activation *patterns*, which says nothing about how hard
     the second muscle worked; ``normalisation`` in the result says which it is."""
     cal_map = cal_map or {}
-    active = [c for c in range(env.shape[0]) if usable[c] and acts[c]][:8]
+    active = [c for c in range(env.shape[0]) if usable[c] and (acts[c] or over_mask is not None)][:8]
     out = []
     for i, a in enumerate(active):
         for b in active[i + 1 :]:
             m = _active_mask(env.shape[1], fs, acts[a]) | _active_mask(env.shape[1], fs, acts[b])
+            if over_mask is not None:
+                m = over_mask
             if not m.any():
                 continue
             ea, eb = env[a][m], env[b][m]
@@ -627,6 +679,7 @@ def _cocontraction(
                     "channels": [names[a], names[b]],
                     "index_pct": rounded(float(cocontraction_index(xa, xb)), 2),
                     "normalisation": how,
+                    "over": "drill work phases" if over_mask is not None else "either channel active",
                     "overlap_s": rounded(
                         float(
                             (_active_mask(env.shape[1], fs, acts[a]) & _active_mask(env.shape[1], fs, acts[b])).sum()
@@ -709,6 +762,106 @@ def _calibration_map(cal: Calibration | None, names: list[str], idx: list[int]) 
         if ref[k] > floor[k]:
             out[c] = (float(floor[k]), float(ref[k]))
     return out
+
+
+# =========================================================================== session parts
+
+
+def _in_span(a: Activation, span: tuple[float, float] | None) -> bool:
+    """The activation starts inside ``span`` (s), e.g. the calibration."""
+    return span is not None and span[0] <= a.onset_s < span[1]
+
+
+def _work_mask(sp: SessionPhases, n: int, fs: float) -> np.ndarray | None:
+    """Samples of the drill's work phases (None: the recording has none)."""
+    from dsp.phases import phase_mask
+
+    work = sp.work()
+    if not work:
+        return None
+    return phase_mask(n, fs, [p.start_s for p in work], [p.end_s for p in work])
+
+
+def _failure_reasons(rec: Recording) -> dict[tuple[Any, Any], str]:
+    """(set, rep) -> the reason of its ``failure`` event."""
+    out = {}
+    for e in rec.events:
+        d = e.data or {}
+        if e.label == "failure":
+            out[(d.get("set"), d.get("rep"))] = str(d.get("reason") or "")
+    return out
+
+
+def _trained_rows(
+    rec: Recording, sp: SessionPhases, reps: list[dict[str, Any]], names: list[str], idx: list[int]
+) -> list[int]:
+    """Analysed rows the drill cued: the reps' channels, else the work cues' ``channel``/``targets``
+    (indices into the session's ``channels_used`` when the sidecar has them, else recording rows)."""
+    rows = [names.index(r["channel"]) for r in reps if r.get("channel") in names]
+    if rows:
+        return sorted(set(rows))
+    used = (rec.meta.get("session") or {}).get("channels_used") if isinstance(rec.meta.get("session"), dict) else None
+    row_of = {orig: k for k, orig in enumerate(idx)}
+    out = set()
+    t0, t1 = sp.drill_s or (0.0, -1.0)
+    for e in rec.events:
+        d = e.data or {}
+        if e.label != "cue" or d.get("phase") not in ("contract", "hold") or not (t0 <= e.time_s <= t1):
+            continue
+        chans = [t[0] for t in d.get("targets") or [] if isinstance(t, list) and t] or [d.get("channel")]
+        for k in chans:
+            if not isinstance(k, int):
+                continue
+            orig = (
+                rec.channel_names.index(used[k])
+                if isinstance(used, list) and k < len(used) and used[k] in rec.channel_names
+                else k
+            )
+            if orig in row_of:
+                out.add(row_of[orig])
+    return sorted(out)
+
+
+def _calibration_json(
+    cal: Calibration | None, cal_acts: list[list[Activation]], sp: SessionPhases, names: list[str]
+) -> dict[str, Any] | None:
+    """The calibration, apart: its span, kind, levels per channel and the contractions found in it."""
+    if cal is None and sp.calibration_s is None:
+        return None
+    out: dict[str, Any] = {"span_s": list(sp.calibration_s) if sp.calibration_s else None, "kind": None, "channels": []}
+    if cal is not None:
+        out["kind"] = cal.kind
+        out["reference_level_pct"] = getattr(cal, "reference_level_pct", None)
+        cal_names = list(cal.channel_names or [])
+        for k in range(cal.reference_uv.size):
+            out["channels"].append(
+                {
+                    "name": cal_names[k] if k < len(cal_names) else str(k + 1),
+                    "rest_floor_uv": rounded(float(cal.rest_floor_uv[k])),
+                    "reference_uv": rounded(float(cal.reference_uv[k])),
+                }
+            )
+        out["created"] = (cal.meta or {}).get("created") if isinstance(getattr(cal, "meta", None), dict) else None
+    out["contractions"] = {names[c]: len(a) for c, a in enumerate(cal_acts) if a}
+    return out
+
+
+def _session_meta(rec: Recording) -> dict[str, Any]:
+    """Who and what, from the sidecar: patient id/name, side, therapist notes, marks."""
+    pat = _meta_get(rec, "patient")
+    notes = rec.meta.get("notes")
+    if isinstance(notes, str):
+        notes = [notes] if notes.strip() else []
+    elif not isinstance(notes, list):
+        notes = []
+    return {
+        "patient_id": (pat.get("id") if isinstance(pat, dict) else pat),
+        "patient_name": (pat.get("name") if isinstance(pat, dict) else None) or rec.meta.get("patient_name"),
+        "side": (pat.get("side") if isinstance(pat, dict) else None) or rec.meta.get("side"),
+        "notes": [str(x) for x in notes],
+        "marks": [{"time_s": rounded(e.time_s), "n": (e.data or {}).get("n")} for e in rec.events if e.label == "mark"],
+        "start_time": rec.meta.get("start_time"),
+    }
 
 
 # =========================================================================== helpers

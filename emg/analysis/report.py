@@ -1,505 +1,71 @@
-"""A self-contained HTML report of one analysed recording (figures embedded as base64 PNG).
+"""The session report: HTML (self-contained, print CSS) or print-ready A4 PDF, the same content in both.
 
-``render_report(analysis) -> str`` builds the page from an :class:`emg.analysis.Analysis` made with
-``keep_signals=True``; ``write_report(path, out_html, settings)`` reads, analyses and writes it.
-Sections (each an ``<section id=...>``): ``summary``, ``settings``, ``quality``, ``signals`` (raw and
-envelope per channel with activations shaded), ``activations``, ``reps`` (per-rep table for drill
-recordings), ``fatigue`` (median frequency of each contraction and its slope), ``cross`` (co-contraction
-and symmetry). The page loads nothing from the network: it opens offline in any browser.
-Matplotlib is used through its Agg canvas only (no pyplot, no display).
+``write_report(path, out, settings, force=...)`` reads and analyses a recording and writes ``out`` (``.pdf``:
+PDF, anything else: HTML); ``render_report(analysis)`` returns the HTML. Order: page one is the session
+summary (:mod:`~emg.analysis.report_summary`, with the previous session of the same patient from the same
+folder, :mod:`~emg.analysis.report_previous`), then the trial charts (:mod:`~emg.analysis.report_charts`), the
+clinical tables and the technical appendix (:mod:`~emg.analysis.report_tables`). Writers:
+:mod:`~emg.analysis.report_html`, :mod:`~emg.analysis.report_pdf`.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import logging
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from emg import __version__
 from emg.analysis.analyze import Analysis, AnalysisSettings, analyze_recording
 
 log = logging.getLogger(__name__)
 
-#: Points per plotted trace (min/max per bucket keeps spikes visible on hour-long files).
-PLOT_BUCKETS = 2000
-#: Colour-blind-safe colours (Okabe-Ito).
-RAW_COLOUR = "#555555"
-ENV_COLOUR = "#0072B2"
-ACT_COLOUR = "#E69F00"
-MDF_COLOUR = "#D55E00"
 
-_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2em auto;max-width:1100px;color:#222;
-line-height:1.4}
-h1{font-size:1.6em;margin-bottom:.2em} h2{border-bottom:2px solid #0072B2;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-th{background:#eef3f8} td.l,th.l{text-align:left} .bad{color:#b00020;font-weight:600} .ok{color:#006d2c}
-.muted{color:#666} img{max-width:100%;height:auto;display:block;margin:.5em 0} .note{font-size:.9em;color:#444}
-@media print{section{page-break-inside:avoid}}
-"""
+def _parts(res: Analysis, previous: dict[str, Any] | None, chart_width_in: float) -> tuple[Any, Any, Any, Any]:
+    from emg.analysis.report_charts import trial_figure
+    from emg.analysis.report_summary import summary_page
+    from emg.analysis.report_tables import appendix_tables, clinical_tables
+
+    s = res.summary
+    fig = trial_figure(res, width_in=chart_width_in) if s.get("channels") and res.envelope_uv is not None else None
+    charts = [("trial chart: envelope, target band, work and rest phases, rep results", fig)] if fig is not None else []
+    return summary_page(s, previous), charts, clinical_tables(s), appendix_tables(s)
+
+
+def render_report(res: Analysis, previous: dict[str, Any] | None = None) -> str:
+    """The whole report as one HTML string (``previous``: the previous session's analysis JSON, or None)."""
+    from emg.analysis.report_html import render_html
+
+    return render_html(*_parts(res, previous, 10.5))
+
+
+def render_pdf_report(res: Analysis, previous: dict[str, Any] | None = None) -> bytes:
+    """The whole report as A4 PDF bytes."""
+    from emg.analysis.report_pdf import render_pdf
+
+    return render_pdf(*_parts(res, previous, 7.6))
 
 
 def write_report(
     path: str | Path,
-    out_html: str | Path,
+    out: str | Path,
     settings: AnalysisSettings | None = None,
     *,
     progress: bool = False,
     force: bool = False,
 ) -> Path:
-    """Read ``path``, analyse it and write the HTML report to ``out_html``; returns the output path.
+    """Read ``path``, analyse it and write the report to ``out`` (PDF when it ends in ``.pdf``, else HTML).
 
-    ConfigError before any work when ``out_html`` is a folder, is in a missing folder, is the input
-    recording, or exists (unless ``force``).
-    """
+    ConfigError before any work when ``out`` is a folder, is in a missing folder, is the input, is a
+    recording/calibration/summary, or exists (unless ``force``)."""
+    from emg.analysis.report_previous import previous_summary
     from emg.recordings.outputs import check_output, write_output
     from emg.recordings.readers import read_recording
 
-    out = check_output(out_html, force=force, inputs=[path])
-
+    target = check_output(out, force=force, inputs=[path])
     s = settings or AnalysisSettings()
     s.keep_signals = True
     rec = read_recording(path, s.fs_hz, units=s.units)
     res = analyze_recording(rec, s, progress=progress)
-    return write_output(out, render_report(res))
-
-
-def render_report(res: Analysis) -> str:
-    """The whole report as one HTML string."""
-    s = res.summary
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>EMG report: {e(Path(str(s.get('path') or 'recording')).name)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-    ]
-    parts.append(_summary_section(s))
-    parts.append(_settings_section(s))
-    parts.append(_quality_section(s))
-    parts.append(_signals_section(res))
-    parts.append(_activations_section(s))
-    parts.append(_reps_section(s))
-    parts.append(_fatigue_section(res))
-    parts.append(_cross_section(s))
-    parts.append(
-        f"<p class='muted'>Generated by emg-biofeedback {e(__version__)} on "
-        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Amplitudes are in "
-        f"{e(str(s.get('units')))}; times in seconds from the first sample.</p>"
-    )
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-# --------------------------------------------------------------------------- sections
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: Sequence[int] = (0,)) -> str:
-    e = html.escape
-    out = [
-        "<table><tr>"
-        + "".join(f"<th class='{'l' if i in left else ''}'>{e(h)}</th>" for i, h in enumerate(headers))
-        + "</tr>"
-    ]
-    for row in rows:
-        cells = []
-        for i, v in enumerate(row):
-            cls = "l" if i in left else ""
-            if isinstance(v, tuple):  # (text, css class)
-                v, extra = v
-                cls = f"{cls} {extra}".strip()
-            cells.append(f"<td class='{cls}'>{e(_fmt(v))}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</table>")
-    return "".join(out)
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}"
-    if isinstance(v, (list, tuple)):
-        return ", ".join(_fmt(x) for x in v)
-    return str(v)
-
-
-def _summary_section(s: dict[str, Any]) -> str:
-    e = html.escape
-    name = Path(str(s.get("path") or "recording")).name
-    n_act = sum(ch["n_activations"] for ch in s["channels"])
-    drill = s.get("drill") or {}
-    rows = [
-        ("File", s.get("path")),
-        ("Format", s.get("source_format")),
-        ("Recorded", s.get("start_time")),
-        ("Patient", s.get("patient")),
-        ("Sampling rate (Hz)", s["sampling_rate"]),
-        ("Duration (s)", s["duration_s"]),
-        ("Channels", len(s["channels"])),
-        ("Activations found", n_act),
-    ]
-    if drill.get("reps_attempted"):
-        rows.append(("Reps succeeded", f"{drill['reps_succeeded']} of {drill['reps_attempted']}"))
-    body = _table(["", ""], rows)
-    err = f"<p class='bad'>{e(s['error'])}</p>" if s.get("error") else ""
-    return f"<section id='summary'><h1>EMG session report: {e(name)}</h1>{err}{body}</section>"
-
-
-def _settings_section(s: dict[str, Any]) -> str:
-    st = s["settings"]
-    rows = [
-        (
-            "Filtering",
-            st["mode"] + (" (best offline estimate)" if st["mode"] == "zero-phase" else " (what the patient saw live)"),
-        ),
-        ("Filters", st["filters"]),
-        ("Mains", f"{st['mains_hz']} Hz ({st['mains_source']})"),
-        ("Envelope", st["envelope"]),
-        ("Near-heart high-pass", f"{'on' if st['near_heart'] else 'off'} ({st['near_heart_reason']})"),
-        ("Calibration (% of reference)", st.get("calibration") or "none: amplitudes only"),
-        ("Channels analysed", st["channels"]),
-        ("Software", f"emg-biofeedback {s.get('software_version') or ''}".strip()),
-    ]
-    return (
-        "<section id='settings'><h2>Settings used</h2>" + _table(["Setting", "Value"], rows, left=(0, 1)) + "</section>"
-    )
-
-
-def _quality_section(s: dict[str, Any]) -> str:
-    u = s.get("units")
-    rows = []
-    for ch in s["channels"]:
-        q = ch["quality"]
-        ecg = q.get("ecg") or {}
-        status = (ch["status"], "ok" if ch["status"] == "ok" else "bad")
-        rows.append(
-            [
-                ch["name"],
-                status,
-                ch["noise_floor"],
-                None if q.get("mains_share") is None else f"{100 * q['mains_share']:.1f} %",
-                f"{100 * (q.get('railed_fraction') or 0):.2f} %",
-                q.get("flat"),
-                q.get("disconnected"),
-                q.get("nan_samples"),
-                f"yes, {ecg.get('heart_rate_bpm')} bpm" if ecg.get("contaminated") else "no",
-                ch["reason"],
-            ]
-        )
-    rq = s.get("quality") or {}
-    extra = [
-        f"Dropped packets: {_fmt(rq.get('dropped_packets'))}",
-        f"rate from timestamps: {_fmt(rq.get('timestamp_rate_hz'))} Hz",
-    ]
-    flags = "".join(f"<li class='bad'>{html.escape(f)}</li>" for f in rq.get("flags", []))
-    return (
-        "<section id='quality'><h2>Signal quality</h2>"
-        + _table(
-            [
-                "Channel",
-                "Status",
-                f"Noise floor ({u} RMS)",
-                "Mains share",
-                "Railed",
-                "Flat",
-                "Disconnected",
-                "NaN samples",
-                "ECG",
-                "Note",
-            ],
-            rows,
-            left=(0, 1, 9),
-        )
-        + f"<p class='note'>{html.escape('; '.join(extra))}</p>"
-        + (f"<ul>{flags}</ul>" if flags else "")
-        + "</section>"
-    )
-
-
-def _signals_section(res: Analysis) -> str:
-    s = res.summary
-    if res.recording is None or res.envelope_uv is None:
-        return "<section id='signals'><h2>Signals</h2><p>Signals were not kept for this analysis.</p></section>"
-    rec = res.recording
-    fs = float(s["sampling_rate"])
-    imgs = []
-    for c, ch in enumerate(s["channels"]):
-        raw = np.asarray(rec.data_uv[res.channel_index[c]], dtype=np.float64)
-        imgs.append(
-            f"<h3>{html.escape(ch['name'])}{' / ' + html.escape(ch['muscle']) if ch.get('muscle') else ''}"
-            f" <span class='muted'>({html.escape(ch['status'])})</span></h3>"
-            + _img(
-                _signal_figure(
-                    raw, res.envelope_uv[c], fs, ch, s.get("units", "uV"), res.pct[c] if res.pct is not None else None
-                ),
-                f"raw and envelope of {ch['name']}",
-            )
-        )
-    return (
-        "<section id='signals'><h2>Raw signal and envelope</h2><p class='note'>Top: raw signal (median "
-        "removed). Bottom: envelope; shaded spans are the activations found.</p>" + "".join(imgs) + "</section>"
-    )
-
-
-def _activations_section(s: dict[str, Any]) -> str:
-    u = s.get("units")
-    blocks = []
-    for ch in s["channels"]:
-        acts = ch["activations"]
-        if not acts:
-            blocks.append(f"<p><b>{html.escape(ch['name'])}</b>: no activations ({html.escape(ch['reason'])}).</p>")
-            continue
-        pct = any("peak_pct" in a for a in acts)
-        head = ["#", "Onset (s)", "Offset (s)", "Duration (s)", f"Peak ({u})", f"Mean ({u})"]
-        if pct:
-            head += ["Peak (% ref)", "Mean (% ref)"]
-        rows = []
-        for k, a in enumerate(acts, 1):
-            row = [k, a["onset_s"], a["offset_s"], a["duration_s"], a["peak"], a["mean"]]
-            if pct:
-                row += [a.get("peak_pct"), a.get("mean_pct")]
-            rows.append(row)
-        blocks.append(f"<h3>{html.escape(ch['name'])}: {len(acts)} activation(s)</h3>" + _table(head, rows, left=()))
-    return "<section id='activations'><h2>Activations</h2>" + "".join(blocks) + "</section>"
-
-
-def _reps_section(s: dict[str, Any]) -> str:
-    reps = s.get("reps") or []
-    if not reps:
-        return (
-            "<section id='reps'><h2>Per-rep results</h2><p>This recording holds no drill reps "
-            "(no rep events were recorded).</p></section>"
-        )
-    drill = s.get("drill") or {}
-    rows = [
-        [
-            r["set"],
-            r["rep"],
-            (r["result"], "ok" if r["success"] else "bad"),
-            r.get("channel"),
-            r.get("band_pct"),
-            r.get("reaction_time_s"),
-            r.get("time_to_band_s"),
-            r.get("time_in_band_s"),
-            r.get("time_to_relax_s"),
-            r.get("steadiness_cv_pct"),
-            r.get("peak_pct"),
-        ]
-        for r in reps
-    ]
-    head = [
-        "Set",
-        "Rep",
-        "Result",
-        "Channel",
-        "Band (%)",
-        "Reaction (s)",
-        "To band (s)",
-        "In band (s)",
-        "To relax (s)",
-        "Steadiness CV (%)",
-        "Peak (%)",
-    ]
-    title = (
-        f"{drill.get('name') or 'drill'}: {drill.get('reps_succeeded')} of {drill.get('reps_attempted')} reps succeeded"
-    )
-    replay = drill.get("replay") or {}
-    if replay.get("error"):
-        title += f". Offline replay: {replay['error']}"
-    elif replay:
-        title += (
-            f". Replayed offline from the recorded signal: {replay['reps_succeeded']} of "
-            f"{replay['reps_attempted']} succeed; "
-            + ("the same results as live." if replay.get("agrees_with_recorded") else "DIFFERENT from live.")
-        )
-    return (
-        f"<section id='reps'><h2>Per-rep results</h2><p>{html.escape(title)}</p>"
-        "<p class='note'>Reaction, time to band, time in band, time to relax, steadiness and peak are "
-        "measured offline from the recorded signal; the drill's own live figures are in the JSON (recorded).</p>"
-        + _table(head, rows, left=(2, 3))
-        + "</section>"
-    )
-
-
-def _fatigue_section(res: Analysis) -> str:
-    s = res.summary
-    rows = []
-    any_points = False
-    for ch in s["channels"]:
-        f = ch.get("fatigue") or {}
-        rows.append(
-            [
-                ch["name"],
-                len(f.get("contractions") or []),
-                f.get("median_frequency_slope_hz_per_s"),
-                f.get("fatigue_index_pct_per_s"),
-                f.get("median_frequency_trend_hz_per_min"),
-                f.get("reason") or "",
-            ]
-        )
-        any_points = any_points or bool(f.get("contraction_median_frequency_hz"))
-    table = _table(
-        [
-            "Channel",
-            "Sustained contractions",
-            "MDF slope (Hz/s)",
-            "Fatigue index (%/s)",
-            "MDF trend across contractions (Hz/min)",
-            "Note",
-        ],
-        rows,
-        left=(0, 5),
-    )
-    fig = (
-        _img(_fatigue_figure(s), "median frequency per contraction")
-        if any_points
-        else "<p class='note'>No contractions to plot.</p>"
-    )
-    return (
-        "<section id='fatigue'><h2>Fatigue</h2><p class='note'>Median frequency (MDF) of the EMG spectrum "
-        "in 0.5 s windows; a falling MDF during a sustained contraction indicates fatigue.</p>"
-        + table
-        + fig
-        + "</section>"
-    )
-
-
-def _cross_section(s: dict[str, Any]) -> str:
-    parts = ["<section id='cross'><h2>Across channels</h2>"]
-    cc = s.get("cocontraction") or []
-    if cc:
-        parts.append(
-            "<h3>Co-contraction</h3>"
-            + _table(
-                ["Channels", "Index (%)", "Both active (s)"],
-                [[" / ".join(c["channels"]), c["index_pct"], c["overlap_s"]] for c in cc],
-            )
-        )
-    sy = s.get("symmetry") or []
-    if sy:
-        parts.append(
-            "<h3>Left / right symmetry</h3>"
-            + _table(
-                ["Left", "Right", "Index (%)", "Left mean", "Right mean"],
-                [[x["left"], x["right"], x["index_pct"], x["left_mean"], x["right_mean"]] for x in sy],
-                left=(0, 1),
-            )
-        )
-    if not cc and not sy:
-        parts.append("<p>Fewer than two active channels (or no left/right pair): nothing to compare.</p>")
-    parts.append("</section>")
-    return "".join(parts)
-
-
-# --------------------------------------------------------------------------- figures
-
-
-def _img(fig: Any, alt: str) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
-
-
-def _minmax(t: np.ndarray, y: np.ndarray, buckets: int = PLOT_BUCKETS) -> tuple[np.ndarray, np.ndarray]:
-    """Down-sample for plotting keeping each bucket's min and max (spikes stay visible)."""
-    n = y.size
-    if n <= 2 * buckets:
-        return t, y
-    k = -(-n // buckets)  # ceil: the last bucket may be partial, no sample is dropped
-    starts = np.arange(0, n, k)
-    out_t = np.repeat(t[starts], 2)
-    out_y = np.empty(2 * starts.size)
-    out_y[0::2] = np.minimum.reduceat(y, starts)
-    out_y[1::2] = np.maximum.reduceat(y, starts)
-    return out_t, out_y
-
-
-def _signal_figure(
-    raw: np.ndarray, env: np.ndarray, fs: float, ch: dict[str, Any], units: str, pct: np.ndarray | None
-) -> Any:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11, 3.6))
-    ax1, ax2 = fig.subplots(2, 1, sharex=True)
-    t = np.arange(raw.size) / fs
-    finite = np.where(np.isfinite(raw), raw, np.nan)
-    med = np.nanmedian(finite) if np.isfinite(finite).any() else 0.0
-    ax1.plot(*_minmax(t, np.nan_to_num(finite - med)), color=RAW_COLOUR, lw=0.5)
-    ax1.set_ylabel(f"raw ({units})")
-    ax2.plot(*_minmax(t, env), color=ENV_COLOUR, lw=0.8)
-    ax2.set_ylabel(f"envelope ({units})")
-    if ch["activations"]:
-        # one shaded collection per axis (thousands of axvspan patches would make long files slow)
-        edges = np.array([[a["onset_s"], a["offset_s"]] for a in ch["activations"]], dtype=float)
-        xs = np.repeat(edges.ravel(), 2)
-        on = np.tile([0.0, 1.0, 1.0, 0.0], len(edges)).astype(bool)
-        for ax in (ax1, ax2):
-            ax.fill_between(
-                xs, 0, 1, where=on, step="post", color=ACT_COLOUR, alpha=0.3, lw=0, transform=ax.get_xaxis_transform()
-            )
-    if ch.get("noise_floor_envelope") is not None:
-        ax2.axhline(ch["noise_floor_envelope"], color="#009E73", lw=0.8, ls="--", label="rest level")
-        ax2.legend(loc="upper right", fontsize=7)
-    if pct is not None and np.isfinite(pct).any():
-        sec = ax2.secondary_yaxis("right", functions=_pct_axis(ch))
-        sec.set_ylabel("% of reference")
-    ax2.set_xlabel("time (s)")
-    ax2.set_xlim(0, t[-1] if t.size else 1)
-    fig.tight_layout()
-    return fig
-
-
-def _pct_axis(ch: dict[str, Any]) -> tuple[Any, Any]:
-    cal = ch.get("calibration") or {}
-    floor, ref = float(cal.get("rest_floor") or 0.0), float(cal.get("reference") or 1.0)
-    span = ref - floor if ref != floor else 1.0
-    return (lambda v: 100.0 * (v - floor) / span, lambda p: floor + p * span / 100.0)
-
-
-def _fatigue_figure(s: dict[str, Any]) -> Any:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11, 3.2))
-    ax = fig.subplots()
-    colours = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
-    for k, ch in enumerate(s["channels"]):
-        pts = (ch.get("fatigue") or {}).get("contraction_median_frequency_hz") or []
-        if not pts:
-            continue
-        arr = np.array([[p[0], p[1]] for p in pts if p[1] is not None], dtype=float)
-        if arr.size == 0:
-            continue
-        col = colours[k % len(colours)]
-        ax.plot(arr[:, 0], arr[:, 1], "o-", color=col, ms=4, lw=1, label=ch["name"])
-        for row in (ch.get("fatigue") or {}).get("contractions") or []:
-            t0, d = row["onset_s"], row["duration_s"]
-            if row["median_frequency_start_hz"] is not None and row["median_frequency_end_hz"] is not None:
-                ax.plot(
-                    [t0, t0 + d],
-                    [row["median_frequency_start_hz"], row["median_frequency_end_hz"]],
-                    color=col,
-                    lw=2.5,
-                    alpha=0.6,
-                )
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("median frequency (Hz)")
-    ax.set_title(
-        "Median frequency per contraction (dots) and its slope within sustained contractions (bars)", fontsize=9
-    )
-    ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    return fig
+    prev = previous_summary(path, res.summary, s)
+    if str(target).lower().endswith(".pdf"):
+        return write_output(target, render_pdf_report(res, prev))
+    return write_output(target, render_report(res, prev))

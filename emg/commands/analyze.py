@@ -15,7 +15,13 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
         "--channels",
         nargs="+",
         metavar="CH",
-        help="channels to analyse: names, muscle labels or 1-based numbers (default: all)",
+        help="channels to analyse: names, muscle labels or 1-based numbers (default: the channels the session "
+        "used, where the recording says; else all)",
+    )
+    p.add_argument(
+        "--all-channels",
+        action="store_true",
+        help="analyse every channel of the file, also those the session did not use",
     )
     p.add_argument(
         "--mains",
@@ -91,6 +97,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         cal = cal_path.read_text(encoding="utf-8")
     return AnalysisSettings(
         channels=args.channels,
+        all_channels=bool(args.all_channels),
         mains_hz=mains,
         zero_phase=args.zero_phase,
         envelope=args.envelope,
@@ -210,7 +217,7 @@ def format_text(res: dict[str, Any]) -> str:
         lines.append(f"  ! {flag}")
     for ch in res["channels"]:
         cq = ch["quality"]
-        head = f"  [{ch['name']}{' / ' + ch['muscle'] if ch.get('muscle') else ''}] {ch['status']}"
+        head = f"  [{ch.get('muscle') or ch['name']}] {ch['status']}"  # one name: the muscle (side), else the channel
         if ch["status"] != "ok" or not ch["activations"]:
             head += f": {ch['reason']}"
         lines.append(head)

@@ -16,7 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="trends across sessions per patient and muscle (table and plot)",
         description="Analyse every recording under DIR and show, per patient and muscle and in date order, "
         "peak % of reference, drill success rate, time to relax and fatigue index, with the "
-        "trend of each. The patient comes from the recording (sidecar or calibration), else from "
+        "trend of each: better or worse only when the change exceeds the smallest detectable change "
+        "(from the rep-to-rep spread), else steady. Only the channels a session used are shown, the "
+        "trained muscle first. The patient comes from the recording (sidecar or calibration), else from "
         "the first sub-folder of DIR. Writes a self-contained HTML page (table + plot) and a PNG.",
     )
     p.add_argument("folder", metavar="DIR", help="folder of recordings (searched recursively)")
@@ -25,8 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-o",
         "--out",
         metavar="FILE.html",
-        help="HTML page with table and plot (default: DIR/progress.html); a .png is written beside it",
+        help="HTML page with table and plot (default: DIR/progress.html, regenerated in place); a .png is "
+        "written beside it. An existing FILE is replaced only with --force",
     )
+    p.add_argument("--force", action="store_true", help="replace an existing -o FILE (never a recording)")
     add_analysis_options(p)
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address to analyse on a cluster")
     p.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: CPUs)")
@@ -48,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise RecordingError(f"folder not found: {folder} (give the folder that holds the session recordings)")
     out = Path(args.out) if args.out else folder / "progress.html"
-    check_output(out, protect_recordings=True)
-    check_output(out.with_suffix(".png"), protect_recordings=True)
+    # the default page is progress's own and is regenerated in place; a file named with -o needs --force
+    own = args.out is None
+    check_output(out, force=args.force, protect_recordings=own, example_name="progress.html")
+    check_output(out.with_suffix(".png"), force=args.force, protect_recordings=own, example_name="progress.png")
     prog = collect_progress(
         folder, settings_from_args(args), scheduler=args.scheduler, workers=args.workers, progress=sys.stderr.isatty()
     )

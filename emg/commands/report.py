@@ -1,4 +1,4 @@
-"""``emg report PATH -o report.html``: one self-contained HTML report of a recording."""
+"""``emg report PATH -o report.pdf|report.html``: the session report a therapist reads (PDF or HTML)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "report",
-        help="write a self-contained HTML report of a recording",
-        description="Analyse a recording and write one HTML file that opens offline in any browser: "
-        "raw signal and envelope with activations shaded, activation and per-rep tables, "
-        "fatigue plot, signal-quality table and the settings used (figures embedded as PNG).",
+        help="write the session report (A4 PDF or self-contained HTML)",
+        description="Analyse a recording and write its session report: a one-page summary first (patient, "
+        "drill, reps, per-muscle levels, rest baselines, time in band, change since the previous session of the "
+        "same patient in the same folder, notes, a short interpretation), then trial charts, per-rep tables and "
+        "a technical appendix. -o r.pdf writes a print-ready A4 PDF, -o r.html one HTML file that opens offline.",
     )
     p.add_argument("path", metavar="PATH", help="recording file (any format `emg analyze` reads)")
-    p.add_argument("-o", "--out", metavar="REPORT.html", help="output HTML file (default: PATH with .report.html)")
-    p.add_argument("--force", action="store_true", help="replace the output HTML file if it exists")
+    p.add_argument("-o", "--out", metavar="REPORT", help="output file, .pdf or .html (default: PATH with .report.html)")
+    p.add_argument("--force", action="store_true", help="replace the output file if it exists")
     add_analysis_options(p)
     p.set_defaults(func=run)
 

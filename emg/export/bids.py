@@ -320,7 +320,9 @@ def channels_rows(rec: Recording, labels: list[str]) -> tuple[list[str], list[di
                 "name": label,
                 "type": "EMG",
                 "units": unit if unit == "uV" else "n/a",
-                "description": "surface EMG, bipolar electrode pair",
+                "description": "surface EMG, bipolar electrode pair, board channel "
+                + str(rec.channel_names[c])
+                + (f", muscle {muscles[c]}" if muscles[c] else ""),
                 "sampling_frequency": clean_rate(rec.fs_hz),
                 "signal_electrode": label,
                 "reference": "bipolar",

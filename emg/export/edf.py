@@ -250,6 +250,8 @@ def write_edf(
     headers = []
     for c in range(n_ch):
         transducer = f"sEMG bipolar{gain_text}" + (f"; muscle: {muscles[c]}" if muscles[c] else "")
+        if c < rec.n_channels:
+            transducer += f"; channel: {rec.channel_names[c]}"
         prefilter = (dev.prefilter + "; " if dev.prefilter else "") + "raw (no software filter)"
         if c >= n_emg:
             transducer, prefilter = "board accelerometer (3-axis)", "raw"

@@ -297,15 +297,18 @@ def _abbreviate(muscle: str, width: int) -> str:
 
 
 def channel_labels(rec: Recording, max_len: int = 16) -> list[str]:
-    """Unique, printable-ASCII labels of at most ``max_len`` characters: "<name> <muscle>" when known."""
+    """Unique, printable-ASCII labels of at most ``max_len`` characters (EDF: 16): the channel's muscle (with its
+    side) where known, whole when it fits, else abbreviated word by word (``"vastus medialis L"`` ->
+    ``"VastusMedialisL"``); the board's channel name otherwise. The full muscle and channel name go in the EDF
+    transducer field and the BIDS ``channels.tsv`` description."""
     labels: list[str] = []
     muscles = muscles_of(rec)
     for i, name in enumerate(rec.channel_names):
         base = _ascii(name).strip() or f"ch{i + 1}"
         muscle = _ascii(muscles[i]).strip()
         label = base
-        if muscle and muscle.lower() not in base.lower():
-            label = f"{base} {_abbreviate(muscle, max_len - len(base) - 1)}".rstrip()
+        if muscle:
+            label = muscle if len(muscle) <= max_len else _abbreviate(muscle, max_len) or base
         label = label[:max_len].rstrip()
         n = 2
         while label in labels:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,12 +59,41 @@ def progress_line(ev: DrillEvent) -> str:
     if ev.label == "calibration_done":
         return "calibration accepted"
     if ev.label == "calibration_refused":
-        return f"calibration refused: {d.get('reason')}"
+        return "calibration refused (the reason follows at the end)"
     if ev.label == "threshold_change":
         return f"{d.get('name')} {d.get('old_pct')} -> {d.get('new_pct')} % ({d.get('reason')})"
     if ev.label == "artefact":
         return f"not counting: {d.get('message', '')}"
     return ""
+
+
+#: one channel in a refusal's text (dsp.calibration): "NAME (REF uV vs rest FLOOR +- SD uV, xRATIO)"
+_REFUSED_CHANNEL = re.compile(
+    r"(?: on |; )(?P<name>[^;()]+?) \((?P<ref>[-\d.e+]+) uV vs rest (?P<floor>[-\d.e+]+) \+- (?P<sd>[-\d.e+]+) uV, "
+    r"x(?P<ratio>[-\d.e+inf]+)\)"
+)
+
+
+def refusal_lines(reason: str) -> list[str]:
+    """A calibration refusal as a few short lines: what was refused, per channel its reference and rest (one
+    line each), then what to do. A reason without per-channel figures stays one line."""
+    channels = list(_REFUSED_CHANNEL.finditer(reason))
+    if not channels:
+        return [f"calibration refused: {reason}"]
+    head = reason[: channels[0].start()].strip()
+    tail = reason[channels[-1].end() :].lstrip(" ;")
+    need, _, todo = tail.partition(": ")
+    width = max(len(m["name"].strip()) for m in channels)
+    out = [f"calibration refused: {head}"]
+    for m in channels:
+        out.append(
+            f"  {m['name'].strip():<{width}}  reference {float(m['ref']):7.3g} uV   "
+            f"rest {float(m['floor']):.3g} +- {float(m['sd']):.2g} uV"
+        )
+    if need and todo:
+        out.append(f"  ({need})")
+    out.append(f"what to do: {todo or tail}")
+    return out
 
 
 class ProgressLines:
@@ -122,8 +152,10 @@ def session_summary(session: FinishedSession) -> dict[str, Any]:
     cal = session.cal_stage
     timing = session.latency.report()
     return {
+        "reps_planned": drill.get("reps_planned", session.drill.state.reps_planned if session.drill else None),
         "reps_attempted": drill.get("reps_attempted"),
         "reps_succeeded": drill.get("reps_succeeded"),
+        "stopped_early": drill.get("stopped_early"),
         "reps": drill.get("reps", []),
         **{k: timing[k] for k in TIMING_KEYS},
         "drill": drill,

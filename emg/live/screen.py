@@ -3,6 +3,8 @@
 :class:`Screen` draws only what the session gives it and times the drawing (:class:`~emg.live.latency.LatencyMeter`).
 Every call is a no-op for what is not there (no view with ``show_view=False``; no tone unless asked for and
 an audio output exists), so the session never checks. Qt is imported only when a view is opened.
+Each channel's signal quality goes to the view's therapist strip as one word (:func:`quality_words`), at most
+:data:`QUALITY_PERIOD_S` apart, from every flag raised since the last report (a brief problem is not missed).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dsp.quality.flags import QualityFlag
+
 if TYPE_CHECKING:
     from emg.live.latency import LatencyMeter
     from feedback.state import DrillState
@@ -22,6 +26,27 @@ if TYPE_CHECKING:
     from feedback.view import FeedbackView
 
 log = logging.getLogger(__name__)
+
+#: seconds between channel-quality reports to the view
+QUALITY_PERIOD_S = 0.25
+#: the word for a channel's quality, most serious flag first
+QUALITY_WORDS: tuple[tuple[QualityFlag, str], ...] = (
+    (QualityFlag.LEAD_OFF, "lost"),
+    (QualityFlag.NAN, "lost"),
+    (QualityFlag.RAILED, "railed"),
+    (QualityFlag.FLAT, "flat"),
+    (QualityFlag.DROPPED, "dropped"),
+    (QualityFlag.SPIKE, "noisy"),
+)
+
+
+def quality_words(flags_any: np.ndarray) -> list[str]:
+    """One word per channel (``"ok"``, ``"lost"``, ``"railed"``, ``"flat"``, ``"dropped"``, ``"noisy"``) from the
+    OR of each channel's quality flags (C,) uint8 over a stretch of samples; the most serious flag names it."""
+    out = []
+    for bits in np.asarray(flags_any, dtype=np.uint8).tolist():
+        out.append(next((word for flag, word in QUALITY_WORDS if bits & int(flag)), "ok"))
+    return out
 
 
 class Screen:
@@ -35,6 +60,9 @@ class Screen:
         self._esc = False
         self._latency_shown_at = 0.0
         self._latency_index = 0
+        self._quality_bits: np.ndarray | None = None  # OR of the flags since the last report, per channel
+        self._quality_at = 0.0
+        self._quality_shown: list[str] | None = None
 
     def warm_up(self) -> None:
         """Initialise Qt and draw once before the board starts (a one-off cost that would show as latency)."""
@@ -54,14 +82,16 @@ class Screen:
         fs_hz: float,
         state: DrillState,
         *,
-        scale_label: str | None,
+        fullscreen: bool,
         on_pause: Callable[[bool], None],
         on_mark: Callable[[], None],
         on_stop: Callable[[], None],
         on_resume: Callable[[], None],
         on_estimate: Callable[[float], None],
+        on_band_shift: Callable[[float], None],
     ) -> None:
-        """Open the view (the keys go to it: space, m, Esc, R, digits + Enter) and start the tone if asked for."""
+        """Open the view (full screen or a 1280 x 720 window; the keys go to it: space, m, Esc, R, digits + Enter,
+        Up / Down, F11, T) and start the tone if asked for."""
         if self.show_view:
             from feedback.view import FeedbackView, ensure_app
 
@@ -73,12 +103,9 @@ class Screen:
             view.stop_requested.connect(self._on_esc)
             view.resume_requested.connect(on_resume)
             view.estimate_entered.connect(on_estimate)
-            view.show()
-            view.raise_()
-            view.activateWindow()
+            view.band_shift_requested.connect(on_band_shift)
+            view.present(fullscreen)
             view.set_frame(state)
-            if scale_label:
-                view.set_scale_label(scale_label)
         if self.tone_wanted:
             from feedback.tone import Tone
 
@@ -90,12 +117,17 @@ class Screen:
         self._esc = True
 
     # ------------------------------------------------------------------ while running
-    def show(self, values_pct: np.ndarray, state: DrillState, timestamps: np.ndarray) -> None:
-        """One processed chunk: bars and traces (C, n), the state, the tone's pitch (the state's channel)."""
+    def show(
+        self, values_pct: np.ndarray, state: DrillState, timestamps: np.ndarray, flags: np.ndarray | None = None
+    ) -> None:
+        """One processed chunk: bars and traces (C, n), the state, the channels' quality from ``flags`` (C, n)
+        uint8, the tone's pitch (the state's channel)."""
         if self.view is not None:
             self.view.push(values_pct)
             self.view.set_frame(state)
             self.latency.samples_shown(timestamps)
+            if flags is not None and flags.size:
+                self._quality(flags)
         if self.tone is not None and self.tone.running:
             ch = int(getattr(state, "channel", 0) or 0)
             self.tone.set_level(float(values_pct[ch, -1]) if 0 <= ch < values_pct.shape[0] else 0.0)
@@ -109,12 +141,20 @@ class Screen:
         if self.view is not None:
             self.view.set_status(text, kind)
 
-    def scale_label(self, text: str) -> None:
-        if self.view is not None:
-            self.view.set_scale_label(text)
+    def _quality(self, flags: np.ndarray) -> None:
+        bits = np.bitwise_or.reduce(flags, axis=1)
+        self._quality_bits = bits if self._quality_bits is None else self._quality_bits | bits
+        now = time.monotonic()
+        if now - self._quality_at < QUALITY_PERIOD_S:
+            return
+        words = quality_words(self._quality_bits)
+        self._quality_bits, self._quality_at = None, now
+        if words != self._quality_shown:
+            self._quality_shown = words
+            self.view.set_channel_quality(words)
 
     def paint(self) -> None:
-        """Paint one frame (timed); once a second the last second's latency goes beside the title."""
+        """Paint one frame (timed); once a second the last second's latency goes to the therapist strip."""
         if self.view is None:
             return
         t0, c0 = time.perf_counter(), time.thread_time()

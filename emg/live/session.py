@@ -10,6 +10,12 @@ Headless (no display, or asked for): the same loop renders offscreen; at the end
 summary JSON and a PNG of the final frame beside the recording. A board lost mid-session: its recording is
 closed whole, the view says so, the drill pauses; headless sessions end, windowed ones wait for R (a new
 recording part ``NAME.part2.csv`` continues the drill) or Esc.
+
+A window opens full screen unless ``fullscreen=False`` (then 1280 x 720). Up / Down (the view's
+``band_shift_requested``) move the drill's target by +-5 % through :meth:`feedback.drill_base.Drill.shift_band`;
+the events are recorded like every drill event, also while the session is paused (the therapist adjusts the
+target during a pause as well), never during the calibration. Each channel's signal quality (ok, railed, flat,
+noisy, lost, ...) goes to the therapist strip a few times a second.
 """
 
 from __future__ import annotations
@@ -45,6 +51,27 @@ log = logging.getLogger(__name__)
 
 #: seconds the final state (DONE / success) stays on screen before a windowed session closes
 LINGER_S = 1.5
+#: "calibration accepted" stays on the status line at most this long (s) when the drill does not start a rep sooner
+ACCEPTED_STATUS_S = 5.0
+#: drill events that mean the drill has started its work (the "calibration accepted" status goes)
+WORK_STARTS = ("rep_start", "phase_start")
+#: environment variable that caps every session's length in seconds (quick checks of long drills)
+MAX_SESSION_ENV = "EMG_SESSION_MAX_S"
+
+
+def capped_duration_s(duration_s: float | None) -> float | None:
+    """``duration_s`` (None: until the drill ends), capped by ``EMG_SESSION_MAX_S`` when that is set.
+    ConfigError (one line) when the variable is not a positive number."""
+    text = os.environ.get(MAX_SESSION_ENV, "").strip()
+    if not text:
+        return duration_s
+    try:
+        cap = float(text)
+    except ValueError:
+        cap = math.nan
+    if not (cap > 0 and math.isfinite(cap)):
+        raise ConfigError(f"{MAX_SESSION_ENV}={text!r} is not a positive number of seconds; set e.g. 20 or unset it")
+    return cap if duration_s is None else min(duration_s, cap)
 
 
 class Session:
@@ -54,7 +81,10 @@ class Session:
     part 1 is the session, later parts follow a reconnect after a lost board. ``calibration``: a
     Calibration, None (calibrate first), or a hook ``calibration(session)`` returning either once the
     board is known. ``on_cue(cue)`` receives every new cue (the simulated patient follows them).
-    ``duration_s`` ends the session after that much data even if the drill is not done.
+    ``duration_s`` ends the session after that much data even if the drill is not done. ``on_event(event)``
+    receives every recorded drill or calibration event; ``on_tick(t_s)`` is called after each processed chunk
+    with the session time (the simulated patient answers an awareness question through them). ``fullscreen``:
+    a window opens full screen (headless sessions always render at 1280 x 720).
     """
 
     def __init__(
@@ -82,6 +112,9 @@ class Session:
         progress: Callable[[str], None] | None = None,
         lsl: str | None = None,
         lsl_scope: str | None = None,
+        fullscreen: bool = False,
+        on_event: Callable[[DrillEvent], None] | None = None,
+        on_tick: Callable[[float], None] | None = None,
     ) -> None:
         from emg.acquire.lsl import SessionPublisher  # light: pylsl loads only when --lsl is given
 
@@ -98,6 +131,8 @@ class Session:
         self.parts = RecordingParts(acquire, self.record_to, self.duration_s)
         self.mains_hz, self.envelope = mains_hz, envelope
         self.on_cue = on_cue
+        self.on_event, self.on_tick = on_event, on_tick
+        self.fullscreen = bool(fullscreen) and not headless
         self.lost_policy = lost_policy or ("end" if headless else "wait")
         self.linger_s = LINGER_S if linger_s is None else float(linger_s)
         # windowed: the end summary stays up until Esc / the window is closed (or this many seconds)
@@ -129,6 +164,7 @@ class Session:
         self._last_cue: Cue | None = None
         self._stop_requested = False
         self._finished_at: float | None = None
+        self._accepted_status_until: float | None = None  # session time the "calibration accepted" status goes
 
     # ------------------------------------------------------------------ what runs now
     @property
@@ -229,12 +265,13 @@ class Session:
             self.channel_names,
             self.fs_hz,
             self.stage.state,
-            scale_label=None if self.in_drill else "envelope (% of highest so far)",
+            fullscreen=self.fullscreen,
             on_pause=self._on_pause,
             on_mark=self._on_mark,
             on_stop=self._on_stop,
             on_resume=self._on_resume,
-            on_estimate=self._on_estimate,
+            on_estimate=self.enter_estimate,
+            on_band_shift=self.shift_band,
         )
 
     def _use_calibration(self, cal: Calibration) -> None:
@@ -258,11 +295,11 @@ class Session:
             stage.save(self.calibration_out or self.record_to.with_name(self.record_to.stem + ".calibration.json"))
             self._use_calibration(stage.flow.calibration)
             self.screen.status("calibration accepted")
-            self.screen.scale_label("activation (% of reference)")
+            self._accepted_status_until = self.t_s + ACCEPTED_STATUS_S
             return
         self.screen.status("R: calibrate again, Esc: end" if self.lost_policy == "wait" else "", "error")
         if self.lost_policy == "end":
-            self.stop_reason = f"calibration refused: {stage.refusal}"
+            self.stop_reason = "calibration refused"
 
     # ------------------------------------------------------------------ events
     def _record(self, label: str, t_s: float | None, data: dict[str, Any]) -> None:
@@ -277,6 +314,13 @@ class Session:
             self._record(ev.label, ev.t_s, ev.data)
             if self._progress is not None:
                 self._progress.event(ev)
+            if self._accepted_status_until is not None and ev.label in WORK_STARTS and self.in_drill:
+                self._clear_accepted_status()
+            if self.on_event is not None:
+                try:
+                    self.on_event(ev)
+                except Exception as err:  # noqa: BLE001 - an event listener must not stop a session
+                    log.warning("event listener failed: %s", err)
         cue = self.stage.cue if self.stage is not None else None
         if cue is not None and cue != self._last_cue:
             self._last_cue = cue
@@ -302,12 +346,28 @@ class Session:
             self.lsl.event("mark", data)
             self.screen.status(f"mark {self.marks} set")
 
-    def _on_estimate(self, estimate_pct: float) -> None:
+    def _clear_accepted_status(self) -> None:
+        self._accepted_status_until = None
+        self.screen.status("")
+
+    def enter_estimate(self, estimate_pct: float) -> None:
+        """An awareness estimate (%): digits + Enter in the view, or the simulated patient's answer."""
         submit = getattr(self.drill, "submit_estimate", None)
         if submit is None:
             self.screen.status("this drill asks for no estimate")
             return
         self._record_events(submit(self.t_s, estimate_pct))
+        self.screen.set_frame(self.stage.state)
+
+    def shift_band(self, delta_pct: float) -> None:
+        """Up / Down: move the drill's target by ``delta_pct`` (recorded); also while paused, not while calibrating."""
+        drill = self.drill
+        if drill is None:
+            self.screen.status("the target can be moved once the drill runs")
+            return
+        if drill.finished:
+            return
+        self._record_events(drill.shift_band(self.t_s, float(delta_pct)))
         self.screen.set_frame(self.stage.state)
 
     def _on_stop(self) -> None:
@@ -359,8 +419,12 @@ class Session:
             act = step.activation_pct
             self.lsl.activation(act, chunk.timestamps)
             self._record_events(stage.update(t_s, act, step.flags, chunk.accel))
-        self.screen.show(act, stage.state, chunk.timestamps)
+            if self._accepted_status_until is not None and self.t_s >= self._accepted_status_until:
+                self._clear_accepted_status()
+        self.screen.show(act, stage.state, chunk.timestamps, step.flags)
         self.latency.processed(time.perf_counter() - t0, time.thread_time() - c0)
+        if self.on_tick is not None:
+            self.on_tick(self.t_s)
 
     def _lose_board(self, err: BoardError) -> None:
         self.board_lost = True

@@ -26,6 +26,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: on the rest scale the rest level reads this (low and calm) ...
+REST_READS = 10.0
+#: ... and this line (twice the rest level) is what the patient keeps under while resting
+REST_LINE = 20.0
+#: the first reference contraction's goal, in multiples of the rest level (later ones: the best so far)
+FIRST_GOAL_X_REST = 10.0
+SCALE_REST = f"{REST_READS:g} = your rest level"
+SCALE_BEST = "% of your best so far"
+SCALE_FIRST_GOAL = f"% of a first goal ({FIRST_GOAL_X_REST:g} x rest)"
+
 
 class _Stage:
     """What both stages share: the state machine in charge, paused and resumed with the session."""
@@ -55,8 +65,14 @@ class _Stage:
 
 
 class CalibrationStage(_Stage):
-    """Calibrating: rest, then reference contractions. Until a reference exists the bars show the
-    envelope in % of the highest level seen so far."""
+    """Calibrating: rest, then reference contractions, with bars that show what each part asks.
+
+    Resting (``state.stage == "calibration_rest"``): the envelope on a scale where the rest level reads
+    ``REST_READS`` (10) and a line at ``REST_LINE`` (20, twice rest) to stay under, so rest looks calm and
+    tension climbs. The rest level is the flow's clean rest so far, before it (PREPARE) the median of the
+    chunk means seen. Contracting (``"calibration_reference"``): the envelope in % of the goal, drawn as a
+    marker at 100: each channel's best contraction so far, for the first contraction ``FIRST_GOAL_X_REST``
+    times its rest level. ``state.scale_label`` names the scale in force."""
 
     name = "calibration"
 
@@ -64,7 +80,7 @@ class CalibrationStage(_Stage):
         self.flow = flow
         self.machine = flow
         self.file: Path | None = None  # where the accepted calibration was saved
-        self._highest = np.full(flow.n_channels, 1e-9)
+        self._prepare_means: list[np.ndarray] = []  # per-chunk means (C,) while no rest was measured yet
         self._reported = False
 
     @property
@@ -77,17 +93,52 @@ class CalibrationStage(_Stage):
     def update(
         self, t_s: float, envelope_uv: np.ndarray, flags: np.ndarray, *, settled: bool
     ) -> tuple[np.ndarray, list[DrillEvent]]:
-        """Feed the flow one chunk; returns (bars in % of the highest envelope so far, events).
+        """Feed the flow one chunk of envelope (C, n) in uV; returns (display values (C, n), events).
 
+        The values are on the scale of the part running (see the class); ``state.scale_label`` says which.
         ``settled``: the filters' start-up transient is over (before it the bars stay at 0, so the
         transient does not set the scale)."""
-        events = self.flow.update(t_s, envelope_uv, flags)
-        if settled:
-            self._highest = np.maximum(self._highest, np.nanmax(envelope_uv, axis=1))
-            bars = 100.0 * envelope_uv / self._highest[:, None]
+        env = np.asarray(envelope_uv, dtype=np.float64)
+        rest = self._rest_level()  # from the data before this chunk: tension now shows in full
+        events = self.flow.update(t_s, env, flags)
+        self._note_prepare(env, settled)
+        st = self.flow.state
+        n_ch = env.shape[0]
+        if st.stage == "calibration_reference":
+            best = self.flow.best_level_uv
+            first = rest * FIRST_GOAL_X_REST if rest is not None else np.full(n_ch, np.nan)
+            goal = np.where(np.isfinite(best), best, first)
+            st.scale_label = SCALE_BEST if np.isfinite(best).all() else SCALE_FIRST_GOAL
+            st.thresholds_pct = {}
+            st.target_marker_pct = {c: 100.0 for c in range(n_ch)}
+            scale = 100.0 / goal
         else:
-            bars = np.zeros_like(envelope_uv)
-        return bars, events
+            st.scale_label = SCALE_REST
+            st.thresholds_pct = {c: [REST_LINE] for c in range(n_ch)}
+            st.target_marker_pct = {}
+            scale = REST_READS / rest if rest is not None else np.full(n_ch, np.nan)
+        if not settled or env.shape[1] == 0:
+            return np.zeros_like(env), events
+        bars = env * scale[:, None]
+        return np.where(np.isfinite(bars), bars, 0.0), events
+
+    def _rest_level(self) -> np.ndarray | None:
+        """The rest level (C,) in uV the scales use: the flow's clean rest so far, else what PREPARE showed."""
+        level = self.flow.rest_level_uv
+        if level is None:
+            if not self._prepare_means:
+                return None
+            level = np.median(np.vstack(self._prepare_means), axis=0)
+        level = np.asarray(level, dtype=np.float64)
+        return np.where(np.isfinite(level) & (level > 0), level, np.nan)
+
+    def _note_prepare(self, env: np.ndarray, settled: bool) -> None:
+        """Keep the chunk's mean (C,) while the flow prepares (no rest measured yet)."""
+        ok = np.isfinite(env)
+        if settled and ok.any() and self.flow.rest_level_uv is None and self.flow.phase in ("prepare", "rest"):
+            counts = ok.sum(axis=1)
+            sums = np.where(ok, env, 0.0).sum(axis=1)
+            self._prepare_means.append(np.where(counts > 0, sums / np.maximum(counts, 1), np.inf))
 
     def newly_finished(self) -> bool:
         """True once when the flow has finished (accepted or refused), until :meth:`restart`."""
@@ -99,6 +150,7 @@ class CalibrationStage(_Stage):
     def restart(self) -> None:
         """Calibrate again (R after a refusal)."""
         self.flow.restart()
+        self._prepare_means = []
         self._reported = False
 
     def save(self, path: Path) -> Path | None:

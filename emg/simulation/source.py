@@ -15,6 +15,10 @@ reference) and ``channel`` (0-based), optionally ``targets`` ``[(channel, target
 :class:`feedback.state.Cue` fits. The patient reaches min(target, ceiling) after its reaction time.
 Optionally ``see(level_pct)`` shows it the displayed level, and it corrects toward the target.
 
+Awareness drills ask the patient how strong a contraction was: :meth:`PatientSource.estimate_pct` gives the
+patient's own estimate of its mean drive over the last seconds, on the display's scale, with a person's error
+(a bias and a spread that grows with the level; ``estimate_bias_pct``, ``estimate_sd_pct``).
+
 Thread-safe: the virtual Cyton calls ``read`` from its thread while a drill calls ``set_cue``.
 The ground truth of what was produced is kept (``activation_history``, ``cue_log``) for tests.
 Dropped packets are not produced here (the virtual Cyton drops packets itself when its reader
@@ -39,6 +43,8 @@ log = logging.getLogger(__name__)
 
 CYTON_FS_HZ = 250.0
 CYTON_CHANNELS = 8
+#: a person's estimate of their own contraction level: SD of the error, % points at 0 % plus % of the level
+ESTIMATE_SD_PCT = (4.0, 12.0)
 #: how long a repeating autopilot protocol runs (then the patient rests)
 AUTOPILOT_HORIZON_S = 86400.0
 
@@ -52,7 +58,8 @@ class PatientSource:
     reproducible. ``mains_hz``: 50/60 switches mains on at that frequency, 0 switches it off,
     None keeps the scenario's. ``session``: session number (session-to-session change).
     ``fs_hz``/``n_channels``: 250 and 8 for the Cyton (200 and 4 make a Ganglion-like source).
-    ``truth_limit_s``: how much activation history to keep (oldest dropped first).
+    ``truth_limit_s``: how much activation history to keep (oldest dropped first). ``estimate_bias_pct`` /
+    ``estimate_sd_pct``: how the patient misjudges its own level (:meth:`estimate_pct`).
     """
 
     def __init__(
@@ -68,6 +75,8 @@ class PatientSource:
         n_channels: int = CYTON_CHANNELS,
         artefacts: ArtefactConfig | None = None,
         truth_limit_s: float = 3600.0,
+        estimate_bias_pct: float = 5.0,
+        estimate_sd_pct: tuple[float, float] = ESTIMATE_SD_PCT,
     ) -> None:
         from dataclasses import replace
 
@@ -117,6 +126,9 @@ class PatientSource:
         self._hist_n = 0
         self._truth_limit = int(truth_limit_s * self.fs_hz)
         self.last_cue: Any = None
+        self.estimate_bias_pct = float(estimate_bias_pct)
+        self.estimate_sd_pct = (float(estimate_sd_pct[0]), float(estimate_sd_pct[1]))
+        self._estimate_rng = np.random.default_rng(None if seed is None else int(seed) + 7919)
 
     # -------------------------------------------------------------------------------- protocol
     @property
@@ -196,6 +208,20 @@ class PatientSource:
             if len(exg_parts) == 1:
                 return exg_parts[0], acc_parts[0]
             return np.concatenate(exg_parts, axis=1), np.concatenate(acc_parts, axis=1)
+
+    def estimate_pct(self, channel: int, window_s: float, full_scale: float = 1.0) -> float | None:
+        """The patient's estimate (%) of its mean drive on ``channel`` over the last ``window_s`` seconds, where
+        ``full_scale`` (fraction of its model reference) is 100 % on the display; None without that history.
+        The error: ``estimate_bias_pct`` plus a normal spread of ``sd0 + sd1 * level`` (``estimate_sd_pct``)."""
+        _, act = self.activation_history()
+        n = max(1, int(round(window_s * self.fs_hz)))
+        if act.shape[1] == 0 or not 0 <= channel < act.shape[0]:
+            return None
+        level_pct = 100.0 * float(np.mean(act[channel, -n:])) / max(full_scale, 1e-3)
+        sd0, sd1 = self.estimate_sd_pct
+        with self._lock:
+            noise = float(self._estimate_rng.normal(0.0, sd0 + sd1 * level_pct / 100.0))
+        return float(np.clip(round(level_pct + self.estimate_bias_pct + noise), 0.0, 150.0))
 
     # -------------------------------------------------------------------------------- truth
     def _keep(self, act: np.ndarray) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from feedback.assessment import AssessmentDrill
 from feedback.awareness import AwarenessDrill
 from feedback.balance import BalanceDrill
 from feedback.downtrain import DowntrainDrill
@@ -37,6 +38,7 @@ DRILL_CLASSES: dict[str, type[Drill]] = {
     "balance": BalanceDrill,
     "stretch": StretchDrill,
     "awareness": AwarenessDrill,
+    "assessment": AssessmentDrill,
 }
 assert set(DRILL_CLASSES) == set(KINDS)
 
