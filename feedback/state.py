@@ -8,7 +8,6 @@ No Qt here: the view turns a state into its own frame with :meth:`DrillState.to_
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,10 +118,11 @@ class DrillState:
 
     @property
     def cue_text(self) -> str:
-        """The cue with its countdown in whole seconds rounded up, e.g. ``"HOLD 3"``."""
-        if self.countdown_s is not None and self.countdown_s > 0 and self.cue:
-            return f"{self.cue} {int(math.ceil(self.countdown_s - 1e-9))}"
-        return self.cue
+        """The cue with its countdown in whole seconds rounded up, e.g. ``"HOLD 3 s"`` (the unit keeps a
+        countdown from reading as a rep number)."""
+        from feedback.view_frame import cue_with_countdown
+
+        return cue_with_countdown(self.cue, self.countdown_s)
 
     def display_message(self) -> str:
         """The gating reason when samples are not counting, else the instruction message."""

@@ -11,6 +11,7 @@ Channel indices are 0-based positions in the session's channel list.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,12 +53,16 @@ class ViewFrame:
     scale_label: str = "% of reference"  # what the levels are in
 
     def cue_text(self) -> str:
-        """The cue with its countdown, e.g. ``"HOLD 3"`` (whole seconds, rounded up)."""
-        cue = (self.cue or "").upper()
-        if self.countdown_s is not None and cue and self.countdown_s > 0:
-            secs = int(-(-float(self.countdown_s) // 1))  # ceil
-            return f"{cue} {secs}"
-        return cue
+        """The cue with its countdown, e.g. ``"HOLD 3 s"`` (see :func:`cue_with_countdown`)."""
+        return cue_with_countdown((self.cue or "").upper(), self.countdown_s)
+
+
+def cue_with_countdown(cue: str, countdown_s: float | None) -> str:
+    """``cue`` and the seconds left, whole seconds rounded up, with their unit (``"HOLD 3 s"``): a bare
+    number after a cue reads as a rep number. Just ``cue`` when there is no countdown."""
+    if countdown_s is not None and cue and countdown_s > 0:
+        return f"{cue} {math.ceil(float(countdown_s) - 1e-9)} s"
+    return cue
 
 
 def frame_from_state(state: Any) -> ViewFrame:

@@ -169,7 +169,7 @@ def test_state_for_the_view():
     st = drill.state
     assert (st.phase, st.cue, st.rep, st.reps_total, st.set_index, st.sets_total) == ("hold", "HOLD", 1, 2, 1, 1)
     assert st.countdown_s == pytest.approx(0.5)
-    assert st.cue_text == "HOLD 1"
+    assert st.cue_text == "HOLD 1 s"
     assert st.bands_pct == {0: (40.0, 60.0)} and st.thresholds_pct == {0: [10.0]}
     run(drill, levels(FS, (0.5, 50)), t0_s=1.0)
     assert drill.state.success and drill.state.successes == 1

@@ -146,7 +146,7 @@ def test_cue_counters_and_success_flash(view, qtbot):
         )
     )
     view.paint_now()
-    assert view.cue_label.text() == "HOLD 3"
+    assert view.cue_label.text() == "HOLD 3 s"
     assert view.counter_label.text() == "Rep 2/5   Set 1/2   \u2713 1"
     view.set_frame(ViewFrame(cue="relax", success=True, rep=2, reps_total=5, successes=2))
     view.paint_now()
@@ -228,7 +228,7 @@ def test_frame_from_drill_state_and_dict():
         gating_message="lead off on VM",
     )
     f = frame_from_state(st)
-    assert f.cue_text() == "HOLD 2" and f.bands_pct == {1: (30.0, 50.0)} and f.message == "lead off on VM"
+    assert f.cue_text() == "HOLD 2 s" and f.bands_pct == {1: (30.0, 50.0)} and f.message == "lead off on VM"
     d = frame_from_state({"cue": "contract", "channel": 0, "bands_pct": {"0": [40, 60]}, "thresholds_pct": {0: 10}})
     assert d.bands_pct == {0: (40.0, 60.0)} and d.thresholds_pct == {0: [10.0]} and d.cue_text() == "CONTRACT"
     # the new fields come through from a DrillState

@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from feedback.drills import shipped_drills
 from feedback.view import BAND_ALPHA, CEILING_ZONE_ALPHA, COLOURS, FeedbackView, FitLabel, over_background
+from feedback.view_frame import cue_with_countdown
 from feedback.view_moments import Moment, drill_moments
 
 CHANNELS = ["vastus_medialis", "biceps_femoris", "upper_trapezius", "gastrocnemius"]
@@ -165,7 +166,7 @@ def check_moment(view: FeedbackView, img: QtGui.QImage, m: Moment, where: str) -
     elif st.success:
         assert cue == "\u2713 GOOD", where
     else:
-        assert cue == st.cue_text.upper(), where
+        assert cue == cue_with_countdown(st.cue.upper(), st.countdown_s), where
 
 
 def test_every_shipped_drill_is_checked():
