@@ -942,6 +942,11 @@ class FeedbackView(QtWidgets.QWidget):
     def present(self, fullscreen: bool) -> None:
         """Show full screen, or as a 1280x720 window (F11 toggles)."""
         if fullscreen:
+            # the screen's whole area first: without a window manager (a kiosk, Xvfb) showFullScreen alone
+            # leaves the window at its old size
+            screen = self.screen() or QtGui.QGuiApplication.primaryScreen()
+            if screen is not None:
+                self.setGeometry(screen.geometry())
             self.showFullScreen()
         else:
             self.showNormal()
@@ -1069,8 +1074,8 @@ class FeedbackView(QtWidgets.QWidget):
     def _message(self, f: ViewFrame, trying_again: bool) -> tuple[str, str]:
         """(message text, colour)."""
         if f.finished and (f.reps_planned or f.attempted):
-            attempted = f.attempted or f.rep
-            return summary_headline(attempted, f.successes, f.reps_planned or None, f.stopped_early), COLOURS["text"]
+            # the drill's own count (a rep cut short by the stop is not attempted): the same figure as the summary
+            return summary_headline(f.attempted, f.successes, f.reps_planned or None, f.stopped_early), COLOURS["text"]
         if trying_again and f.failure_reason:
             return f.failure_reason, OKABE_ITO["orange"]
         text = ("Display hidden: aim, then give your estimate.  " if f.hidden else "") + (f.message or "")
